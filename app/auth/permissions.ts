@@ -1,0 +1,84 @@
+/**
+ * Typed permissions (SPEC §1). A permission is `resource:action:scope`; a route asks for `resource:action` and
+ * is satisfied by either scope. Services then narrow their queries to the scope the actor holds.
+ * Deny by default: a persona holds only what is listed here.
+ */
+export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue";
+export type Action = "read" | "create" | "update" | "approve" | "request" | "support" | "manage" | "export";
+export type Scope = "any" | "own-participant";
+export type Permission = `${Resource}:${Action}:${Scope}`;
+export type Capability = `${Resource}:${Action}`;
+
+/** What a route requires: a capability, any signed-in console user, or nobody (public pages). */
+export type RoutePermission = Capability | "authenticated" | "public";
+
+export const PERSONAS = [
+  "officer",
+  "compliance",
+  "helpdesk",
+  "platform_admin",
+  "da_maker",
+  "da_checker",
+] as const;
+export type Persona = (typeof PERSONAS)[number];
+
+/** Console roles in the role catalogue, and the persona each one makes its holder act as. */
+export const PERSONA_BY_ROLE: Record<string, Persona> = {
+  onboarding_officer: "officer",
+  compliance_reviewer: "compliance",
+  helpdesk: "helpdesk",
+  platform_admin: "platform_admin",
+  da_maker: "da_maker",
+  da_checker: "da_checker",
+};
+
+export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
+  officer: [
+    "participant:read:any",
+    "participant:create:any",
+    "participant:update:any",
+    "case:read:any",
+    "case:approve:any",
+    "user:read:any",
+  ],
+  compliance: ["participant:read:any", "case:read:any", "user:read:any", "audit:read:any", "audit:export:any"],
+  helpdesk: ["participant:read:any", "user:read:any", "user:support:any"],
+  platform_admin: ["participant:read:any", "catalogue:manage:any", "role:manage:any"],
+  da_maker: [
+    "participant:read:own-participant",
+    "case:read:own-participant",
+    "user:read:own-participant",
+    "user:create:own-participant",
+    "role:request:own-participant",
+    "audit:read:own-participant",
+  ],
+  da_checker: [
+    "participant:read:own-participant",
+    "case:read:own-participant",
+    "user:read:own-participant",
+    "role:approve:own-participant",
+    "audit:read:own-participant",
+  ],
+};
+
+export function permissionsFor(personas: readonly Persona[]): Set<Permission> {
+  return new Set(personas.flatMap((p) => PERMISSIONS_BY_PERSONA[p]));
+}
+
+/** The scope at which a set of permissions allows a capability, the widest first; null when it does not. */
+export function scopeOf(permissions: ReadonlySet<Permission>, capability: Capability): Scope | null {
+  if (permissions.has(`${capability}:any`)) return "any";
+  if (permissions.has(`${capability}:own-participant`)) return "own-participant";
+  return null;
+}
+
+export function allows(permissions: ReadonlySet<Permission>, required: RoutePermission): boolean {
+  if (required === "public" || required === "authenticated") return true;
+  return scopeOf(permissions, required) !== null;
+}
+
+/** Of several console roles, the persona shown and recorded: HKEX roles before participant ones. */
+export function primaryPersona(personas: readonly Persona[]): Persona | null {
+  for (const p of PERSONAS) if (personas.includes(p)) return p;
+  return null;
+}

@@ -1,0 +1,101 @@
+/** Pure sign-in rules: session lifetimes, throttling, and where a sign-in may send the browser. */
+
+export const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+export const ABSOLUTE_LIFETIME_MS = 12 * 60 * 60 * 1000;
+/** How often a live session's last-seen time is written: idle expiry is exact to within this. */
+export const LAST_SEEN_WRITE_INTERVAL_MS = 60 * 1000;
+
+export interface SessionTimes {
+  createdAt: Date;
+  lastSeenAt: Date;
+  absoluteExpiresAt: Date;
+}
+
+export type SessionVerdict = "valid" | "idle-expired" | "absolute-expired";
+
+export function sessionVerdict(s: SessionTimes, now: Date): SessionVerdict {
+  if (now.getTime() >= s.absoluteExpiresAt.getTime()) return "absolute-expired";
+  if (now.getTime() - s.lastSeenAt.getTime() >= IDLE_TIMEOUT_MS) return "idle-expired";
+  return "valid";
+}
+
+/** The server-side expiry to store after activity at `now`: idle limit, never past the absolute limit. */
+export function nextExpiry(s: Pick<SessionTimes, "absoluteExpiresAt">, now: Date): Date {
+  return new Date(Math.min(now.getTime() + IDLE_TIMEOUT_MS, s.absoluteExpiresAt.getTime()));
+}
+
+export interface ThrottlePolicy {
+  /** Failures allowed in a row before delays start. */
+  freeFailures: number;
+  /** First delay, doubled with each further failure. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Hard ceiling of failed attempts in any rolling hour. */
+  maxFailuresPerHour: number;
+}
+
+export const ACCOUNT_THROTTLE: ThrottlePolicy = {
+  freeFailures: 3,
+  baseDelayMs: 1000,
+  maxDelayMs: 5 * 60 * 1000,
+  maxFailuresPerHour: 100,
+};
+
+export const ADDRESS_THROTTLE: ThrottlePolicy = {
+  freeFailures: 10,
+  baseDelayMs: 1000,
+  maxDelayMs: 60 * 1000,
+  maxFailuresPerHour: 1000,
+};
+
+export interface FailureHistory {
+  /** Failures since the last success (within the last hour). */
+  consecutiveFailures: number;
+  lastFailureAt: Date | null;
+  /** Failures in the last hour, and the oldest of them. */
+  failuresInHour: number;
+  oldestFailureInHourAt: Date | null;
+}
+
+/** The delay that must have passed since the last failure before another attempt is weighed. */
+export function requiredDelayMs(policy: ThrottlePolicy, consecutiveFailures: number): number {
+  if (consecutiveFailures < policy.freeFailures) return 0;
+  const exponent = consecutiveFailures - policy.freeFailures;
+  return Math.min(policy.baseDelayMs * 2 ** Math.min(exponent, 30), policy.maxDelayMs);
+}
+
+/** Milliseconds to wait before the next attempt may be weighed; 0 when it may be weighed now. */
+export function throttleWaitMs(policy: ThrottlePolicy, history: FailureHistory, now: Date): number {
+  let wait = 0;
+  if (history.failuresInHour >= policy.maxFailuresPerHour && history.oldestFailureInHourAt) {
+    wait = history.oldestFailureInHourAt.getTime() + 60 * 60 * 1000 - now.getTime();
+  }
+  if (history.lastFailureAt) {
+    const delay = requiredDelayMs(policy, history.consecutiveFailures);
+    wait = Math.max(wait, history.lastFailureAt.getTime() + delay - now.getTime());
+  }
+  return Math.max(0, wait);
+}
+
+/**
+ * Where to go after signing in: only a path on this site. Anything that a browser could read as another origin
+ * (`//evil`, `/\evil`, `https://…`, control characters) falls back to the home page.
+ */
+export function safeRedirectPath(target: unknown, fallback = "/"): string {
+  if (typeof target !== "string" || target.length === 0 || target.length > 2000) return fallback;
+  if (!target.startsWith("/") || target.startsWith("//") || target.startsWith("/\\")) return fallback;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(target)) return fallback;
+  try {
+    const url = new URL(target, "http://console.invalid");
+    if (url.origin !== "http://console.invalid") return fallback;
+    return url.pathname + url.search + url.hash;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The key under which an account's attempts are counted: the login name as typed, normalised. */
+export function emailKey(email: string): string {
+  return email.trim().toLowerCase();
+}

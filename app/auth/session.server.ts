@@ -1,0 +1,117 @@
+import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
+import type { Database } from "../../db/client.server";
+import { roleGrants, roles, sessions } from "../../db/schema";
+import { appendAuditEvent } from "~/modules/audit/service.server";
+import type { Actor } from "~/modules/context.server";
+import { luciaFor } from "./lucia.server";
+import { PERSONA_BY_ROLE, permissionsFor, primaryPersona, type Persona } from "./permissions";
+import { LAST_SEEN_WRITE_INTERVAL_MS, nextExpiry, sessionVerdict } from "./rules";
+
+export interface Authenticated {
+  actor: Actor;
+  sessionId: string;
+}
+
+export interface AuthResult {
+  auth: Authenticated | null;
+  /** A Set-Cookie header to send: clears a cookie that no longer names a live session. */
+  setCookie: string | null;
+}
+
+interface RequestInfo {
+  requestId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** The console roles a user holds right now, as personas. A grant past its valid-to no longer counts. */
+export async function consolePersonasOf(db: Database, userId: string, now: Date): Promise<Persona[]> {
+  const rows = await db
+    .select({ roleCode: roleGrants.roleCode })
+    .from(roleGrants)
+    .innerJoin(roles, eq(roles.code, roleGrants.roleCode))
+    .where(
+      and(
+        eq(roleGrants.userId, userId),
+        eq(roleGrants.status, "active"),
+        eq(roles.isConsole, true),
+        lte(roleGrants.validFrom, now),
+        or(isNull(roleGrants.validTo), gt(roleGrants.validTo, now)),
+      ),
+    );
+  const personas = rows.map((r) => PERSONA_BY_ROLE[r.roleCode]).filter((p): p is Persona => Boolean(p));
+  return [...new Set(personas)];
+}
+
+/**
+ * Reads the session cookie and returns the actor, or null. Enforces, on the server: the idle timeout, the
+ * absolute lifetime, the user's status and their console roles; an expired session is deleted and audited.
+ */
+export async function authenticateRequest(
+  db: Database,
+  cookieHeader: string | null,
+  secureCookie: boolean,
+  info: RequestInfo,
+  demoMode: boolean,
+): Promise<AuthResult> {
+  const lucia = luciaFor(db, secureCookie);
+  const sessionId = lucia.readSessionCookie(cookieHeader ?? "");
+  if (!sessionId) return { auth: null, setCookie: null };
+  const blank = lucia.createBlankSessionCookie().serialize();
+
+  const { session, user } = await lucia.validateSession(sessionId);
+  if (!session || !user) return { auth: null, setCookie: blank };
+
+  const now = new Date();
+  const verdict = sessionVerdict(
+    { createdAt: now, lastSeenAt: session.lastSeenAt, absoluteExpiresAt: session.absoluteExpiresAt },
+    now,
+  );
+  const personas = await consolePersonasOf(db, user.id, now);
+  const persona = primaryPersona(personas);
+  const actor: Actor = {
+    userId: user.id,
+    displayName: user.displayName,
+    email: user.email,
+    participantId: user.participantId,
+    persona: persona ?? "system",
+    personas,
+    permissions: permissionsFor(personas),
+    sessionId: session.id,
+  };
+
+  const endReason =
+    verdict !== "valid"
+      ? verdict
+      : user.status !== "active"
+        ? "user-not-active"
+        : !persona
+          ? "no-console-role"
+          : user.isDemo && !demoMode
+            ? "demo-account-outside-demo-mode"
+            : null;
+  if (endReason) {
+    await db.transaction(async (tx) => {
+      const deleted = await tx.delete(sessions).where(eq(sessions.id, session.id)).returning({ id: sessions.id });
+      // Another request may have ended it at the same moment: record the end once.
+      if (deleted.length > 0) {
+        await appendAuditEvent(tx, { ...info, actor: { ...actor, persona: persona ?? "system" } }, {
+          action: "auth.session.ended",
+          entityType: "session",
+          entityId: null,
+          participantId: user.participantId,
+          reason: endReason,
+        });
+      }
+    });
+    return { auth: null, setCookie: blank };
+  }
+
+  if (now.getTime() - session.lastSeenAt.getTime() >= LAST_SEEN_WRITE_INTERVAL_MS || session.fresh) {
+    await db
+      .update(sessions)
+      .set({ lastSeenAt: now, expiresAt: nextExpiry(session, now) })
+      .where(eq(sessions.id, session.id));
+  }
+  return { auth: { actor, sessionId: session.id }, setCookie: null };
+}

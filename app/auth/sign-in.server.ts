@@ -1,0 +1,182 @@
+import { and, count, eq, gt, max, min } from "drizzle-orm";
+import type { Database, DbOrTx } from "../../db/client.server";
+import { signInAttempts, users } from "../../db/schema";
+import { appendAuditEvent } from "~/modules/audit/service.server";
+import { SYSTEM_ACTOR, type Actor } from "~/modules/context.server";
+import { luciaFor, sessionCookieHeader } from "./lucia.server";
+import { verifyPassword } from "./password.server";
+import { permissionsFor, primaryPersona } from "./permissions";
+import {
+  ABSOLUTE_LIFETIME_MS,
+  ACCOUNT_THROTTLE,
+  ADDRESS_THROTTLE,
+  emailKey,
+  throttleWaitMs,
+  type FailureHistory,
+} from "./rules";
+import { consolePersonasOf } from "./session.server";
+
+export interface SignInInput {
+  email: string;
+  password: string;
+}
+
+export interface SignInEnv {
+  db: Database;
+  secureCookie: boolean;
+  demoMode: boolean;
+  requestId: string | null;
+  ip: string;
+  userAgent: string | null;
+}
+
+export type SignInResult =
+  | { ok: true; setCookie: string; actor: Actor }
+  | { ok: false; reason: "invalid" }
+  | { ok: false; reason: "throttled"; retryAfterSeconds: number };
+
+const HOUR_MS = 60 * 60 * 1000;
+
+async function failureHistory(
+  db: DbOrTx,
+  column: typeof signInAttempts.emailKey | typeof signInAttempts.ip,
+  key: string,
+  now: Date,
+): Promise<FailureHistory> {
+  const since = new Date(now.getTime() - HOUR_MS);
+  const [success] = await db
+    .select({ at: max(signInAttempts.attemptedAt) })
+    .from(signInAttempts)
+    .where(and(eq(column, key), eq(signInAttempts.succeeded, true), gt(signInAttempts.attemptedAt, since)));
+  const lastSuccess = success?.at ? new Date(success.at) : since;
+  const [inHour] = await db
+    .select({ n: count(), oldest: min(signInAttempts.attemptedAt), latest: max(signInAttempts.attemptedAt) })
+    .from(signInAttempts)
+    .where(and(eq(column, key), eq(signInAttempts.succeeded, false), gt(signInAttempts.attemptedAt, since)));
+  const [consecutive] = await db
+    .select({ n: count() })
+    .from(signInAttempts)
+    .where(
+      and(eq(column, key), eq(signInAttempts.succeeded, false), gt(signInAttempts.attemptedAt, lastSuccess)),
+    );
+  return {
+    consecutiveFailures: Number(consecutive?.n ?? 0),
+    lastFailureAt: inHour?.latest ? new Date(inHour.latest) : null,
+    failuresInHour: Number(inHour?.n ?? 0),
+    oldestFailureInHourAt: inHour?.oldest ? new Date(inHour.oldest) : null,
+  };
+}
+
+/**
+ * Signs a console user in. Every outcome is an audit event; every refusal answers the same "invalid" whether
+ * the account is unknown, the password wrong, the account not active or without a console role, so that the
+ * answer never tells which accounts exist. Throttling is keyed on the login name as typed, known or not.
+ */
+export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignInResult> {
+  const now = new Date();
+  const key = emailKey(input.email);
+  const requestInfo = { requestId: env.requestId, ip: env.ip, userAgent: env.userAgent };
+
+  const wait = Math.max(
+    throttleWaitMs(ACCOUNT_THROTTLE, await failureHistory(env.db, signInAttempts.emailKey, key, now), now),
+    throttleWaitMs(ADDRESS_THROTTLE, await failureHistory(env.db, signInAttempts.ip, env.ip, now), now),
+  );
+
+  const [user] = await env.db.select().from(users).where(eq(users.email, key)).limit(1);
+  const chain = user?.participantId ?? null;
+
+  if (wait > 0) {
+    await env.db.transaction(async (tx) => {
+      await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
+        action: "auth.sign_in.failed",
+        entityType: "user",
+        entityId: user?.id ?? null,
+        participantId: chain,
+        actorName: null,
+        reason: "throttled",
+        metadata: { email: key },
+      });
+    });
+    return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
+  }
+
+  const passwordOk = await verifyPassword(user?.passwordHash ?? null, input.password);
+  const personas = user ? await consolePersonasOf(env.db, user.id, now) : [];
+  const persona = primaryPersona(personas);
+  const failure = !user
+    ? "unknown-account"
+    : !passwordOk
+      ? "wrong-password"
+      : user.status !== "active"
+        ? `account-${user.status}`
+        : !persona
+          ? "no-console-role"
+          : user.isDemo && !env.demoMode
+            ? "demo-account-outside-demo-mode"
+            : null;
+
+  if (failure || !user || !persona) {
+    await env.db.transaction(async (tx) => {
+      await tx.insert(signInAttempts).values({ emailKey: key, ip: env.ip, succeeded: false, attemptedAt: now });
+      await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
+        action: "auth.sign_in.failed",
+        entityType: "user",
+        entityId: user?.id ?? null,
+        participantId: chain,
+        actorName: null,
+        reason: failure ?? "invalid",
+        metadata: { email: key },
+      });
+    });
+    return { ok: false, reason: "invalid" };
+  }
+
+  const actor: Actor = {
+    userId: user.id,
+    displayName: user.displayName,
+    email: user.email,
+    participantId: user.participantId,
+    persona,
+    personas,
+    permissions: permissionsFor(personas),
+    sessionId: null,
+  };
+  const setCookie = await env.db.transaction(async (tx) => {
+    await tx.insert(signInAttempts).values({ emailKey: key, ip: env.ip, succeeded: true, attemptedAt: now });
+    const session = await luciaFor(tx, env.secureCookie).createSession(user.id, {
+      absoluteExpiresAt: new Date(now.getTime() + ABSOLUTE_LIFETIME_MS),
+      lastSeenAt: now,
+      ip: env.ip,
+      userAgent: env.userAgent,
+    });
+    await tx.update(users).set({ lastSignInAt: now }).where(eq(users.id, user.id));
+    actor.sessionId = session.id;
+    await appendAuditEvent(tx, { ...requestInfo, actor }, {
+      action: "auth.sign_in.succeeded",
+      entityType: "user",
+      entityId: user.id,
+      participantId: user.participantId,
+      metadata: { personas },
+    });
+    return sessionCookieHeader(tx, env.secureCookie, session.id);
+  });
+  return { ok: true, setCookie, actor };
+}
+
+/** Ends the session on the server and records it; answers the cookie that clears it in the browser. */
+export async function signOut(
+  env: Omit<SignInEnv, "demoMode" | "ip"> & { ip: string | null },
+  actor: Actor,
+): Promise<string> {
+  await env.db.transaction(async (tx) => {
+    if (actor.sessionId) await luciaFor(tx, env.secureCookie).invalidateSession(actor.sessionId);
+    await appendAuditEvent(tx, { requestId: env.requestId, ip: env.ip, userAgent: env.userAgent, actor }, {
+      action: "auth.sign_out",
+      entityType: "session",
+      entityId: null,
+      participantId: actor.participantId,
+    });
+  });
+  return luciaFor(env.db, env.secureCookie).createBlankSessionCookie().serialize();
+}
+

@@ -1,0 +1,88 @@
+import { Form, NavLink, useLocation } from "@remix-run/react";
+import { useI18n } from "~/i18n/use-i18n";
+import { LOCALES, type Locale, type MessageKey } from "~/i18n/messages";
+import type { NavItem } from "./navigation";
+
+interface Viewer {
+  displayName: string;
+  persona: string;
+  participantId: string | null;
+  navigation: NavItem[];
+}
+
+function LanguageSwitch({ locale }: { locale: Locale }) {
+  const { t } = useI18n();
+  const location = useLocation();
+  return (
+    <Form method="post" action="/language" className="language-switch">
+      <input type="hidden" name="redirectTo" value={location.pathname + location.search} />
+      <label htmlFor="language-select">{t("lang.label")}</label>
+      <select id="language-select" name="locale" defaultValue={locale} key={locale}>
+        {LOCALES.map((l) => (
+          <option key={l} value={l} lang={l}>
+            {t(`lang.${l}` as MessageKey)}
+          </option>
+        ))}
+      </select>
+      <button type="submit" className="button secondary">
+        {t("lang.switch")}
+      </button>
+    </Form>
+  );
+}
+
+export function AppShell({
+  viewer,
+  locale,
+  children,
+}: {
+  viewer: Viewer | null;
+  locale: Locale;
+  children: React.ReactNode;
+}) {
+  const { t } = useI18n();
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        {t("nav.skipToContent")}
+      </a>
+      <header className="app-header">
+        <div className="brand">
+          <span className="brand-name">{t("app.name")}</span>
+          <span className="brand-owner">{t("app.owner")}</span>
+        </div>
+        <LanguageSwitch locale={locale} />
+        {viewer ? (
+          <div className="viewer">
+            <span>
+              {t("nav.signedInAs", { name: viewer.displayName })} ·{" "}
+              {t(`persona.${viewer.persona}` as MessageKey)}
+              {viewer.participantId ? ` · ${viewer.participantId}` : ""}
+            </span>
+            <Form method="post" action="/logout">
+              <button type="submit" className="button secondary">
+                {t("nav.signOut")}
+              </button>
+            </Form>
+          </div>
+        ) : null}
+      </header>
+      {viewer ? (
+        <nav className="app-nav" aria-label={t("nav.main")}>
+          <ul>
+            {viewer.navigation.map((item) => (
+              <li key={item.to}>
+                <NavLink to={item.to} end={item.to === "/"}>
+                  {t(item.labelKey)}
+                </NavLink>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      ) : null}
+      <main id="main" tabIndex={-1}>
+        {children}
+      </main>
+    </>
+  );
+}

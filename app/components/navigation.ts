@@ -1,0 +1,18 @@
+import { allows, type Permission, type RoutePermission } from "~/auth/permissions";
+import type { MessageKey } from "~/i18n/messages";
+
+export interface NavItem {
+  to: string;
+  labelKey: MessageKey;
+}
+
+/** Every page in the main navigation, with what it needs; each persona sees the ones it may open. */
+const PAGES: { to: string; labelKey: MessageKey; permission: RoutePermission }[] = [
+  { to: "/", labelKey: "nav.home", permission: "authenticated" },
+  { to: "/participants", labelKey: "nav.participants", permission: "participant:read" },
+  { to: "/activity", labelKey: "nav.activity", permission: "audit:read" },
+];
+
+export function navigationFor(permissions: ReadonlySet<Permission>): NavItem[] {
+  return PAGES.filter((p) => allows(permissions, p.permission)).map(({ to, labelKey }) => ({ to, labelKey }));
+}

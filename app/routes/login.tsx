@@ -1,0 +1,136 @@
+import type { MetaFunction } from "@remix-run/node";
+import { json, redirect } from "@remix-run/node";
+import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { z } from "zod";
+import { publicAction, publicLoader } from "~/auth/guard.server";
+import { safeRedirectPath } from "~/auth/rules";
+import { signIn } from "~/auth/sign-in.server";
+import { TextField } from "~/components/field";
+import { useI18n } from "~/i18n/use-i18n";
+import type { MessageKey } from "~/i18n/messages";
+import { parseForm } from "~/lib/forms";
+import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/modules/demo";
+
+export const meta: MetaFunction = () => [{ title: "Sign in · OCP Onboarding Console" }];
+
+export const loader = publicLoader(async ({ request, context, auth }) => {
+  const url = new URL(request.url);
+  if (auth) throw redirect(safeRedirectPath(url.searchParams.get("redirectTo")));
+  return json({
+    demoAccounts: context.config.demoMode ? DEMO_ACCOUNTS : [],
+    demoPassword: context.config.demoMode ? DEMO_PASSWORD : null,
+    signedOut: url.searchParams.get("signedOut") === "1",
+  });
+});
+
+const SignInForm = z.object({
+  email: z
+    .string({ error: "validation.required" })
+    .trim()
+    .min(1, { error: "validation.required" })
+    .max(254, { error: "validation.tooLong" }),
+  password: z
+    .string({ error: "validation.required" })
+    .min(1, { error: "validation.required" })
+    .max(1024, { error: "validation.tooLong" }),
+  redirectTo: z.string().optional(),
+});
+
+export const action = publicAction(async ({ request, context }) => {
+  const form = parseForm(SignInForm, await request.formData());
+  const result = await signIn(
+    {
+      db: context.db,
+      secureCookie: context.config.cookieSecure,
+      demoMode: context.config.demoMode,
+      requestId: context.requestId,
+      ip: context.clientIp,
+      userAgent: context.userAgent,
+    },
+    { email: form.email, password: form.password },
+  );
+  if (result.ok) {
+    return redirect(safeRedirectPath(form.redirectTo), { headers: { "Set-Cookie": result.setCookie } });
+  }
+  if (result.reason === "throttled") {
+    return json(
+      {
+        ok: false as const,
+        messageKey: "signIn.throttled" as MessageKey,
+        params: { seconds: result.retryAfterSeconds },
+        fieldErrors: {},
+      },
+      { status: 429, headers: { "Retry-After": String(result.retryAfterSeconds) } },
+    );
+  }
+  return json(
+    { ok: false as const, messageKey: "signIn.invalid" as MessageKey, params: {}, fieldErrors: {} },
+    { status: 401 },
+  );
+});
+
+export default function SignIn() {
+  const { t } = useI18n();
+  const data = useLoaderData<typeof loader>();
+  const failure = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const navigation = useNavigation();
+  const fieldErrors = (failure && "fieldErrors" in failure ? failure.fieldErrors : {}) as Partial<
+    Record<string, MessageKey>
+  >;
+  const formMessage =
+    failure && "messageKey" in failure && failure.messageKey !== "error.badRequest"
+      ? t(failure.messageKey, failure.params)
+      : null;
+  return (
+    <div className="sign-in">
+      <section className="panel" aria-labelledby="sign-in-title">
+        <h1 id="sign-in-title">{t("signIn.title")}</h1>
+        <p>{t("signIn.intro")}</p>
+        {data.signedOut ? <p role="status" className="notice">{t("signIn.signedOut")}</p> : null}
+        {formMessage ? (
+          <p role="alert" className="form-error">
+            {formMessage}
+          </p>
+        ) : null}
+        <Form method="post" noValidate>
+          <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? "/"} />
+          <TextField
+            name="email"
+            type="email"
+            label={t("signIn.email")}
+            autoComplete="username"
+            required
+            autoFocus
+            error={fieldErrors.email}
+          />
+          <TextField
+            name="password"
+            type="password"
+            label={t("signIn.password")}
+            autoComplete="current-password"
+            required
+            error={fieldErrors.password}
+          />
+          <button type="submit" className="button primary" disabled={navigation.state === "submitting"}>
+            {t("signIn.submit")}
+          </button>
+        </Form>
+      </section>
+      {data.demoAccounts.length > 0 && data.demoPassword ? (
+        <section className="panel demo" aria-labelledby="demo-title">
+          <h2 id="demo-title">{t("signIn.demoTitle")}</h2>
+          <p>{t("signIn.demoHint", { password: data.demoPassword })}</p>
+          <ul>
+            {data.demoAccounts.map((a) => (
+              <li key={a.email}>
+                <code>{a.email}</code> — {t(`persona.${a.persona}` as MessageKey)}
+                {a.participantId ? ` (${a.participantId})` : ""}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,20 @@
+import { redirect } from "@remix-run/node";
+import { protectedAction, publicLoader } from "~/auth/guard.server";
+import { signOut } from "~/auth/sign-in.server";
+
+/** Signing out is a POST (a link could be followed by anyone); a GET just goes home. */
+export const loader = publicLoader(async () => redirect("/"));
+
+export const action = protectedAction("authenticated", async ({ context, auth }) => {
+  const setCookie = await signOut(
+    {
+      db: context.db,
+      secureCookie: context.config.cookieSecure,
+      requestId: context.requestId,
+      ip: context.clientIp,
+      userAgent: context.userAgent,
+    },
+    auth.actor,
+  );
+  return redirect("/login?signedOut=1", { headers: { "Set-Cookie": setCookie } });
+});

@@ -1,0 +1,52 @@
+import { sql } from "drizzle-orm";
+import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+export type FieldChanges = Record<string, { before: unknown; after: unknown }>;
+
+/**
+ * The audit trail (SPEC §8). Append-only: triggers in the migrations refuse UPDATE, DELETE and TRUNCATE.
+ * Each chain (one per participant, plus "platform") is a hash chain ordered by seq.
+ */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    chainKey: text("chain_key").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true, precision: 3 }).notNull(),
+    actorUserId: text("actor_user_id"),
+    actorName: text("actor_name"),
+    actorPersona: text("actor_persona"),
+    onBehalfOfUserId: text("on_behalf_of_user_id"),
+    ticketRef: text("ticket_ref"),
+    participantId: text("participant_id"),
+    action: text("action").notNull(),
+    entityType: text("entity_type").notNull(),
+    entityId: text("entity_id"),
+    changes: jsonb("changes").$type<FieldChanges>(),
+    reason: text("reason"),
+    requestId: text("request_id"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>(),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (t) => [
+    uniqueIndex("audit_events_chain_seq_unique").on(t.chainKey, t.seq),
+    index("audit_events_participant_time_idx").on(t.participantId, t.occurredAt.desc(), t.id.desc()),
+    index("audit_events_time_idx").on(t.occurredAt.desc(), t.id.desc()),
+    index("audit_events_entity_idx").on(t.entityType, t.entityId),
+    index("audit_events_actor_idx").on(t.actorUserId),
+  ],
+);
+
+/** The head of each chain: locked FOR UPDATE to allocate the next seq, so concurrent writers never fork a chain. */
+export const auditChainHeads = pgTable("audit_chain_heads", {
+  chainKey: text("chain_key").primaryKey(),
+  lastSeq: bigint("last_seq", { mode: "number" }).notNull(),
+  lastHash: text("last_hash").notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+});
+
+export type AuditEvent = typeof auditEvents.$inferSelect;

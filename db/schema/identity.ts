@@ -1,0 +1,129 @@
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { participants } from "./participants";
+
+export const USER_STATUSES = ["invited", "active", "locked", "suspended", "deactivated"] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+/** One identity table for HKEX staff (participant_id null) and participants' users. */
+export const users = pgTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    // Login name; stored lower-cased. Unique for ever: deactivated users keep theirs.
+    email: text("email").notNull(),
+    displayName: text("display_name").notNull(),
+    participantId: text("participant_id").references(() => participants.id),
+    passwordHash: text("password_hash"),
+    status: text("status").$type<UserStatus>().notNull().default("invited"),
+    // Demo accounts can sign in only while the server runs in demo mode.
+    isDemo: boolean("is_demo").notNull().default(false),
+    lastSignInAt: timestamp("last_sign_in_at", { withTimezone: true, precision: 3 }),
+    version: integer("version").notNull().default(1),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("users_email_unique").on(t.email),
+    index("users_participant_idx").on(t.participantId),
+    check("users_email_lower", sql`${t.email} = lower(${t.email})`),
+    check("users_status_valid", sql`${t.status} in ('invited','active','locked','suspended','deactivated')`),
+  ],
+);
+
+/** Role catalogue (SPEC §4). Rows are seeded by migration and managed by the platform administrator. */
+export const roles = pgTable(
+  "roles",
+  {
+    code: text("code").primaryKey(),
+    nameEn: text("name_en").notNull(),
+    nameZh: text("name_zh").notNull(),
+    population: text("population").$type<"hkex" | "participant">().notNull(),
+    // The OCP service this role uses, if any (trade_info, reference_data, si_status).
+    service: text("service"),
+    // Console roles let their holder sign in to this console.
+    isConsole: boolean("is_console").notNull().default(false),
+  },
+  (t) => [check("roles_population_valid", sql`${t.population} in ('hkex','participant')`)],
+);
+
+export const ROLE_GRANT_STATUSES = ["active", "revoked"] as const;
+export type RoleGrantStatus = (typeof ROLE_GRANT_STATUSES)[number];
+
+/** A role held by a user. Maker-checker requests and decisions build on this (Login Management). */
+export const roleGrants = pgTable(
+  "role_grants",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    roleCode: text("role_code")
+      .notNull()
+      .references(() => roles.code),
+    participantId: text("participant_id").references(() => participants.id),
+    status: text("status").$type<RoleGrantStatus>().notNull().default("active"),
+    validFrom: timestamp("valid_from", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    validTo: timestamp("valid_to", { withTimezone: true, precision: 3 }),
+    // Where the grant came from: seed, template, import, request.
+    source: text("source").notNull(),
+    requestedBy: text("requested_by").references(() => users.id),
+    approvedBy: text("approved_by").references(() => users.id),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("role_grants_user_idx").on(t.userId),
+    index("role_grants_participant_idx").on(t.participantId),
+    check("role_grants_status_valid", sql`${t.status} in ('active','revoked')`),
+  ],
+);
+
+/** Console sessions (lucia v3). Expiry is enforced on the server: idle and absolute limits. */
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    absoluteExpiresAt: timestamp("absolute_expires_at", { withTimezone: true, precision: 3 }).notNull(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true, precision: 3 }).notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+/** Sign-in attempts, kept for throttling per account and per client address across server processes. */
+export const signInAttempts = pgTable(
+  "sign_in_attempts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    emailKey: text("email_key").notNull(),
+    ip: text("ip").notNull(),
+    succeeded: boolean("succeeded").notNull(),
+    attemptedAt: timestamp("attempted_at", { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    index("sign_in_attempts_email_idx").on(t.emailKey, t.attemptedAt),
+    index("sign_in_attempts_ip_idx").on(t.ip, t.attemptedAt),
+  ],
+);
+
+export type User = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;
+export type Role = typeof roles.$inferSelect;
+export type RoleGrant = typeof roleGrants.$inferSelect;
+export type Session = typeof sessions.$inferSelect;

@@ -1,0 +1,3 @@
+export * from "./participants";
+export * from "./identity";
+export * from "./audit";

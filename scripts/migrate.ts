@@ -1,0 +1,7 @@
+import { configOrExit, createLogger, openMigratedDatabase } from "../server/boot";
+
+/** npm run db:migrate — applies db/migrations to PGlite (DATA_DIR) or to DATABASE_URL. */
+const config = configOrExit();
+const handle = await openMigratedDatabase(config, createLogger(config));
+await handle.close();
+console.log(`Migrations applied to ${handle.kind} (${handle.location}).`);

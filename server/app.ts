@@ -1,0 +1,125 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import path from "node:path";
+import { createRequestHandler } from "@remix-run/express";
+import type { AppLoadContext, ServerBuild } from "@remix-run/node";
+import express from "express";
+import helmet from "helmet";
+import type { Logger } from "pino";
+import type { Database } from "../db/client.server";
+import "../app/context";
+import type { AppConfig } from "../app/env.server";
+
+export interface CreateAppOptions {
+  db: Database;
+  config: AppConfig;
+  build: ServerBuild;
+  logger: Logger;
+  /** Project root, for the static files in public/. */
+  root?: string;
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
+
+/**
+ * The HTTP server: request ids and structured logs, security headers with a per-request CSP nonce, the Origin
+ * check on every non-GET request, static files, then Remix. It keeps no state of its own, so several processes
+ * can run behind one load balancer against one PostgreSQL.
+ */
+export function createApp({ db, config, build, logger, root = process.cwd() }: CreateAppOptions) {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", config.trustProxy);
+
+  app.use((req, res, next) => {
+    const incoming = req.get("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.locals.cspNonce = randomBytes(16).toString("base64");
+    res.setHeader("X-Request-Id", requestId);
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      // The path only: query strings may carry one-time tokens.
+      logger.info(
+        {
+          requestId,
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        "request",
+      );
+    });
+    next();
+  });
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as express.Response).locals.cspNonce}'`],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", "data:"],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'self'"],
+          objectSrc: ["'none'"],
+          ...(config.cookieSecure ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: config.cookieSecure,
+      crossOriginEmbedderPolicy: false,
+      referrerPolicy: { policy: "same-origin" },
+    }),
+  );
+
+  // Every state-changing request must come from a page of this console (SPEC §9).
+  app.use((req, res, next) => {
+    if (SAFE_METHODS.has(req.method)) return next();
+    const origin = req.get("origin");
+    const expected = config.appOrigin ?? `${req.protocol}://${req.get("host")}`;
+    if (!origin || origin !== expected) {
+      logger.warn({ requestId: res.locals.requestId, origin: origin ?? null, path: req.path }, "origin refused");
+      res.status(403).type("text/plain").send("Forbidden: this request did not come from the console.");
+      return;
+    }
+    next();
+  });
+
+  app.use(
+    "/build",
+    express.static(path.join(root, "public/build"), { immutable: true, maxAge: "1y", index: false }),
+  );
+  app.use(express.static(path.join(root, "public"), { maxAge: "1h", index: false }));
+
+  app.all(
+    "*",
+    createRequestHandler({
+      build,
+      mode: config.nodeEnv === "production" ? "production" : "development",
+      getLoadContext: (req, res): AppLoadContext => ({
+        db,
+        config,
+        logger: logger.child({ requestId: res.locals.requestId }),
+        requestId: res.locals.requestId as string,
+        cspNonce: res.locals.cspNonce as string,
+        clientIp: req.ip ?? req.socket.remoteAddress ?? "unknown",
+        userAgent: (req.get("user-agent") ?? "").slice(0, 500),
+      }),
+    }),
+  );
+
+  app.use((error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    logger.error({ err: error, requestId: res.locals.requestId, path: req.path }, "request failed");
+    if (!res.headersSent) {
+      res.status(500).type("text/plain").send(`Something went wrong. Request id ${res.locals.requestId}.`);
+    }
+  });
+
+  return app;
+}

@@ -1,0 +1,39 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ServerBuild } from "@remix-run/node";
+import { seedDemo } from "../db/seed";
+import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
+import { createApp } from "./app";
+import { configOrExit, createLogger, openMigratedDatabase } from "./boot";
+
+const config = configOrExit();
+const logger = createLogger(config);
+const handle = await openMigratedDatabase(config, logger);
+
+if (config.demoMode && !config.databaseUrl) {
+  const seeded = await seedDemo(handle.db);
+  if (seeded) logger.info("demo data seeded into an empty database");
+}
+
+const buildPath = path.resolve("build/index.js");
+const build = (await import(pathToFileURL(buildPath).href)) as ServerBuild;
+const app = createApp({ db: handle.db, config, build, logger });
+
+const server = app.listen(config.port, config.host, () => {
+  const url = `http://localhost:${config.port}`;
+  const lines = [`OCP Onboarding Console is running at ${url}`, `Database: ${handle.kind} (${handle.location})`];
+  if (config.demoMode) {
+    lines.push(`Demo mode: sign in with any of these accounts, password ${DEMO_PASSWORD}`);
+    for (const a of DEMO_ACCOUNTS) lines.push(`  ${a.email.padEnd(22)} ${a.persona}${a.participantId ? ` (${a.participantId})` : ""}`);
+  }
+  console.log(lines.join("\n"));
+});
+
+async function shutdown(signal: string) {
+  logger.info({ signal }, "shutting down");
+  server.close();
+  await handle.close();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
