@@ -13,9 +13,12 @@ export interface AppContext {
   userAgent: string;
 }
 
+// Remix declares AppLoadContext empty for apps to extend; an empty extension is how that is done.
+/* eslint-disable @typescript-eslint/no-empty-object-type */
 declare module "@remix-run/node" {
   interface AppLoadContext extends AppContext {}
 }
 declare module "@remix-run/server-runtime" {
   interface AppLoadContext extends AppContext {}
 }
+/* eslint-enable @typescript-eslint/no-empty-object-type */

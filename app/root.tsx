@@ -33,7 +33,7 @@ export interface RootData {
   } | null;
 }
 
-export const loader = publicLoader(async ({ request, context, auth }): Promise<RootData> => {
+export const loader = /* @__PURE__ */ publicLoader(async ({ request, context, auth }): Promise<RootData> => {
   const locale = await localeOf(request);
   return {
     locale,

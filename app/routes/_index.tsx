@@ -5,7 +5,7 @@ import { navigationFor } from "~/components/navigation";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 
-export const loader = protectedLoader("authenticated", async ({ auth }) => {
+export const loader = /* @__PURE__ */ protectedLoader("authenticated", async ({ auth }) => {
   const { actor } = auth;
   return json({
     displayName: actor.displayName,

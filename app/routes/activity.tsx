@@ -5,7 +5,7 @@ import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey } from "~/i18n/messages";
 import { listRecentAuditEvents } from "~/modules/audit/service.server";
 
-export const loader = protectedLoader("audit:read", async ({ ctx, request }) => {
+export const loader = /* @__PURE__ */ protectedLoader("audit:read", async ({ ctx, request }) => {
   const before = Number(new URL(request.url).searchParams.get("before"));
   const page = await listRecentAuditEvents(ctx, {
     before: Number.isSafeInteger(before) && before > 0 ? before : undefined,

@@ -2,4 +2,4 @@ import { json } from "@remix-run/node";
 import { publicLoader } from "~/auth/guard.server";
 
 /** Liveness: the process answers. */
-export const loader = publicLoader(async () => json({ status: "ok" }, { headers: { "Cache-Control": "no-store" } }));
+export const loader = /* @__PURE__ */ publicLoader(async () => json({ status: "ok" }, { headers: { "Cache-Control": "no-store" } }));

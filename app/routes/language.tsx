@@ -6,7 +6,7 @@ import { localeCookie } from "~/i18n/locale.server";
 import { LOCALES } from "~/i18n/messages";
 import { parseForm } from "~/lib/forms";
 
-export const loader = publicLoader(async () => redirect("/"));
+export const loader = /* @__PURE__ */ publicLoader(async () => redirect("/"));
 
 const LanguageForm = z.object({
   locale: z.enum(LOCALES, { error: "validation.invalid" }),
@@ -14,7 +14,7 @@ const LanguageForm = z.object({
 });
 
 /** Saves the reader's language in a cookie; it is a preference, not business data, so it is not audited. */
-export const action = publicAction(async ({ request }) => {
+export const action = /* @__PURE__ */ publicAction(async ({ request }) => {
   const form = parseForm(LanguageForm, await request.formData());
   return redirect(safeRedirectPath(form.redirectTo), {
     headers: { "Set-Cookie": await localeCookie.serialize(form.locale) },

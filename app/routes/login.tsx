@@ -13,7 +13,7 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/modules/demo";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · OCP Onboarding Console" }];
 
-export const loader = publicLoader(async ({ request, context, auth }) => {
+export const loader = /* @__PURE__ */ publicLoader(async ({ request, context, auth }) => {
   const url = new URL(request.url);
   if (auth) throw redirect(safeRedirectPath(url.searchParams.get("redirectTo")));
   return json({
@@ -36,7 +36,7 @@ const SignInForm = z.object({
   redirectTo: z.string().optional(),
 });
 
-export const action = publicAction(async ({ request, context }) => {
+export const action = /* @__PURE__ */ publicAction(async ({ request, context }) => {
   const form = parseForm(SignInForm, await request.formData());
   const result = await signIn(
     {

@@ -3,9 +3,9 @@ import { protectedAction, publicLoader } from "~/auth/guard.server";
 import { signOut } from "~/auth/sign-in.server";
 
 /** Signing out is a POST (a link could be followed by anyone); a GET just goes home. */
-export const loader = publicLoader(async () => redirect("/"));
+export const loader = /* @__PURE__ */ publicLoader(async () => redirect("/"));
 
-export const action = protectedAction("authenticated", async ({ context, auth }) => {
+export const action = /* @__PURE__ */ protectedAction("authenticated", async ({ context, auth }) => {
   const setCookie = await signOut(
     {
       db: context.db,

@@ -5,7 +5,7 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { getParticipant } from "~/modules/participants/service.server";
 
-export const loader = protectedLoader("participant:read", async ({ ctx, params }) => {
+export const loader = /* @__PURE__ */ protectedLoader("participant:read", async ({ ctx, params }) => {
   const p = await getParticipant(ctx, params.participantId ?? "");
   return json({
     participant: {

@@ -5,7 +5,7 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { listParticipants } from "~/modules/participants/service.server";
 
-export const loader = protectedLoader("participant:read", async ({ ctx }) => {
+export const loader = /* @__PURE__ */ protectedLoader("participant:read", async ({ ctx }) => {
   const rows = await listParticipants(ctx);
   return json({
     ownParticipant: ctx.actor.participantId,

@@ -3,7 +3,7 @@ import { publicLoader } from "~/auth/guard.server";
 import { checkReadiness } from "~/modules/health/service.server";
 
 /** Readiness: the database answers and is migrated. */
-export const loader = publicLoader(async ({ context }) => {
+export const loader = /* @__PURE__ */ publicLoader(async ({ context }) => {
   const result = await checkReadiness(context.db);
   return json(
     result.ready ? { status: "ready" } : { status: "not-ready" },

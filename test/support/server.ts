@@ -1,0 +1,95 @@
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ServerBuild } from "@remix-run/node";
+import pino from "pino";
+import type { Database } from "../../db/client.server";
+import { loadConfig, type AppConfig } from "../../app/env.server";
+import { createApp } from "../../server/app";
+
+let buildPromise: Promise<ServerBuild> | null = null;
+function loadBuild(): Promise<ServerBuild> {
+  buildPromise ??= import(pathToFileURL(path.resolve("build/index.js")).href) as Promise<ServerBuild>;
+  return buildPromise;
+}
+
+export interface RunningServer {
+  baseUrl: string;
+  config: AppConfig;
+  close(): Promise<void>;
+}
+
+/** The real HTTP server (express + the built Remix app) on an ephemeral port, over the given database. */
+export async function startServer(db: Database, env: Record<string, string> = {}): Promise<RunningServer> {
+  const config = loadConfig({ NODE_ENV: "test", DEMO_MODE: "1", LOG_LEVEL: "silent", ...env });
+  const logger = pino({ level: config.logLevel });
+  const app = createApp({ db, config, build: await loadBuild(), logger });
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    config,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
+
+/** A minimal browser stand-in for HTTP tests: keeps cookies, sends this site's Origin on POSTs. */
+export class HttpClient {
+  private cookies = new Map<string, string>();
+  constructor(public readonly baseUrl: string) {}
+
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  private remember(response: Response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const eq = pair!.indexOf("=");
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      if (value === "" || /max-age=0/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  async get(pathname: string, headers: Record<string, string> = {}): Promise<Response> {
+    const response = await fetch(this.baseUrl + pathname, {
+      redirect: "manual",
+      headers: { Cookie: this.cookieHeader(), ...headers },
+    });
+    this.remember(response);
+    return response;
+  }
+
+  async post(
+    pathname: string,
+    form: Record<string, string>,
+    options: { origin?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const origin = options.origin === undefined ? this.baseUrl : options.origin;
+    const headers: Record<string, string> = {
+      Cookie: this.cookieHeader(),
+      "Content-Type": "application/x-www-form-urlencoded",
+      ...options.headers,
+    };
+    if (origin !== null) headers.Origin = origin;
+    const response = await fetch(this.baseUrl + pathname, {
+      method: "POST",
+      redirect: "manual",
+      headers,
+      body: new URLSearchParams(form).toString(),
+    });
+    this.remember(response);
+    return response;
+  }
+
+  async signIn(email: string, password: string): Promise<Response> {
+    return this.post("/login", { email, password });
+  }
+}
