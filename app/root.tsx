@@ -17,7 +17,11 @@ import { localeOf } from "~/i18n/locale.server";
 import { translator, type Locale } from "~/i18n/messages";
 import { navigationFor, type NavItem } from "~/components/navigation";
 
-export const links: LinksFunction = () => [{ rel: "stylesheet", href: "/styles/app.css" }];
+export const links: LinksFunction = () => [
+  { rel: "stylesheet", href: "/styles/app.css" },
+  // No icon yet: an explicit empty one keeps browsers from asking for /favicon.ico (a 404 on every first visit).
+  { rel: "icon", href: "data:," },
+];
 
 export const meta: MetaFunction = () => [{ title: "OCP Onboarding Console" }];
 

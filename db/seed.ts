@@ -1,16 +1,30 @@
+import { randomBytes } from "node:crypto";
 import { count } from "drizzle-orm";
 import type { Database } from "./client.server";
 import { participants } from "./schema";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
-import { createConsoleUser, registerParticipant } from "../test/factories";
+import { addStepEntry, getCase, updateStepPlan } from "../app/modules/onboarding/service.server";
+import { advanceCase, contextFor, createConsoleUser, registerParticipant, type CaseActors } from "../test/factories";
 
 /**
- * The demo: HKEX staff, two fictional participants with a maker and a checker each, and one more participant
- * to show that administrators see only their own. Seeds only an empty database; answers whether it did.
+ * The demo: HKEX staff, participants at different points of onboarding (one live, one mid-way with an overdue
+ * step, one certified, one just registered), a maker and a checker for B01234 and C00123. Seeds only an empty
+ * database; answers whether it did. Everything goes through the services, so the audit trail tells the story.
  */
 export async function seedDemo(db: Database): Promise<boolean> {
   const [row] = await db.select({ n: count() }).from(participants);
   if (Number(row?.n ?? 0) > 0) return false;
+
+  for (const account of DEMO_ACCOUNTS.filter((a) => a.participantId === null)) {
+    await createConsoleUser(db, {
+      email: account.email,
+      displayName: account.displayName,
+      participantId: null,
+      password: DEMO_PASSWORD,
+      roleCodes: [account.roleCode],
+      isDemo: true,
+    });
+  }
 
   await registerParticipant(db, {
     id: "B01234",
@@ -18,20 +32,39 @@ export async function seedDemo(db: Database): Promise<boolean> {
     nameZh: "港景證券結算有限公司",
     type: "GCP",
     bic: "HVSCHKHH",
+    services: ["trade_info", "reference_data", "si_status"],
+    contacts: [
+      { name: "Mandy Wong", email: "mandy.wong@harbourview.example", phone: "+852 2100 1234", title: "Head of Operations" },
+      { name: "Kelvin Chan", email: "kelvin.chan@harbourview.example", phone: "+852 2100 1235", title: "IT Manager" },
+    ],
   });
   await registerParticipant(db, {
     id: "C00123",
     nameEn: "Lion Rock Custodian Services Limited",
     nameZh: "獅子山託管服務有限公司",
     type: "CUSTODIAN",
+    bic: "LRCSHKHHXXX",
+    services: ["reference_data", "si_status"],
+    contacts: [{ name: "Calvin Lee", email: "calvin.lee@lionrock.example", phone: "+852 2200 5678", title: "Custody Operations" }],
+  });
+  await registerParticipant(db, {
+    id: "D00456",
+    nameEn: "Kowloon Bay Securities Limited",
+    nameZh: "九龍灣證券有限公司",
+    type: "DCP",
+    services: ["trade_info"],
+    contacts: [{ name: "Daisy Ho", email: "daisy.ho@kowloonbay.example", title: "Compliance Officer" }],
   });
   await registerParticipant(db, {
     id: "A00003",
     nameEn: "Victoria Peak Direct Clearing Limited",
     nameZh: "太平山直接結算有限公司",
     type: "DCP",
+    services: ["trade_info", "reference_data"],
+    contacts: [{ name: "Alan Yip", email: "alan.yip@victoriapeak.example", title: "Managing Director" }],
   });
-  for (const account of DEMO_ACCOUNTS) {
+
+  for (const account of DEMO_ACCOUNTS.filter((a) => a.participantId !== null)) {
     await createConsoleUser(db, {
       email: account.email,
       displayName: account.displayName,
@@ -41,5 +74,44 @@ export async function seedDemo(db: Database): Promise<boolean> {
       isDemo: true,
     });
   }
+  // D00456's administrators and C00123's operations staff are not demo sign-ins: their passwords are random.
+  const unknownPassword = () => randomBytes(24).toString("base64url");
+  await createConsoleUser(db, { email: "da.maker@kowloonbay.example", displayName: "Derek Maker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_maker"] });
+  await createConsoleUser(db, { email: "da.checker@kowloonbay.example", displayName: "Doris Checker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_checker"] });
+  await createConsoleUser(db, { email: "ops@kowloonbay.example", displayName: "Trade desk (D00456)", participantId: "D00456", password: null, roleCodes: ["trade_info_viewer"] });
+  await createConsoleUser(db, { email: "ops@lionrock.example", displayName: "Settlement operations (C00123)", participantId: "C00123", password: null, roleCodes: ["si_status_subscriber", "ref_data_viewer"] });
+
+  const officer = await contextFor(db, "officer@hkex.demo");
+  const approver = await contextFor(db, "officer2@hkex.demo");
+  const actorsOf = async (participantEmail: string): Promise<CaseActors> => ({
+    officer,
+    approver,
+    participant: await contextFor(db, participantEmail),
+  });
+
+  // C00123: live.
+  await advanceCase(db, "C00123", await actorsOf("maker@c00123.demo"), "production_enablement");
+  // D00456: certified, readiness verification next.
+  await advanceCase(db, "D00456", await actorsOf("da.maker@kowloonbay.example"), "api_certification");
+  // B01234: mid-way. Users and roles in progress and overdue; test credentials submitted, waiting for an officer.
+  const b = await actorsOf("maker@b01234.demo");
+  await advanceCase(db, "B01234", b, "admin_activation");
+  await advanceCase(db, "B01234", b, "users_and_roles", "in_progress");
+  await advanceCase(db, "B01234", b, "test_credentials", "submitted");
+  const view = await getCase(officer, "B01234");
+  const usersStep = view.steps.find((s) => s.definition.key === "users_and_roles")!;
+  const overdue = new Date(Date.now() - 5 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  await updateStepPlan(officer, "B01234", {
+    stepKey: "users_and_roles",
+    version: usersStep.row.version,
+    ownerUserId: b.participant.actor.userId,
+    dueDate: overdue,
+  });
+  await addStepEntry(b.participant, "B01234", {
+    stepKey: "users_and_roles",
+    kind: "note",
+    body: "SI users are being set up; waiting for the SI checker's HKID copy from HR.",
+  });
+  // A00003: just registered; the application waits for the officer.
   return true;
 }

@@ -4,7 +4,18 @@
  * Deny by default: a persona holds only what is listed here.
  */
 export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue";
-export type Action = "read" | "create" | "update" | "approve" | "request" | "support" | "manage" | "export";
+export type Action =
+  | "read"
+  | "create"
+  | "update"
+  | "approve"
+  | "request"
+  | "support"
+  | "manage"
+  | "export"
+  | "complete"
+  | "comment"
+  | "plan";
 export type Scope = "any" | "own-participant";
 export type Permission = `${Resource}:${Action}:${Scope}`;
 export type Capability = `${Resource}:${Action}`;
@@ -38,15 +49,20 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "participant:create:any",
     "participant:update:any",
     "case:read:any",
+    "case:complete:any",
     "case:approve:any",
+    "case:comment:any",
+    "case:plan:any",
     "user:read:any",
   ],
   compliance: ["participant:read:any", "case:read:any", "user:read:any", "audit:read:any", "audit:export:any"],
-  helpdesk: ["participant:read:any", "user:read:any", "user:support:any"],
-  platform_admin: ["participant:read:any", "catalogue:manage:any", "role:manage:any"],
+  helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any"],
+  platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any"],
   da_maker: [
     "participant:read:own-participant",
     "case:read:own-participant",
+    "case:complete:own-participant",
+    "case:comment:own-participant",
     "user:read:own-participant",
     "user:create:own-participant",
     "role:request:own-participant",
@@ -55,6 +71,8 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
   da_checker: [
     "participant:read:own-participant",
     "case:read:own-participant",
+    "case:complete:own-participant",
+    "case:comment:own-participant",
     "user:read:own-participant",
     "role:approve:own-participant",
     "audit:read:own-participant",

@@ -43,6 +43,26 @@ export async function consolePersonasOf(db: Database, userId: string, now: Date)
   return [...new Set(personas)];
 }
 
+/** The actor a user is right now: their console roles as personas and the permissions those give. */
+export async function actorOf(
+  db: Database,
+  user: { id: string; displayName: string; email: string; participantId: string | null },
+  now: Date,
+  sessionId: string | null,
+): Promise<Actor> {
+  const personas = await consolePersonasOf(db, user.id, now);
+  return {
+    userId: user.id,
+    displayName: user.displayName,
+    email: user.email,
+    participantId: user.participantId,
+    persona: primaryPersona(personas) ?? "system",
+    personas,
+    permissions: permissionsFor(personas),
+    sessionId,
+  };
+}
+
 /**
  * Reads the session cookie and returns the actor, or null. Enforces, on the server: the idle timeout, the
  * absolute lifetime, the user's status and their console roles; an expired session is deleted and audited.
@@ -67,18 +87,8 @@ export async function authenticateRequest(
     { createdAt: now, lastSeenAt: session.lastSeenAt, absoluteExpiresAt: session.absoluteExpiresAt },
     now,
   );
-  const personas = await consolePersonasOf(db, user.id, now);
-  const persona = primaryPersona(personas);
-  const actor: Actor = {
-    userId: user.id,
-    displayName: user.displayName,
-    email: user.email,
-    participantId: user.participantId,
-    persona: persona ?? "system",
-    personas,
-    permissions: permissionsFor(personas),
-    sessionId: session.id,
-  };
+  const actor = await actorOf(db, user, now, session.id);
+  const persona = primaryPersona(actor.personas);
 
   const endReason =
     verdict !== "valid"

@@ -5,7 +5,7 @@ import { appendAuditEvent } from "~/modules/audit/service.server";
 import { SYSTEM_ACTOR, type Actor } from "~/modules/context.server";
 import { luciaFor, sessionCookieHeader } from "./lucia.server";
 import { verifyPassword } from "./password.server";
-import { permissionsFor, primaryPersona } from "./permissions";
+import { primaryPersona } from "./permissions";
 import {
   ABSOLUTE_LIFETIME_MS,
   ACCOUNT_THROTTLE,
@@ -14,7 +14,7 @@ import {
   throttleWaitMs,
   type FailureHistory,
 } from "./rules";
-import { consolePersonasOf } from "./session.server";
+import { actorOf, consolePersonasOf } from "./session.server";
 
 export interface SignInInput {
   email: string;
@@ -131,16 +131,7 @@ export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignIn
     return { ok: false, reason: "invalid" };
   }
 
-  const actor: Actor = {
-    userId: user.id,
-    displayName: user.displayName,
-    email: user.email,
-    participantId: user.participantId,
-    persona,
-    personas,
-    permissions: permissionsFor(personas),
-    sessionId: null,
-  };
+  const actor: Actor = await actorOf(env.db, user, now, null);
   const setCookie = await env.db.transaction(async (tx) => {
     await tx.insert(signInAttempts).values({ emailKey: key, ip: env.ip, succeeded: true, attemptedAt: now });
     const session = await luciaFor(tx, env.secureCookie).createSession(user.id, {

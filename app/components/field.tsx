@@ -1,5 +1,4 @@
 import { useI18n } from "~/i18n/use-i18n";
-import type { MessageKey } from "~/i18n/messages";
 
 /** A labelled input whose error message is tied to it for screen readers. */
 export function TextField({
@@ -7,26 +6,41 @@ export function TextField({
   label,
   type = "text",
   error,
+  hint,
   defaultValue,
   autoComplete,
   required,
   autoFocus,
+  maxLength,
 }: {
   name: string;
   label: string;
-  type?: "text" | "email" | "password";
-  error?: MessageKey;
+  type?: "text" | "email" | "password" | "date" | "tel";
+  /** The message to show (already translated). */
+  error?: string;
+  hint?: string;
   defaultValue?: string;
   autoComplete?: string;
   required?: boolean;
   autoFocus?: boolean;
+  maxLength?: number;
 }) {
   const { t } = useI18n();
   const id = `field-${name}`;
   const errorId = `${id}-error`;
+  const hintId = `${id}-hint`;
+  const describedBy = [hint ? hintId : null, error ? errorId : null].filter(Boolean).join(" ") || undefined;
   return (
     <div className="field">
-      <label htmlFor={id}>{label}</label>
+      <label htmlFor={id}>
+        {label}
+        {required ? null : <span className="muted"> ({t("participants.optional")})</span>}
+      </label>
+      {hint ? (
+        <p className="hint" id={hintId}>
+          {hint}
+        </p>
+      ) : null}
       <input
         id={id}
         name={name}
@@ -35,12 +49,13 @@ export function TextField({
         autoComplete={autoComplete}
         required={required}
         autoFocus={autoFocus}
+        maxLength={maxLength}
         aria-invalid={error ? true : undefined}
-        aria-describedby={error ? errorId : undefined}
+        aria-describedby={describedBy}
       />
       {error ? (
         <p className="field-error" id={errorId}>
-          {t(error)}
+          {error}
         </p>
       ) : null}
     </div>

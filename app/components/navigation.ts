@@ -9,6 +9,8 @@ export interface NavItem {
 /** Every page in the main navigation, with what it needs; each persona sees the ones it may open. */
 const PAGES: { to: string; labelKey: MessageKey; permission: RoutePermission }[] = [
   { to: "/", labelKey: "nav.home", permission: "authenticated" },
+  { to: "/my-work", labelKey: "nav.myWork", permission: "case:complete" },
+  { to: "/pipeline", labelKey: "nav.pipeline", permission: "case:read" },
   { to: "/participants", labelKey: "nav.participants", permission: "participant:read" },
   { to: "/activity", labelKey: "nav.activity", permission: "audit:read" },
 ];

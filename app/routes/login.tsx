@@ -1,5 +1,6 @@
 import type { MetaFunction } from "@remix-run/node";
 import { json, redirect } from "@remix-run/node";
+import { useEffect, useRef } from "react";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
 import { publicAction, publicLoader } from "~/auth/guard.server";
@@ -75,6 +76,11 @@ export default function SignIn() {
   const failure = useActionData<typeof action>();
   const [params] = useSearchParams();
   const navigation = useNavigation();
+  const errorRef = useRef<HTMLParagraphElement>(null);
+  // A failed sign-in takes focus to its message: the submit button was disabled while sending, which drops focus.
+  useEffect(() => {
+    errorRef.current?.focus();
+  }, [failure]);
   const fieldErrors = (failure && "fieldErrors" in failure ? failure.fieldErrors : {}) as Partial<
     Record<string, MessageKey>
   >;
@@ -89,7 +95,7 @@ export default function SignIn() {
         <p>{t("signIn.intro")}</p>
         {data.signedOut ? <p role="status" className="notice">{t("signIn.signedOut")}</p> : null}
         {formMessage ? (
-          <p role="alert" className="form-error">
+          <p role="alert" className="form-error" tabIndex={-1} ref={errorRef}>
             {formMessage}
           </p>
         ) : null}
@@ -102,7 +108,7 @@ export default function SignIn() {
             autoComplete="username"
             required
             autoFocus
-            error={fieldErrors.email}
+            error={fieldErrors.email ? t(fieldErrors.email) : undefined}
           />
           <TextField
             name="password"
@@ -110,7 +116,7 @@ export default function SignIn() {
             label={t("signIn.password")}
             autoComplete="current-password"
             required
-            error={fieldErrors.password}
+            error={fieldErrors.password ? t(fieldErrors.password) : undefined}
           />
           <button type="submit" className="button primary" disabled={navigation.state === "submitting"}>
             {t("signIn.submit")}

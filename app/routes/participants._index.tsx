@@ -1,14 +1,26 @@
 import { json } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { Form, Link, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { PARTICIPANT_STATUSES, PARTICIPANT_TYPES } from "~/modules/participants/constants";
 import { protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { listParticipants } from "~/modules/participants/service.server";
 
-export const loader = /* @__PURE__ */ protectedLoader("participant:read", async ({ ctx }) => {
-  const rows = await listParticipants(ctx);
+const Filters = z.object({
+  type: z.enum(PARTICIPANT_TYPES).optional().catch(undefined),
+  status: z.enum(PARTICIPANT_STATUSES).optional().catch(undefined),
+});
+
+export const loader = /* @__PURE__ */ protectedLoader("participant:read", async ({ ctx, request }) => {
+  const params = new URL(request.url).searchParams;
+  const filters = Filters.parse({ type: params.get("type") ?? undefined, status: params.get("status") ?? undefined });
+  const rows = await listParticipants(ctx, filters);
   return json({
-    ownParticipant: ctx.actor.participantId,
+    filters,
+    canRegister: scopeOf(ctx.actor.permissions, "participant:create") === "any",
+    ownParticipant: ctx.actor.persona.startsWith("da_") ? ctx.actor.participantId : null,
     participants: rows.map((p) => ({
       id: p.id,
       nameEn: p.nameEn,
@@ -25,12 +37,20 @@ export default function Participants() {
   const data = useLoaderData<typeof loader>();
   return (
     <section aria-labelledby="participants-title">
-      <h1 id="participants-title">{t("participants.title")}</h1>
+      <div className="title-row">
+        <h1 id="participants-title">{t("participants.title")}</h1>
+        {data.canRegister ? (
+          <Link className="button primary" to="/participants/new">
+            {t("participants.register")}
+          </Link>
+        ) : null}
+      </div>
       <p>
         {data.ownParticipant
           ? t("participants.scopeOwn", { participant: data.ownParticipant })
           : t("participants.scopeAll")}
       </p>
+      {data.ownParticipant ? null : <ParticipantFilters type={data.filters.type} status={data.filters.status} />}
       {data.participants.length === 0 ? (
         <p>{t("participants.empty")}</p>
       ) : (
@@ -67,5 +87,39 @@ export default function Participants() {
         </div>
       )}
     </section>
+  );
+}
+
+/** Filters by participant type and status; a plain GET form, so the filtered view has a URL to share. */
+export function ParticipantFilters({ type, status }: { type?: string; status?: string }) {
+  const { t } = useI18n();
+  return (
+    <Form method="get" className="filters">
+      <div className="field compact">
+        <label htmlFor="filter-type">{t("participants.filterType")}</label>
+        <select id="filter-type" name="type" defaultValue={type ?? ""}>
+          <option value="">{t("participants.filterAll")}</option>
+          {PARTICIPANT_TYPES.map((v) => (
+            <option key={v} value={v}>
+              {t(`participantType.${v}` as MessageKey)}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field compact">
+        <label htmlFor="filter-status">{t("participants.filterStatus")}</label>
+        <select id="filter-status" name="status" defaultValue={status ?? ""}>
+          <option value="">{t("participants.filterAll")}</option>
+          {PARTICIPANT_STATUSES.map((v) => (
+            <option key={v} value={v}>
+              {t(`participantStatus.${v}` as MessageKey)}
+            </option>
+          ))}
+        </select>
+      </div>
+      <button type="submit" className="button secondary">
+        {t("participants.filter")}
+      </button>
+    </Form>
   );
 }

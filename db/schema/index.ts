@@ -1,3 +1,4 @@
 export * from "./participants";
 export * from "./identity";
 export * from "./audit";
+export * from "./onboarding";

@@ -24,7 +24,10 @@ export const participants = pgTable(
     nameZh: text("name_zh").notNull(),
     type: text("type").$type<ParticipantType>().notNull(),
     bic: text("bic"),
+    // Derived from the onboarding case (and suspension) and stored, so lists filter on it cheaply.
     status: text("status").$type<ParticipantStatus>().notNull().default("prospect"),
+    suspendedAt: timestamp("suspended_at", { withTimezone: true, precision: 3 }),
+    suspensionReason: text("suspension_reason"),
     version: integer("version").notNull().default(1),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),

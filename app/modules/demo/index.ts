@@ -16,6 +16,7 @@ export interface DemoAccount {
 
 export const DEMO_ACCOUNTS: DemoAccount[] = [
   { email: "officer@hkex.demo", displayName: "Olivia Officer", persona: "officer", participantId: null, roleCode: "onboarding_officer" },
+  { email: "officer2@hkex.demo", displayName: "Owen Officer (second approver)", persona: "officer", participantId: null, roleCode: "onboarding_officer" },
   { email: "compliance@hkex.demo", displayName: "Connie Compliance", persona: "compliance", participantId: null, roleCode: "compliance_reviewer" },
   { email: "helpdesk@hkex.demo", displayName: "Henry Helpdesk", persona: "helpdesk", participantId: null, roleCode: "helpdesk" },
   { email: "platform@hkex.demo", displayName: "Patrick Platform", persona: "platform_admin", participantId: null, roleCode: "platform_admin" },

@@ -1,27 +1,93 @@
 import { z } from "zod";
 import { PARTICIPANT_TYPES } from "../../../db/schema/participants";
+import { isValidBic } from "./bic";
 
 /** HKSCC participant ID: one capital letter and five digits. */
-export const participantIdSchema = z.string().regex(/^[A-Z][0-9]{5}$/, { error: "validation.invalid" });
-
-const name = z
+export const participantIdSchema = z
   .string({ error: "validation.required" })
   .trim()
-  .min(1, { error: "validation.required" })
-  .max(200, { error: "validation.tooLong" })
-  // eslint-disable-next-line no-control-regex
-  .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(v), { error: "validation.invalid" });
+  .regex(/^[A-Z][0-9]{5}$/, { error: "participant.error.idFormat" });
 
-export const createParticipantSchema = z.object({
-  id: participantIdSchema,
-  nameEn: name,
-  nameZh: name,
-  type: z.enum(PARTICIPANT_TYPES, { error: "validation.invalid" }),
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+export const requiredText = (max: number) =>
+  z
+    .string({ error: "validation.required" })
+    .trim()
+    .min(1, { error: "validation.required" })
+    .max(max, { error: "validation.tooLong" })
+    .refine((v) => !CONTROL_CHARS.test(v), { error: "validation.invalid" });
+
+export const optionalText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, { error: "validation.tooLong" })
+    .refine((v) => !CONTROL_CHARS.test(v), { error: "validation.invalid" })
+    .nullish()
+    .transform((v) => (v ? v : null));
+
+/** A value that may come once or several times in a form (checkboxes, multi-selects). */
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (v === undefined || v === "" ? [] : Array.isArray(v) ? v : [v]), z.array(item));
+
+export const contactSchema = z.object({
+  name: requiredText(200),
+  email: z.email({ error: "validation.email" }).max(254, { error: "validation.tooLong" }),
+  phone: z
+    .string()
+    .trim()
+    .regex(/^[+0-9 ()-]{0,30}$/, { error: "participant.error.phone" })
+    .nullish()
+    .transform((v) => (v ? v : null)),
+  title: optionalText(200),
+});
+export interface ContactInput {
+  name: string;
+  email: string;
+  phone?: string | null;
+  title?: string | null;
+}
+
+const participantFields = {
+  nameEn: requiredText(200),
+  nameZh: requiredText(200),
+  type: z.enum(PARTICIPANT_TYPES, { error: "participant.error.type" }),
   bic: z
     .string()
     .trim()
     .toUpperCase()
-    .regex(/^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$/, { error: "validation.invalid" })
-    .optional(),
+    .nullish()
+    .transform((v) => (v ? v : null))
+    .refine((v) => v === null || isValidBic(v), { error: "participant.error.bic" }),
+  services: list(z.string().regex(/^[a-z_]{1,40}$/, { error: "validation.invalid" })),
+  ncpIds: list(participantIdSchema),
+  contacts: z.array(contactSchema).max(10, { error: "validation.tooLong" }).default([]),
+};
+
+/** What a caller passes; the schema decides what is valid (strings from a form, or typed values from code). */
+export interface ParticipantDetailsInput {
+  nameEn: string;
+  nameZh: string;
+  type: string;
+  bic?: string | null;
+  services?: string[] | string;
+  ncpIds?: string[] | string;
+  contacts?: ContactInput[];
+}
+
+export const createParticipantSchema = z.object({ id: participantIdSchema, ...participantFields });
+export type CreateParticipantInput = ParticipantDetailsInput & { id: string };
+
+export const updateParticipantSchema = z.object({
+  version: z.coerce.number({ error: "validation.invalid" }).int().positive({ error: "validation.invalid" }),
+  ...participantFields,
 });
-export type CreateParticipantInput = z.input<typeof createParticipantSchema>;
+export type UpdateParticipantInput = ParticipantDetailsInput & { version: number | string };
+
+export const suspensionSchema = z.object({
+  version: z.coerce.number({ error: "validation.invalid" }).int().positive({ error: "validation.invalid" }),
+  reason: requiredText(1000).refine((v) => v.length >= 5, { error: "validation.reasonTooShort" }),
+});
+export type SuspensionInput = z.input<typeof suspensionSchema>;

@@ -1,26 +1,52 @@
-import { and, asc, eq, type SQL } from "drizzle-orm";
-import { participants, type Participant } from "../../../db/schema";
+import { and, asc, eq, inArray } from "drizzle-orm";
+import type { DbOrTx, Transaction } from "../../../db/client.server";
+import {
+  ocpServices,
+  participantClearing,
+  participantContacts,
+  participantServices,
+  participants,
+  type OcpService,
+  type Participant,
+  type ParticipantContact,
+  type ParticipantStatus,
+  type ParticipantType,
+} from "../../../db/schema";
 import { scopeOf } from "~/auth/permissions";
 import { AppError, forbidden, notFound } from "~/lib/errors";
+import { validate } from "~/lib/validation";
+import type { MessageKey } from "~/i18n/messages";
 import { appendAuditEvent, diffFields } from "../audit/service.server";
 import type { ServiceContext } from "../context.server";
-import { createParticipantSchema, participantIdSchema, type CreateParticipantInput } from "./schemas";
+import { openCase, recomputeParticipantStatus } from "../onboarding/service.server";
+import { participantScope } from "./scope.server";
+import {
+  createParticipantSchema,
+  participantIdSchema,
+  suspensionSchema,
+  updateParticipantSchema,
+  type CreateParticipantInput,
+  type SuspensionInput,
+  type UpdateParticipantInput,
+} from "./schemas";
 
-/**
- * The participants an actor may read, as a where clause. A participant administrator's scope is their own
- * participant, applied in the query itself, so another participant's row is never even fetched.
- */
-function readScope(ctx: ServiceContext): SQL | undefined {
-  const scope = scopeOf(ctx.actor.permissions, "participant:read");
-  if (scope === "any") return undefined;
-  if (scope === "own-participant" && ctx.actor.participantId) {
-    return eq(participants.id, ctx.actor.participantId);
-  }
-  throw forbidden();
+export interface ParticipantFilters {
+  type?: ParticipantType;
+  status?: ParticipantStatus;
 }
 
-export async function listParticipants(ctx: ServiceContext): Promise<Participant[]> {
-  return ctx.db.select().from(participants).where(readScope(ctx)).orderBy(asc(participants.id));
+export async function listParticipants(ctx: ServiceContext, filters: ParticipantFilters = {}): Promise<Participant[]> {
+  return ctx.db
+    .select()
+    .from(participants)
+    .where(
+      and(
+        participantScope(ctx),
+        filters.type ? eq(participants.type, filters.type) : undefined,
+        filters.status ? eq(participants.status, filters.status) : undefined,
+      ),
+    )
+    .orderBy(asc(participants.id));
 }
 
 /** One participant, or 404 when it does not exist or lies outside the actor's scope: the two look the same. */
@@ -30,42 +56,246 @@ export async function getParticipant(ctx: ServiceContext, id: string): Promise<P
   const [row] = await ctx.db
     .select()
     .from(participants)
-    .where(and(eq(participants.id, parsed.data), readScope(ctx)))
+    .where(and(eq(participants.id, parsed.data), participantScope(ctx)))
     .limit(1);
   if (!row) throw notFound();
   return row;
 }
 
-const AUDITED_FIELDS = ["id", "nameEn", "nameZh", "type", "bic", "status"] as const;
+export interface ParticipantProfile {
+  participant: Participant;
+  services: string[];
+  ncpIds: string[];
+  /** GCPs that clear for this participant. */
+  clearedBy: string[];
+  contacts: ParticipantContact[];
+}
 
-/** Registers a participant (officer, or the system for the demo seed). */
+async function loadProfile(db: DbOrTx, participant: Participant): Promise<ParticipantProfile> {
+  const [services, ncps, clearedBy, contacts] = await Promise.all([
+    db
+      .select({ code: participantServices.serviceCode })
+      .from(participantServices)
+      .where(eq(participantServices.participantId, participant.id))
+      .orderBy(asc(participantServices.serviceCode)),
+    db
+      .select({ id: participantClearing.ncpId })
+      .from(participantClearing)
+      .where(eq(participantClearing.gcpId, participant.id))
+      .orderBy(asc(participantClearing.ncpId)),
+    db
+      .select({ id: participantClearing.gcpId })
+      .from(participantClearing)
+      .where(eq(participantClearing.ncpId, participant.id))
+      .orderBy(asc(participantClearing.gcpId)),
+    db
+      .select()
+      .from(participantContacts)
+      .where(eq(participantContacts.participantId, participant.id))
+      .orderBy(asc(participantContacts.position)),
+  ]);
+  return {
+    participant,
+    services: services.map((s) => s.code),
+    ncpIds: ncps.map((n) => n.id),
+    clearedBy: clearedBy.map((g) => g.id),
+    contacts,
+  };
+}
+
+/** A participant with its services, NCPs and contacts, within the actor's scope (else 404). */
+export async function getParticipantProfile(ctx: ServiceContext, id: string): Promise<ParticipantProfile> {
+  return loadProfile(ctx.db, await getParticipant(ctx, id));
+}
+
+export async function listServiceCatalogue(db: DbOrTx): Promise<OcpService[]> {
+  return db.select().from(ocpServices).orderBy(asc(ocpServices.sortOrder));
+}
+
+function requireRegistrar(ctx: ServiceContext, capability: "participant:create" | "participant:update") {
+  if (ctx.actor.persona === "system") return;
+  if (scopeOf(ctx.actor.permissions, capability) !== "any") throw forbidden();
+}
+
+type ParticipantDetails = {
+  id: string;
+  type: ParticipantType;
+  services: string[];
+  ncpIds: string[];
+};
+
+/**
+ * Rules that need the database: services from the catalogue; NCPs only for a GCP, never itself, each an existing
+ * participant. Field messages name what is wrong.
+ */
+async function checkReferences(tx: DbOrTx, details: ParticipantDetails): Promise<void> {
+  const fieldErrors: Record<string, MessageKey> = {};
+  const params: Record<string, string> = {};
+  const services = [...new Set(details.services)];
+  if (services.length > 0) {
+    const known = await tx.select({ code: ocpServices.code }).from(ocpServices).where(inArray(ocpServices.code, services));
+    if (known.length !== services.length) fieldErrors.services = "participant.error.serviceUnknown";
+  }
+  const ncpIds = [...new Set(details.ncpIds)];
+  if (ncpIds.length > 0) {
+    if (details.type !== "GCP") fieldErrors.ncpIds = "participant.error.ncpOnlyGcp";
+    else if (ncpIds.includes(details.id)) fieldErrors.ncpIds = "participant.error.ncpSelf";
+    else {
+      const found = await tx.select({ id: participants.id }).from(participants).where(inArray(participants.id, ncpIds));
+      const missing = ncpIds.filter((id) => !found.some((f) => f.id === id));
+      if (missing.length > 0) {
+        fieldErrors.ncpIds = "participant.error.ncpUnknown";
+        params.ncpIds = missing.join(", ");
+      }
+    }
+  }
+  if (Object.keys(fieldErrors).length > 0) throw new AppError(400, "error.badRequest", fieldErrors, params);
+}
+
+async function writeDetails(
+  tx: Transaction,
+  participantId: string,
+  details: { services: string[]; ncpIds: string[]; contacts: { name: string; email: string; phone: string | null; title: string | null }[] },
+) {
+  await tx.delete(participantServices).where(eq(participantServices.participantId, participantId));
+  const services = [...new Set(details.services)];
+  if (services.length) {
+    await tx.insert(participantServices).values(services.map((serviceCode) => ({ participantId, serviceCode })));
+  }
+  await tx.delete(participantClearing).where(eq(participantClearing.gcpId, participantId));
+  const ncpIds = [...new Set(details.ncpIds)];
+  if (ncpIds.length) {
+    await tx.insert(participantClearing).values(ncpIds.map((ncpId) => ({ gcpId: participantId, ncpId })));
+  }
+  await tx.delete(participantContacts).where(eq(participantContacts.participantId, participantId));
+  if (details.contacts.length) {
+    await tx
+      .insert(participantContacts)
+      .values(details.contacts.map((c, position) => ({ participantId, position, ...c })));
+  }
+}
+
+const AUDITED_FIELDS = ["nameEn", "nameZh", "type", "bic", "services", "ncpIds", "contacts"] as const;
+
+function auditView(p: Pick<Participant, "nameEn" | "nameZh" | "type" | "bic">, details: { services: string[]; ncpIds: string[]; contacts: { name: string; email: string; phone: string | null; title: string | null }[] }) {
+  return {
+    nameEn: p.nameEn,
+    nameZh: p.nameZh,
+    type: p.type,
+    bic: p.bic,
+    services: [...new Set(details.services)].sort(),
+    ncpIds: [...new Set(details.ncpIds)].sort(),
+    contacts: details.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })),
+  };
+}
+
+/** Registers a participant and opens its onboarding case (officer, or the system for the demo seed). */
 export async function createParticipant(ctx: ServiceContext, input: CreateParticipantInput): Promise<Participant> {
-  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "participant:create") !== "any") {
-    throw forbidden();
-  }
-  const parsed = createParticipantSchema.safeParse(input);
-  if (!parsed.success) {
-    const fieldErrors = Object.fromEntries(
-      parsed.error.issues.map((i) => [String(i.path[0]), "validation.invalid" as const]),
-    );
-    throw new AppError(400, "error.badRequest", fieldErrors);
-  }
-  const data = parsed.data;
+  requireRegistrar(ctx, "participant:create");
+  const data = validate(createParticipantSchema, input);
   return ctx.db.transaction(async (tx) => {
+    await checkReferences(tx, data);
+    // Participant IDs are never reused: rows are never deleted, so the primary key refuses any reuse.
     const inserted = await tx
       .insert(participants)
-      .values({ ...data, bic: data.bic ?? null })
+      .values({ id: data.id, nameEn: data.nameEn, nameZh: data.nameZh, type: data.type, bic: data.bic })
       .onConflictDoNothing()
       .returning();
     const row = inserted[0];
-    if (!row) throw new AppError(400, "error.badRequest", { id: "validation.invalid" });
+    if (!row) throw new AppError(400, "error.badRequest", { id: "participant.error.idTaken" });
+    await writeDetails(tx, row.id, data);
     await appendAuditEvent(tx, ctx, {
       action: "participant.created",
       entityType: "participant",
       entityId: row.id,
       participantId: row.id,
-      changes: diffFields(null, row, AUDITED_FIELDS),
+      changes: diffFields(null, { id: row.id, ...auditView(row, data) }, ["id", ...AUDITED_FIELDS]),
     });
+    await openCase(tx, ctx, row.id);
     return row;
+  });
+}
+
+/**
+ * Locks a participant row for a change and checks that the editor saw its current version; a stale version is
+ * a 409 and nothing is written, so concurrent edits never overwrite one another silently.
+ */
+async function lockForChange(tx: Transaction, ctx: ServiceContext, id: string, version: number): Promise<Participant> {
+  const [row] = await tx
+    .select()
+    .from(participants)
+    .where(and(eq(participants.id, id), participantScope(ctx)))
+    .for("update");
+  if (!row) throw notFound();
+  if (row.version !== version) throw new AppError(409, "error.conflict");
+  return row;
+}
+
+export async function updateParticipant(ctx: ServiceContext, id: string, input: UpdateParticipantInput): Promise<Participant> {
+  requireRegistrar(ctx, "participant:update");
+  const data = validate(updateParticipantSchema, input);
+  return ctx.db.transaction(async (tx) => {
+    const before = await lockForChange(tx, ctx, id, data.version);
+    await checkReferences(tx, { id, ...data });
+    const beforeView = auditView(before, await loadProfile(tx, before));
+    const afterView = auditView({ ...data }, data);
+    const changes = diffFields(beforeView, afterView, AUDITED_FIELDS);
+    if (Object.keys(changes).length === 0) return before;
+    const [row] = await tx
+      .update(participants)
+      .set({ nameEn: data.nameEn, nameZh: data.nameZh, type: data.type, bic: data.bic, version: before.version + 1, updatedAt: new Date() })
+      .where(eq(participants.id, id))
+      .returning();
+    await writeDetails(tx, id, data);
+    await appendAuditEvent(tx, ctx, {
+      action: "participant.updated",
+      entityType: "participant",
+      entityId: id,
+      participantId: id,
+      changes,
+    });
+    return row!;
+  });
+}
+
+/** Suspends a participant at any point of its onboarding, with a reason; its status shows "suspended". */
+export async function suspendParticipant(ctx: ServiceContext, id: string, input: SuspensionInput): Promise<Participant> {
+  return setSuspension(ctx, id, input, true);
+}
+
+/** Lifts a suspension; the status goes back to what the onboarding case says. */
+export async function reinstateParticipant(ctx: ServiceContext, id: string, input: SuspensionInput): Promise<Participant> {
+  return setSuspension(ctx, id, input, false);
+}
+
+async function setSuspension(ctx: ServiceContext, id: string, input: SuspensionInput, suspend: boolean): Promise<Participant> {
+  requireRegistrar(ctx, "participant:update");
+  const data = validate(suspensionSchema, input);
+  return ctx.db.transaction(async (tx) => {
+    const before = await lockForChange(tx, ctx, id, data.version);
+    if (suspend === (before.suspendedAt !== null)) {
+      throw new AppError(400, suspend ? "participant.error.alreadySuspended" : "participant.error.notSuspended");
+    }
+    const now = new Date();
+    await tx
+      .update(participants)
+      .set({
+        suspendedAt: suspend ? now : null,
+        suspensionReason: suspend ? data.reason : null,
+        version: before.version + 1,
+        updatedAt: now,
+      })
+      .where(eq(participants.id, id));
+    await appendAuditEvent(tx, ctx, {
+      action: suspend ? "participant.suspended" : "participant.reinstated",
+      entityType: "participant",
+      entityId: id,
+      participantId: id,
+      reason: data.reason,
+      changes: { suspended: { before: !suspend, after: suspend } },
+    });
+    await recomputeParticipantStatus(tx, ctx, id);
+    const [row] = await tx.select().from(participants).where(eq(participants.id, id));
+    return row!;
   });
 }

@@ -1,0 +1,40 @@
+import { useI18n } from "~/i18n/use-i18n";
+import { isMessageKey, type MessageKey } from "~/i18n/messages";
+
+/** What an action answers when it refuses (see FailureData in app/auth/guard.server.ts). */
+export interface Failure {
+  ok: false;
+  messageKey: MessageKey;
+  fieldErrors: Partial<Record<string, MessageKey>>;
+  params: Record<string, string | number>;
+}
+
+export function asFailure(data: unknown): Failure | null {
+  if (data && typeof data === "object" && "ok" in data && (data as { ok: unknown }).ok === false) {
+    const f = data as Partial<Failure>;
+    if (isMessageKey(f.messageKey)) {
+      return { ok: false, messageKey: f.messageKey, fieldErrors: f.fieldErrors ?? {}, params: f.params ?? {} };
+    }
+  }
+  return null;
+}
+
+/** The form-level message of a refusal, announced to screen readers. */
+export function FormMessage({ failure }: { failure: Failure | null }) {
+  const { t } = useI18n();
+  if (!failure) return null;
+  const fieldCount = Object.keys(failure.fieldErrors).length;
+  // With field messages, the form-level line just says to look at them.
+  const text = fieldCount > 0 && failure.messageKey === "error.badRequest" ? t("form.checkFields", { count: fieldCount }) : t(failure.messageKey, failure.params);
+  return (
+    <p role="alert" className="form-error">
+      {text}
+    </p>
+  );
+}
+
+/** A field's message, with the refusal's parameters (for example the NCP ids that do not exist). */
+export function fieldMessage(failure: Failure | null, name: string, t: ReturnType<typeof useI18n>["t"]): string | undefined {
+  const key = failure?.fieldErrors[name];
+  return key ? t(key, failure?.params) : undefined;
+}

@@ -1,0 +1,60 @@
+import { Link } from "@remix-run/react";
+import { useI18n } from "~/i18n/use-i18n";
+import { isMessageKey } from "~/i18n/messages";
+
+export interface TimelineEvent {
+  id: number;
+  occurredAt: string;
+  actorName: string | null;
+  actorPersona: string | null;
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  reason: string | null;
+  changes: { [field: string]: { before?: unknown; after?: unknown } } | null;
+}
+
+function show(value: unknown): string {
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "string") return value;
+  return JSON.stringify(value);
+}
+
+/** A case's or an entity's history from the audit trail: who did what, when, and each field before and after. */
+export function Timeline({ events, olderHref }: { events: TimelineEvent[]; olderHref: string | null }) {
+  const { t, time } = useI18n();
+  if (events.length === 0) return <p>{t("case.timelineEmpty")}</p>;
+  return (
+    <>
+      <ol className="timeline">
+        {events.map((e) => {
+          const label = `action.${e.action}`;
+          return (
+            <li key={e.id}>
+              <p className="timeline-head">
+                <time dateTime={e.occurredAt}>{time(e.occurredAt)}</time> ·{" "}
+                <strong>{isMessageKey(label) ? t(label) : e.action}</strong>
+                {e.entityId ? <span className="muted"> · {e.entityId}</span> : null} ·{" "}
+                {e.actorName ?? t("activity.noActor")}
+              </p>
+              {e.reason ? <p className="timeline-reason">{e.reason}</p> : null}
+              {e.changes && Object.keys(e.changes).length > 0 ? (
+                <dl className="changes">
+                  {Object.entries(e.changes).map(([field, change]) => (
+                    <div key={field}>
+                      <dt>{field}</dt>
+                      <dd>
+                        <del>{show(change.before)}</del> → <ins>{show(change.after)}</ins>
+                      </dd>
+                    </div>
+                  ))}
+                </dl>
+              ) : null}
+            </li>
+          );
+        })}
+      </ol>
+      {olderHref ? <Link to={olderHref}>{t("case.olderEvents")}</Link> : null}
+    </>
+  );
+}

@@ -1,0 +1,58 @@
+import { json } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import { protectedLoader } from "~/auth/guard.server";
+import { useI18n } from "~/i18n/use-i18n";
+import type { MessageKey } from "~/i18n/messages";
+import { myWork } from "~/modules/onboarding/service.server";
+
+export const loader = /* @__PURE__ */ protectedLoader("case:complete", async ({ ctx }) => {
+  return json({ items: await myWork(ctx) });
+});
+
+export default function MyWork() {
+  const { t } = useI18n();
+  const { items } = useLoaderData<typeof loader>();
+  return (
+    <section aria-labelledby="my-work-title">
+      <h1 id="my-work-title">{t("myWork.title")}</h1>
+      <p>{t("myWork.intro")}</p>
+      {items.length === 0 ? (
+        <p>{t("myWork.empty")}</p>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t("myWork.why")}</th>
+                <th scope="col">{t("myWork.participant")}</th>
+                <th scope="col">{t("case.step")}</th>
+                <th scope="col">{t("case.state")}</th>
+                <th scope="col">{t("case.dueDate")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((item) => (
+                <tr key={`${item.participantId}/${item.stepKey}`} className={item.overdue ? "overdue" : undefined}>
+                  <td>{t(`myWork.reason.${item.reason}` as MessageKey)}</td>
+                  <td>
+                    {item.participantId} · {item.participantName}
+                  </td>
+                  <td>
+                    <Link to={`/participants/${item.participantId}/steps/${item.stepKey}`}>{t(item.titleKey)}</Link>
+                  </td>
+                  <td>
+                    <span className={`badge state-${item.state}`}>{t(`stepState.${item.state}` as MessageKey)}</span>
+                  </td>
+                  <td>
+                    {item.dueDate ?? "—"}
+                    {item.overdue ? <span className="badge overdue-badge"> {t("case.overdue")}</span> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,241 @@
+import { json } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { z } from "zod";
+import { protectedAction, protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
+import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
+import { Timeline } from "~/components/timeline";
+import { useI18n } from "~/i18n/use-i18n";
+import type { MessageKey } from "~/i18n/messages";
+import { formFields } from "~/lib/forms";
+import { validate } from "~/lib/validation";
+import { caseTimeline, getCase, runAutomaticSteps } from "~/modules/onboarding/service.server";
+import {
+  getParticipantProfile,
+  listServiceCatalogue,
+  reinstateParticipant,
+  suspendParticipant,
+} from "~/modules/participants/service.server";
+
+export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx, params, request }) => {
+  const id = params.participantId ?? "";
+  const profile = await getParticipantProfile(ctx, id);
+  const view = await getCase(ctx, id);
+  const before = Number(new URL(request.url).searchParams.get("before"));
+  const timeline = await caseTimeline(ctx, id, { before: Number.isSafeInteger(before) && before > 0 ? before : undefined });
+  const catalogue = await listServiceCatalogue(ctx.db);
+  const p = profile.participant;
+  return json({
+    participant: {
+      id: p.id,
+      nameEn: p.nameEn,
+      nameZh: p.nameZh,
+      type: p.type,
+      status: p.status,
+      bic: p.bic,
+      version: p.version,
+      suspendedAt: p.suspendedAt?.toISOString() ?? null,
+      suspensionReason: p.suspensionReason,
+      updatedAt: p.updatedAt.toISOString(),
+    },
+    services: profile.services.map((code) => catalogue.find((s) => s.code === code) ?? { code, nameEn: code, nameZh: code }),
+    ncpIds: profile.ncpIds,
+    clearedBy: profile.clearedBy,
+    contacts: profile.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })),
+    canEdit: scopeOf(ctx.actor.permissions, "participant:update") === "any",
+    canRunChecks: Boolean(scopeOf(ctx.actor.permissions, "case:complete")),
+    steps: view.steps.map((s) => ({
+      key: s.definition.key,
+      titleKey: s.definition.titleKey,
+      state: s.row.state,
+      ownerName: s.ownerName,
+      dueDate: s.row.dueDate,
+      overdue: s.overdue,
+      blockers: s.blockers,
+      returnReason: s.row.state === "returned" ? s.row.returnReason : null,
+      canAct: s.allowedActions.length > 0,
+    })),
+    timeline: timeline.events.map((e) => ({
+      id: e.id,
+      occurredAt: e.occurredAt.toISOString(),
+      actorName: e.actorName,
+      actorPersona: e.actorPersona,
+      action: e.action,
+      entityType: e.entityType,
+      entityId: e.entityId,
+      reason: e.reason,
+      changes: e.changes,
+    })),
+    nextCursor: timeline.nextCursor,
+  });
+});
+
+const Intent = z.object({ intent: z.enum(["suspend", "reinstate", "run-checks"], { error: "validation.invalid" }) });
+
+export const action = /* @__PURE__ */ protectedAction("case:read", async ({ ctx, params, request }) => {
+  const id = params.participantId ?? "";
+  const fields = formFields(await request.formData());
+  const { intent } = validate(Intent, { intent: fields.intent });
+  if (intent === "run-checks") {
+    await runAutomaticSteps(ctx, id);
+    return json({ ok: true as const });
+  }
+  const input = { version: String(fields.version ?? ""), reason: String(fields.reason ?? "") };
+  if (intent === "suspend") await suspendParticipant(ctx, id, input);
+  else await reinstateParticipant(ctx, id, input);
+  return json({ ok: true as const });
+});
+
+export default function ParticipantCase() {
+  const { t, time, locale } = useI18n();
+  const data = useLoaderData<typeof loader>();
+  const failure = asFailure(useActionData<typeof action>());
+  const navigation = useNavigation();
+  const p = data.participant;
+  const stepTitle = (key: string) => t(data.steps.find((s) => s.key === key)?.titleKey ?? ("case.step" as MessageKey));
+  return (
+    <>
+      <p>
+        <Link to="/participants">{t("participants.backToList")}</Link>
+      </p>
+      <section className="panel" aria-labelledby="participant-title">
+        <div className="title-row">
+          <h1 id="participant-title">
+            {t("participants.detailTitle", { participant: p.id })}{" "}
+            <span className={`badge status-${p.status}`}>{t(`participantStatus.${p.status}` as MessageKey)}</span>
+          </h1>
+          {data.canEdit ? (
+            <Link className="button secondary" to={`/participants/${p.id}/edit`}>
+              {t("participants.edit")}
+            </Link>
+          ) : null}
+        </div>
+        {p.suspendedAt ? (
+          <p className="warning" role="status">
+            {t("participants.suspended", { time: time(p.suspendedAt), reason: p.suspensionReason ?? "" })}
+          </p>
+        ) : null}
+        <dl className="facts">
+          <dt>{t("participants.nameEn")}</dt>
+          <dd>{p.nameEn}</dd>
+          <dt>{t("participants.nameZh")}</dt>
+          <dd lang="zh-HK">{p.nameZh}</dd>
+          <dt>{t("participants.type")}</dt>
+          <dd>{t(`participantType.${p.type}` as MessageKey)}</dd>
+          <dt>{t("participants.bic")}</dt>
+          <dd>{p.bic ?? "—"}</dd>
+          <dt>{t("participants.services")}</dt>
+          <dd>
+            {data.services.length ? data.services.map((s) => (locale === "zh-HK" ? s.nameZh : s.nameEn)).join("; ") : t("participants.none")}
+          </dd>
+          {p.type === "GCP" ? (
+            <>
+              <dt>{t("participants.ncps")}</dt>
+              <dd>{data.ncpIds.length ? data.ncpIds.join(", ") : t("participants.none")}</dd>
+            </>
+          ) : null}
+          {data.clearedBy.length ? (
+            <>
+              <dt>{t("participants.clearedBy")}</dt>
+              <dd>{data.clearedBy.join(", ")}</dd>
+            </>
+          ) : null}
+          <dt>{t("participants.contacts")}</dt>
+          <dd>
+            {data.contacts.length ? (
+              <ul className="plain">
+                {data.contacts.map((c) => (
+                  <li key={c.email + c.name}>
+                    {c.name}
+                    {c.title ? `, ${c.title}` : ""} — {c.email}
+                    {c.phone ? ` · ${c.phone}` : ""}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              t("participants.none")
+            )}
+          </dd>
+          <dt>{t("participants.updatedAt")}</dt>
+          <dd>{time(p.updatedAt)}</dd>
+        </dl>
+        {data.canEdit ? (
+          <Form method="post" className="inline-form" aria-label={p.suspendedAt ? t("participants.reinstate") : t("participants.suspend")}>
+            <FormMessage failure={failure} />
+            <input type="hidden" name="intent" value={p.suspendedAt ? "reinstate" : "suspend"} />
+            <input type="hidden" name="version" value={p.version} />
+            <div className="field compact">
+              <label htmlFor="suspension-reason">{t("participants.reason")}</label>
+              <input
+                id="suspension-reason"
+                name="reason"
+                aria-invalid={failure?.fieldErrors.reason ? true : undefined}
+                aria-describedby={failure?.fieldErrors.reason ? "suspension-reason-error" : undefined}
+              />
+              {failure?.fieldErrors.reason ? (
+                <p className="field-error" id="suspension-reason-error">
+                  {fieldMessage(failure, "reason", t)}
+                </p>
+              ) : null}
+            </div>
+            <button type="submit" className="button secondary" disabled={navigation.state === "submitting"}>
+              {p.suspendedAt ? t("participants.reinstate") : t("participants.suspend")}
+            </button>
+          </Form>
+        ) : null}
+      </section>
+
+      <section className="panel" aria-labelledby="case-title">
+        <div className="title-row">
+          <h2 id="case-title">{t("case.title")}</h2>
+          {data.canRunChecks ? (
+            <Form method="post">
+              <input type="hidden" name="intent" value="run-checks" />
+              <button type="submit" className="button secondary">
+                {t("case.runChecks")}
+              </button>
+            </Form>
+          ) : null}
+        </div>
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t("case.step")}</th>
+                <th scope="col">{t("case.state")}</th>
+                <th scope="col">{t("case.owner")}</th>
+                <th scope="col">{t("case.dueDate")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.steps.map((s, i) => (
+                <tr key={s.key} className={s.overdue ? "overdue" : undefined}>
+                  <td>
+                    {i + 1}. <Link to={`/participants/${p.id}/steps/${s.key}`}>{t(s.titleKey)}</Link>
+                    {s.blockers.length ? (
+                      <p className="muted small">{t("case.blockedBy", { steps: s.blockers.map(stepTitle).join(", ") })}</p>
+                    ) : null}
+                    {s.returnReason ? <p className="small warning-text">{t("case.returnedBecause", { reason: s.returnReason })}</p> : null}
+                  </td>
+                  <td>
+                    <span className={`badge state-${s.state}`}>{t(`stepState.${s.state}` as MessageKey)}</span>
+                  </td>
+                  <td>{s.ownerName ?? <span className="muted">{t("case.noOwner")}</span>}</td>
+                  <td>
+                    {s.dueDate ?? "—"}
+                    {s.overdue ? <span className="badge overdue-badge"> {t("case.overdue")}</span> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+
+      <section className="panel" aria-labelledby="timeline-title">
+        <h2 id="timeline-title">{t("case.timeline")}</h2>
+        <Timeline events={data.timeline} olderHref={data.nextCursor ? `/participants/${p.id}?before=${data.nextCursor}` : null} />
+      </section>
+    </>
+  );
+}
