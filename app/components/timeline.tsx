@@ -14,14 +14,23 @@ export interface TimelineEvent {
   changes: { [field: string]: { before?: unknown; after?: unknown } } | null;
 }
 
-function show(value: unknown): string {
+function show(value: unknown, names: Record<string, string>): string {
   if (value === null || value === undefined || value === "") return "—";
-  if (typeof value === "string") return value;
+  if (typeof value === "string") return names[value] ?? value;
   return JSON.stringify(value);
 }
 
 /** A case's or an entity's history from the audit trail: who did what, when, and each field before and after. */
-export function Timeline({ events, olderHref }: { events: TimelineEvent[]; olderHref: string | null }) {
+export function Timeline({
+  events,
+  olderHref,
+  userNames = {},
+}: {
+  events: TimelineEvent[];
+  olderHref: string | null;
+  /** Display names for user ids that appear in the changes. */
+  userNames?: Record<string, string>;
+}) {
   const { t, time } = useI18n();
   if (events.length === 0) return <p>{t("case.timelineEmpty")}</p>;
   return (
@@ -44,7 +53,7 @@ export function Timeline({ events, olderHref }: { events: TimelineEvent[]; older
                     <div key={field}>
                       <dt>{field}</dt>
                       <dd>
-                        <del>{show(change.before)}</del> → <ins>{show(change.after)}</ins>
+                        <del>{show(change.before, userNames)}</del> → <ins>{show(change.after, userNames)}</ins>
                       </dd>
                     </div>
                   ))}

@@ -1,13 +1,17 @@
 import { json } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
 import { navigationFor } from "~/components/navigation";
+import { myWork } from "~/modules/onboarding/service.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 
-export const loader = /* @__PURE__ */ protectedLoader("authenticated", async ({ auth }) => {
+export const loader = /* @__PURE__ */ protectedLoader("authenticated", async ({ auth, ctx }) => {
   const { actor } = auth;
+  const work = scopeOf(actor.permissions, "case:complete") ? await myWork(ctx) : [];
   return json({
+    openWork: work.filter((w) => w.reason === "approve" || w.reason === "work").length,
     displayName: actor.displayName,
     persona: actor.persona,
     participantId: actor.participantId,
@@ -23,6 +27,11 @@ export default function Home() {
       <h1 id="home-title">{t("home.welcome", { name: data.displayName })}</h1>
       <p>{t("home.actingAs", { persona: t(`persona.${data.persona}` as MessageKey) })}</p>
       <p>{data.participantId ? t("home.actingFor", { participant: data.participantId }) : t("home.hkexStaff")}</p>
+      {data.openWork > 0 ? (
+        <p className="notice-box">
+          <Link to="/my-work">{t("home.openWork", { count: data.openWork })}</Link>
+        </p>
+      ) : null}
       <h2>{t("home.whatYouCanDo")}</h2>
       <ul className="link-list">
         {data.pages.map((p) => (

@@ -67,6 +67,7 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
       changes: e.changes,
     })),
     nextCursor: timeline.nextCursor,
+    userNames: timeline.userNames,
   });
 });
 
@@ -234,7 +235,7 @@ export default function ParticipantCase() {
 
       <section className="panel" aria-labelledby="timeline-title">
         <h2 id="timeline-title">{t("case.timeline")}</h2>
-        <Timeline events={data.timeline} olderHref={data.nextCursor ? `/participants/${p.id}?before=${data.nextCursor}` : null} />
+        <Timeline events={data.timeline} userNames={data.userNames} olderHref={data.nextCursor ? `/participants/${p.id}?before=${data.nextCursor}` : null} />
       </section>
     </>
   );

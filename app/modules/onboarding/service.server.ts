@@ -464,6 +464,26 @@ export async function getStep(ctx: ServiceContext, participantId: string, stepKe
 export interface TimelinePage {
   events: AuditEvent[];
   nextCursor: number | null;
+  /** Display names of the users that the events' changes refer to by id, so the timeline reads as names. */
+  userNames: Record<string, string>;
+}
+
+const USER_ID_FIELDS = new Set(["submittedBy", "decidedBy", "ownerUserId", "userId", "requestedBy", "approvedBy"]);
+
+/** The users named by id in events' changes and metadata, as display names. */
+export async function userNamesIn(db: ServiceContext["db"], events: AuditEvent[]): Promise<Record<string, string>> {
+  const ids = new Set<string>();
+  for (const e of events) {
+    for (const [field, change] of Object.entries(e.changes ?? {})) {
+      if (!USER_ID_FIELDS.has(field)) continue;
+      for (const v of [change.before, change.after]) if (typeof v === "string") ids.add(v);
+    }
+    const metaUser = e.metadata?.userId;
+    if (typeof metaUser === "string") ids.add(metaUser);
+  }
+  if (ids.size === 0) return {};
+  const rows = await db.select({ id: users.id, name: users.displayName }).from(users).where(inArray(users.id, [...ids]));
+  return Object.fromEntries(rows.map((r) => [r.id, r.name]));
 }
 
 /** Everything that happened to a participant and its case, newest first, from the audit trail. */
@@ -481,7 +501,11 @@ export async function caseTimeline(
     .orderBy(desc(auditEvents.id))
     .limit(limit + 1);
   const events = rows.slice(0, limit);
-  return { events, nextCursor: rows.length > limit ? events[events.length - 1]!.id : null };
+  return {
+    events,
+    nextCursor: rows.length > limit ? events[events.length - 1]!.id : null,
+    userNames: await userNamesIn(ctx.db, events),
+  };
 }
 
 export interface BoardFilters {
