@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
-import { roleGrants, roles, sessions } from "../../db/schema";
+import { roleGrants, roles, sessions, users } from "../../db/schema";
 import { appendAuditEvent } from "~/modules/audit/service.server";
 import type { Actor } from "~/modules/context.server";
 import { luciaFor } from "./lucia.server";
@@ -79,10 +79,32 @@ export async function authenticateRequest(
   if (!sessionId) return { auth: null, setCookie: null };
   const blank = lucia.createBlankSessionCookie().serialize();
 
-  const { session, user } = await lucia.validateSession(sessionId);
+  // Lucia deletes a session past its stored expiry (the idle limit) without a word: an expired session is judged
+  // from its stored row first, and ended below like any other end, deleted and audited.
+  const now = new Date();
+  const [stored] = await db
+    .select({
+      session: sessions,
+      user: {
+        id: users.id,
+        email: users.email,
+        displayName: users.displayName,
+        participantId: users.participantId,
+        status: users.status,
+        isDemo: users.isDemo,
+      },
+    })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.id, sessionId))
+    .limit(1);
+  if (!stored) return { auth: null, setCookie: blank };
+  const expired = sessionVerdict({ ...stored.session, createdAt: now }, now) !== "valid";
+  const { session, user } = expired
+    ? { session: { ...stored.session, fresh: false }, user: stored.user }
+    : await lucia.validateSession(sessionId);
   if (!session || !user) return { auth: null, setCookie: blank };
 
-  const now = new Date();
   const verdict = sessionVerdict(
     { createdAt: now, lastSeenAt: session.lastSeenAt, absoluteExpiresAt: session.absoluteExpiresAt },
     now,

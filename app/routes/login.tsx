@@ -1,4 +1,4 @@
-import type { MetaFunction } from "@remix-run/node";
+import type { HeadersFunction, MetaFunction } from "@remix-run/node";
 import { json, redirect } from "@remix-run/node";
 import { useEffect, useRef } from "react";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
@@ -13,6 +13,14 @@ import { parseForm } from "~/lib/forms";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/modules/demo";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · OCP Onboarding Console" }];
+
+// A document POST (no JavaScript) answers with these headers only: without this the throttle's Retry-After is lost.
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const headers = new Headers();
+  const retryAfter = actionHeaders.get("Retry-After");
+  if (retryAfter) headers.set("Retry-After", retryAfter);
+  return headers;
+};
 
 export const loader = /* @__PURE__ */ publicLoader(async ({ request, context, auth }) => {
   const url = new URL(request.url);

@@ -183,7 +183,17 @@ async function verifyChain(
         firstBreak: { seq: e.seq, eventId: e.id, problem },
       });
       if (e.seq !== expectedSeq) {
-        return broken(`expected event #${expectedSeq} but found #${e.seq}: an event is missing or out of order`);
+        // The chain breaks where the missing event should be, as when the last event is missing (below).
+        return {
+          chainKey,
+          events: count,
+          ok: false,
+          firstBreak: {
+            seq: expectedSeq,
+            eventId: null,
+            problem: `expected event #${expectedSeq} but found #${e.seq}: an event is missing or out of order`,
+          },
+        };
       }
       if (e.prevHash !== prevHash) return broken("does not link to the event before it (prev_hash differs)");
       if (eventHash(e) !== e.hash) return broken("content does not match its hash: the event was altered");

@@ -1,0 +1,97 @@
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+
+/**
+ * Every route states the permission its loader and action need (deny by default): the guards in
+ * app/auth/guard.server.ts attach it as `.permission`, so a hand-written loader without a guard fails here.
+ */
+const ROUTES_DIR = path.resolve("app/routes");
+const routeFiles = readdirSync(ROUTES_DIR)
+  .filter((f) => /\.(ts|tsx)$/.test(f))
+  .sort();
+const source = (file: string) => readFileSync(path.join(ROUTES_DIR, file), "utf8");
+
+type RouteModule = Record<string, unknown>;
+/** Every module a source file imports: `from "x"`, `import "x"` and `import("x")`. */
+function importsOf(text: string): string[] {
+  return [...text.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1] ?? m[2] ?? "");
+}
+const FORBIDDEN_IN_ROUTES = [/^drizzle-orm(\/|$)/, /(^|\/)db(\/|$)/, /^~db\//, /^postgres$/, /^@electric-sql\/pglite/];
+const reachesDatabase = (specifier: string) => FORBIDDEN_IN_ROUTES.some((re) => re.test(specifier));
+
+const permissionOf = (fn: unknown): unknown =>
+  typeof fn === "function" ? (fn as { permission?: unknown }).permission : undefined;
+
+describe("route permissions", () => {
+  it("finds the route files", () => {
+    expect(routeFiles).toEqual(expect.arrayContaining(["login.tsx", "participants._index.tsx", "activity.tsx"]));
+  });
+
+  it.each(routeFiles)("%s has a guarded loader, and a guarded action if it has one", async (file) => {
+    const mod = (await import(pathToFileURL(path.join(ROUTES_DIR, file)).href)) as RouteModule;
+    expect(typeof mod.loader, `${file} exports no loader`).toBe("function");
+    expect(typeof permissionOf(mod.loader), `${file}: loader has no .permission (use a guard)`).toBe("string");
+    if (mod.action !== undefined) {
+      expect(typeof permissionOf(mod.action), `${file}: action has no .permission (use a guard)`).toBe("string");
+    }
+  });
+
+  it.each(routeFiles)("%s marks its guarded exports pure, keeping server code out of the browser bundle", (file) => {
+    const text = source(file);
+    expect(text).toContain("export const loader = /* @__PURE__ */ ");
+    if (/export (const|async function|function) action\b/.test(text)) {
+      expect(text).toContain("export const action = /* @__PURE__ */ ");
+    }
+  });
+
+  it("recognises an import of the database, however it is written", () => {
+    const sample = [
+      'import { eq } from "drizzle-orm";',
+      'import {\n  participants,\n} from "../../db/schema";',
+      'import type { Database } from "~db/client.server";',
+      'import "../db/seed";',
+      'const m = await import("drizzle-orm/pg-core");',
+      'import { json } from "@remix-run/node";',
+      'import { listParticipants } from "~/modules/participants/service.server";',
+    ].join("\n");
+    expect(importsOf(sample).filter(reachesDatabase)).toEqual([
+      "drizzle-orm",
+      "../../db/schema",
+      "~db/client.server",
+      "../db/seed",
+      "drizzle-orm/pg-core",
+    ]);
+  });
+
+  it.each(routeFiles)("%s does not reach the database itself", (file) => {
+    const imports = importsOf(source(file));
+    expect(imports.length, `${file} imports nothing?`).toBeGreaterThan(0);
+    expect(imports.filter(reachesDatabase), `${file} imports the database`).toEqual([]);
+  });
+
+  it("leaves open only the sign-in page, the language switch, health checks and the sign-out redirect", async () => {
+    const OPEN_LOADERS = new Set(["login.tsx", "logout.tsx", "language.tsx", "healthz.ts", "readyz.ts"]);
+    const OPEN_ACTIONS = new Set(["login.tsx", "language.tsx"]);
+    for (const file of routeFiles) {
+      const mod = (await import(pathToFileURL(path.join(ROUTES_DIR, file)).href)) as RouteModule;
+      expect(permissionOf(mod.loader) === "public", `${file} loader`).toBe(OPEN_LOADERS.has(file));
+      if (mod.action !== undefined) {
+        expect(permissionOf(mod.action) === "public", `${file} action`).toBe(OPEN_ACTIONS.has(file));
+      }
+    }
+  });
+
+  it("asks for the capability that each page's data needs", async () => {
+    const required: Record<string, string> = {
+      "participants._index.tsx": "participant:read",
+      "activity.tsx": "audit:read",
+      "logout.tsx": "authenticated",
+    };
+    for (const [file, permission] of Object.entries(required)) {
+      const mod = (await import(pathToFileURL(path.join(ROUTES_DIR, file)).href)) as RouteModule;
+      expect(permissionOf(file === "logout.tsx" ? mod.action : mod.loader), file).toBe(permission);
+    }
+  });
+});
