@@ -195,7 +195,7 @@ describe("the audit:verify command", () => {
     expect(broken.stdout).toContain(`1 of ${chains} chains broken.`);
     expect(broken.stdout).toMatch(/ok {6}C00123: \d+ events/);
     expect(broken.code).toBe(1);
-  });
+  }, 120_000);
 
   it.skipIf(!databaseKinds().includes("postgres"))("does the same on PostgreSQL", async () => {
     const test = await createTestDatabase("postgres");
@@ -209,5 +209,5 @@ describe("the audit:verify command", () => {
     } finally {
       await test.drop();
     }
-  });
+  }, 120_000);
 });

@@ -24,6 +24,21 @@ const reachesDatabase = (specifier: string) => FORBIDDEN_IN_ROUTES.some((re) => 
 const permissionOf = (fn: unknown): unknown =>
   typeof fn === "function" ? (fn as { permission?: unknown }).permission : undefined;
 
+/** Loader arguments of an anonymous request: no cookie, so the guard never reaches the database. */
+function anonymousArgs() {
+  return {
+    request: new Request("http://console.invalid/"),
+    params: new Proxy({}, { get: () => "X00001" }),
+    context: {
+      db: undefined,
+      config: { cookieSecure: false, demoMode: false },
+      requestId: "route-test",
+      clientIp: "127.0.0.1",
+      userAgent: "vitest",
+    },
+  };
+}
+
 describe("route permissions", () => {
   it("finds the route files", () => {
     expect(routeFiles).toEqual(expect.arrayContaining(["login.tsx", "participants._index.tsx", "activity.tsx"]));
@@ -71,15 +86,20 @@ describe("route permissions", () => {
     expect(imports.filter(reachesDatabase), `${file} imports the database`).toEqual([]);
   });
 
-  it("leaves open only the sign-in page, the language switch, health checks and the sign-out redirect", async () => {
-    const OPEN_LOADERS = new Set(["login.tsx", "logout.tsx", "language.tsx", "healthz.ts", "readyz.ts"]);
+  it("leaves open only the sign-in page, the language switch and health checks; other public loaders only redirect", async () => {
+    const OPEN_PAGES = new Set(["login.tsx", "language.tsx", "healthz.ts", "readyz.ts"]);
     const OPEN_ACTIONS = new Set(["login.tsx", "language.tsx"]);
     for (const file of routeFiles) {
       const mod = (await import(pathToFileURL(path.join(ROUTES_DIR, file)).href)) as RouteModule;
-      expect(permissionOf(mod.loader) === "public", `${file} loader`).toBe(OPEN_LOADERS.has(file));
       if (mod.action !== undefined) {
-        expect(permissionOf(mod.action) === "public", `${file} action`).toBe(OPEN_ACTIONS.has(file));
+        expect(permissionOf(mod.action) === "public", `${file}: action open to anyone`).toBe(OPEN_ACTIONS.has(file));
       }
+      if (permissionOf(mod.loader) !== "public" || OPEN_PAGES.has(file)) continue;
+      // Any other public loader may only send an anonymous visitor on (as GET /logout does), never show data.
+      const answer = await (mod.loader as (args: unknown) => Promise<unknown>)(anonymousArgs());
+      expect(answer instanceof Response && answer.status >= 300 && answer.status < 400, `${file}: public loader`).toBe(
+        true,
+      );
     }
   });
 
