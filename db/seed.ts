@@ -4,6 +4,8 @@ import type { Database } from "./client.server";
 import { participants } from "./schema";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
 import { addStepEntry, getCase, updateStepPlan } from "../app/modules/onboarding/service.server";
+import { decideRequest, requestGrant } from "../app/modules/roles/service.server";
+import { createUser } from "../app/modules/users/service.server";
 import { advanceCase, contextFor, createConsoleUser, registerParticipant, type CaseActors } from "../test/factories";
 
 /**
@@ -112,6 +114,53 @@ export async function seedDemo(db: Database): Promise<boolean> {
     kind: "note",
     body: "SI users are being set up; waiting for the SI checker's HKID copy from HR.",
   });
+  // Login Management: B01234's staff through maker-checker, a pending request for each participant's checker,
+  // and one separation-of-duties warning with its justification.
+  await seedLoginManagement(db);
   // A00003: just registered; the application waits for the officer.
   return true;
+}
+
+async function seedLoginManagement(db: Database): Promise<void> {
+  const makerB = await contextFor(db, "maker@b01234.demo");
+  const checkerB = await contextFor(db, "checker@b01234.demo");
+  const alice = await createUser(makerB, {
+    participantId: "B01234",
+    email: "alice.tam@harbourview.example",
+    displayName: "Alice Tam",
+    roles: ["trade_info_viewer", "si_maker"],
+  });
+  const sam = await createUser(makerB, {
+    participantId: "B01234",
+    email: "sam.lau@harbourview.example",
+    displayName: "Sam Lau",
+    roles: ["si_checker", "si_status_subscriber"],
+  });
+  for (const requestId of [...alice.requests, ...sam.requests]) {
+    await decideRequest(checkerB, requestId, { decision: "approve", comment: "Matches the signed user-access form." });
+  }
+  // The warning: a DA holding an operational role, allowed with a written justification.
+  const own = await requestGrant(makerB, {
+    userId: makerB.actor.userId!,
+    roleCode: "ref_data_viewer",
+    justification: "Two-person operations team: the maker also checks the reference-data feed during month-end.",
+  });
+  await decideRequest(checkerB, own.id, { decision: "approve", comment: "Accepted for the small team; review at the next access review." });
+  // Waiting for B01234's checker: a time-limited grant for a contractor.
+  const contractor = await createUser(makerB, {
+    participantId: "B01234",
+    email: "contractor.ng@harbourview.example",
+    displayName: "Kit Ng (contractor)",
+  });
+  const end = new Date(Date.now() + 60 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  await requestGrant(makerB, { userId: contractor.user.id, roleCode: "trade_info_viewer", validTo: end });
+
+  // Waiting for C00123's checker.
+  const makerC = await contextFor(db, "maker@c00123.demo");
+  await createUser(makerC, {
+    participantId: "C00123",
+    email: "wing.cheung@lionrock.example",
+    displayName: "Wing Cheung",
+    roles: ["si_maker"],
+  });
 }

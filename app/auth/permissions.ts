@@ -3,7 +3,7 @@
  * is satisfied by either scope. Services then narrow their queries to the scope the actor holds.
  * Deny by default: a persona holds only what is listed here.
  */
-export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue";
+export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver";
 export type Action =
   | "read"
   | "create"
@@ -15,7 +15,9 @@ export type Action =
   | "export"
   | "complete"
   | "comment"
-  | "plan";
+  | "plan"
+  | "revoke"
+  | "import";
 export type Scope = "any" | "own-participant";
 export type Permission = `${Resource}:${Action}:${Scope}`;
 export type Capability = `${Resource}:${Action}`;
@@ -54,6 +56,12 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "case:comment:any",
     "case:plan:any",
     "user:read:any",
+    // Officers create a participant's first administrators and handle suspensions; they never approve grants.
+    "user:create:any",
+    "user:update:any",
+    "user:import:any",
+    "role:revoke:any",
+    "waiver:approve:any",
   ],
   compliance: ["participant:read:any", "case:read:any", "user:read:any", "audit:read:any", "audit:export:any"],
   helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any"],
@@ -65,7 +73,11 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "case:comment:own-participant",
     "user:read:own-participant",
     "user:create:own-participant",
+    "user:update:own-participant",
+    "user:import:own-participant",
     "role:request:own-participant",
+    "role:revoke:own-participant",
+    "waiver:request:own-participant",
     "audit:read:own-participant",
   ],
   da_checker: [
@@ -74,7 +86,9 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "case:complete:own-participant",
     "case:comment:own-participant",
     "user:read:own-participant",
+    "user:update:own-participant",
     "role:approve:own-participant",
+    "role:revoke:own-participant",
     "audit:read:own-participant",
   ],
 };

@@ -12,9 +12,17 @@ const PAGES: { to: string; labelKey: MessageKey; permission: RoutePermission }[]
   { to: "/my-work", labelKey: "nav.myWork", permission: "case:complete" },
   { to: "/pipeline", labelKey: "nav.pipeline", permission: "case:read" },
   { to: "/participants", labelKey: "nav.participants", permission: "participant:read" },
+  { to: "/users", labelKey: "nav.users", permission: "user:read" },
+  { to: "/requests", labelKey: "nav.requests", permission: "role:approve" },
+  { to: "/requests", labelKey: "nav.requests", permission: "role:request" },
+  { to: "/requests", labelKey: "nav.requests", permission: "waiver:approve" },
+  { to: "/imports", labelKey: "nav.imports", permission: "user:import" },
+  { to: "/catalogue", labelKey: "nav.catalogue", permission: "catalogue:manage" },
   { to: "/activity", labelKey: "nav.activity", permission: "audit:read" },
 ];
 
 export function navigationFor(permissions: ReadonlySet<Permission>): NavItem[] {
-  return PAGES.filter((p) => allows(permissions, p.permission)).map(({ to, labelKey }) => ({ to, labelKey }));
+  const visible = PAGES.filter((p) => allows(permissions, p.permission));
+  // A page reachable through several permissions is listed once.
+  return visible.filter((p, i) => visible.findIndex((q) => q.to === p.to) === i).map(({ to, labelKey }) => ({ to, labelKey }));
 }

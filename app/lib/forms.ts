@@ -23,3 +23,15 @@ export function formFields(form: FormData | URLSearchParams): Record<string, str
 export function parseForm<S extends z.ZodType>(schema: S, form: FormData | URLSearchParams): z.infer<S> {
   return validate(schema, formFields(form));
 }
+
+/** One field's value from formFields: the first when it was sent several times. */
+export function fieldValue(fields: Record<string, string | string[]>, name: string): string | undefined {
+  const v = fields[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** A field sent zero, one or several times, as a list. */
+export function fieldList(fields: Record<string, string | string[]>, name: string): string[] {
+  const v = fields[name];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}

@@ -7,7 +7,7 @@ import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { formFields } from "~/lib/forms";
+import { fieldValue, formFields } from "~/lib/forms";
 import { validate } from "~/lib/validation";
 import { addStepEntry, getStep, transitionStep, updateStepPlan } from "~/modules/onboarding/service.server";
 
@@ -56,10 +56,7 @@ export const action = /* @__PURE__ */ protectedAction("case:read", async ({ ctx,
   const participantId = params.participantId ?? "";
   const stepKey = params.stepKey ?? "";
   const fields = formFields(await request.formData());
-  const one = (name: string) => {
-    const v = fields[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
+  const one = (name: string) => fieldValue(fields, name);
   const { intent } = validate(Intent, { intent: one("intent") });
   if (intent === "transition") {
     await transitionStep(ctx, participantId, {

@@ -6,7 +6,7 @@ import { protectedLoader } from "~/auth/guard.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { pipelineBoard } from "~/modules/onboarding/service.server";
-import { ParticipantFilters } from "./participants._index";
+import { ParticipantFilters } from "~/components/participant-filters";
 
 const Filters = z.object({
   type: z.enum(PARTICIPANT_TYPES).optional().catch(undefined),

@@ -29,6 +29,11 @@ export const users = pgTable(
     // Demo accounts can sign in only while the server runs in demo mode.
     isDemo: boolean("is_demo").notNull().default(false),
     lastSignInAt: timestamp("last_sign_in_at", { withTimezone: true, precision: 3 }),
+    // Why the user is locked, suspended or deactivated, and since when (lifecycle of SPEC §4).
+    statusReason: text("status_reason"),
+    statusChangedAt: timestamp("status_changed_at", { withTimezone: true, precision: 3 }),
+    // Set when the user has enrolled two-factor authentication (credential issuance); a helpdesk reset clears it.
+    mfaEnrolledAt: timestamp("mfa_enrolled_at", { withTimezone: true, precision: 3 }),
     version: integer("version").notNull().default(1),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
@@ -53,6 +58,9 @@ export const roles = pgTable(
     service: text("service"),
     // Console roles let their holder sign in to this console.
     isConsole: boolean("is_console").notNull().default(false),
+    // Retired roles can no longer be granted; existing grants stay on record.
+    active: boolean("active").notNull().default(true),
+    version: integer("version").notNull().default(1),
   },
   (t) => [check("roles_population_valid", sql`${t.population} in ('hkex','participant')`)],
 );
@@ -75,11 +83,17 @@ export const roleGrants = pgTable(
     status: text("status").$type<RoleGrantStatus>().notNull().default("active"),
     validFrom: timestamp("valid_from", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     validTo: timestamp("valid_to", { withTimezone: true, precision: 3 }),
-    // Where the grant came from: seed, template, import, request.
+    // Where the grant came from: seed, request, import, officer (first administrators).
     source: text("source").notNull(),
+    requestId: text("request_id"),
     requestedBy: text("requested_by").references(() => users.id),
     approvedBy: text("approved_by").references(() => users.id),
+    // The justification recorded for a separation-of-duties warning, if the grant raised one.
+    sodJustification: text("sod_justification"),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, precision: 3 }),
+    revokedBy: text("revoked_by").references(() => users.id),
+    revokeReason: text("revoke_reason"),
   },
   (t) => [
     index("role_grants_user_idx").on(t.userId),

@@ -2,3 +2,4 @@ export * from "./participants";
 export * from "./identity";
 export * from "./audit";
 export * from "./onboarding";
+export * from "./access";

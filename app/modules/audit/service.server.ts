@@ -29,60 +29,86 @@ function asStoredJson<T>(value: T | null | undefined): T | null {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+type AuditActorContext = Pick<ServiceContext, "actor" | "requestId" | "ip" | "userAgent">;
+
 /**
  * Appends one event to its chain, inside the caller's transaction: if the change rolls back, so does its event,
  * and if the event cannot be written, the change fails. The chain head row is locked FOR UPDATE, so writers in
  * different processes take turns on a chain and never fork it.
  */
-export async function appendAuditEvent(
-  tx: DbOrTx,
-  ctx: Pick<ServiceContext, "actor" | "requestId" | "ip" | "userAgent">,
-  input: AuditEventInput,
-): Promise<AuditEvent> {
-  const chainKey = input.participantId ?? PLATFORM_CHAIN;
-  await tx
-    .insert(auditChainHeads)
-    .values({ chainKey, lastSeq: 0, lastHash: GENESIS_HASH })
-    .onConflictDoNothing();
-  const [head] = await tx
-    .select({ lastSeq: auditChainHeads.lastSeq, lastHash: auditChainHeads.lastHash })
-    .from(auditChainHeads)
-    .where(eq(auditChainHeads.chainKey, chainKey))
-    .for("update");
-  if (!head) throw new Error(`audit chain head ${chainKey} missing`);
+export async function appendAuditEvent(tx: DbOrTx, ctx: AuditActorContext, input: AuditEventInput): Promise<AuditEvent> {
+  const [event] = await appendAuditEvents(tx, ctx, [input]);
+  return event!;
+}
 
-  const fields = {
-    chainKey,
-    seq: head.lastSeq + 1,
-    prevHash: head.lastHash,
-    occurredAt: new Date(),
-    actorUserId: ctx.actor.userId,
-    actorName: input.actorName ?? ctx.actor.displayName,
-    actorPersona: ctx.actor.userId || ctx.actor.persona === "system" ? ctx.actor.persona : null,
-    onBehalfOfUserId: input.onBehalfOfUserId ?? null,
-    ticketRef: input.ticketRef ?? null,
-    participantId: input.participantId ?? null,
-    action: input.action,
-    entityType: input.entityType,
-    entityId: input.entityId ?? null,
-    changes: asStoredJson(input.changes),
-    reason: input.reason ?? null,
-    requestId: ctx.requestId,
-    ip: ctx.ip,
-    userAgent: ctx.userAgent,
-    metadata: asStoredJson(input.metadata),
-  };
-  const hash = eventHash(fields);
-  const [event] = await tx
-    .insert(auditEvents)
-    .values({ ...fields, hash })
-    .returning();
-  await tx
-    .update(auditChainHeads)
-    .set({ lastSeq: fields.seq, lastHash: hash, updatedAt: fields.occurredAt })
-    .where(eq(auditChainHeads.chainKey, chainKey));
-  if (!event) throw new Error("audit event not written");
-  return event;
+const INSERT_BATCH = 500;
+
+/**
+ * Appends many events in one go (bulk imports): each chain's head is locked once, in chain order so that two
+ * batches never wait on each other crosswise, the events are hashed in sequence in memory and inserted in
+ * batches. Same guarantees as appendAuditEvent.
+ */
+export async function appendAuditEvents(
+  tx: DbOrTx,
+  ctx: AuditActorContext,
+  inputs: readonly AuditEventInput[],
+): Promise<AuditEvent[]> {
+  const chains = [...new Set(inputs.map((i) => i.participantId ?? PLATFORM_CHAIN))].sort();
+  const heads = new Map<string, { lastSeq: number; lastHash: string }>();
+  for (const chainKey of chains) {
+    await tx.insert(auditChainHeads).values({ chainKey, lastSeq: 0, lastHash: GENESIS_HASH }).onConflictDoNothing();
+    const [head] = await tx
+      .select({ lastSeq: auditChainHeads.lastSeq, lastHash: auditChainHeads.lastHash })
+      .from(auditChainHeads)
+      .where(eq(auditChainHeads.chainKey, chainKey))
+      .for("update");
+    if (!head) throw new Error(`audit chain head ${chainKey} missing`);
+    heads.set(chainKey, head);
+  }
+
+  const occurredAt = new Date();
+  const rows = inputs.map((input) => {
+    const chainKey = input.participantId ?? PLATFORM_CHAIN;
+    const head = heads.get(chainKey)!;
+    const fields = {
+      chainKey,
+      seq: head.lastSeq + 1,
+      prevHash: head.lastHash,
+      occurredAt,
+      actorUserId: ctx.actor.userId,
+      actorName: input.actorName ?? ctx.actor.displayName,
+      actorPersona: ctx.actor.userId || ctx.actor.persona === "system" ? ctx.actor.persona : null,
+      onBehalfOfUserId: input.onBehalfOfUserId ?? null,
+      ticketRef: input.ticketRef ?? null,
+      participantId: input.participantId ?? null,
+      action: input.action,
+      entityType: input.entityType,
+      entityId: input.entityId ?? null,
+      changes: asStoredJson(input.changes),
+      reason: input.reason ?? null,
+      requestId: ctx.requestId,
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+      metadata: asStoredJson(input.metadata),
+    };
+    const hash = eventHash(fields);
+    heads.set(chainKey, { lastSeq: fields.seq, lastHash: hash });
+    return { ...fields, hash };
+  });
+
+  const written: AuditEvent[] = [];
+  for (let i = 0; i < rows.length; i += INSERT_BATCH) {
+    written.push(...(await tx.insert(auditEvents).values(rows.slice(i, i + INSERT_BATCH)).returning()));
+  }
+  for (const chainKey of chains) {
+    const head = heads.get(chainKey)!;
+    await tx
+      .update(auditChainHeads)
+      .set({ lastSeq: head.lastSeq, lastHash: head.lastHash, updatedAt: occurredAt })
+      .where(eq(auditChainHeads.chainKey, chainKey));
+  }
+  if (written.length !== inputs.length) throw new Error("audit events not written");
+  return written;
 }
 
 /** Field-by-field differences between two versions of a record, for an event's `changes`. */

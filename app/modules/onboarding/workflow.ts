@@ -262,6 +262,7 @@ export function transition(
       if (step.approval !== "officer") return refuse("case.refused.automatic");
       if (party !== "officer") return refuse("case.refused.officerOnly");
       if (current.state !== "submitted") return refuse("case.refused.notSubmitted");
+      if (request.userId !== null && request.userId === current.submittedBy) return refuse("case.refused.fourEyes");
       if ((request.reason ?? "").trim().length < MIN_REASON_LENGTH) {
         return refuse("case.refused.reasonRequired", { min: MIN_REASON_LENGTH });
       }
@@ -270,10 +271,9 @@ export function transition(
     case "auto_complete": {
       if (step.approval !== "automatic") return refuse("case.refused.notAutomatic");
       if (party !== "system") return refuse("case.refused.automatic");
-      const checks = request.checks ?? [];
-      if (checks.length < step.checks.length || checks.some((c) => c.outcome !== "pass")) {
-        return refuse("case.refused.checksFailing", { checks: checks.filter((c) => c.outcome !== "pass").map((c) => c.id).join(", ") });
-      }
+      // Every one of the step's own checks must have a passing result; a missing result counts as not passing.
+      const notPassing = step.checks.filter((id) => !(request.checks ?? []).some((c) => c.id === id && c.outcome === "pass"));
+      if (notPassing.length > 0) return refuse("case.refused.checksFailing", { checks: notPassing.join(", ") });
       return { ok: true, state: "approved", unlocked: unlockedBy(stepKey, snapshot, workflow) };
     }
   }

@@ -1,7 +1,5 @@
-import { formFields } from "~/lib/forms";
+import { fieldList, fieldValue, formFields } from "~/lib/forms";
 import type { ParticipantDetailsInput } from "./schemas";
-
-const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /**
  * The participant form's fields as service input: repeated contact inputs become rows (blank rows dropped, row
@@ -9,14 +7,11 @@ const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Arr
  */
 export function participantInputFromForm(form: FormData): ParticipantDetailsInput & { id?: string; version?: string } {
   const f = formFields(form);
-  const one = (name: string) => {
-    const v = f[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
-  const names = asList(f.contactName);
-  const emails = asList(f.contactEmail);
-  const phones = asList(f.contactPhone);
-  const titles = asList(f.contactTitle);
+  const one = (name: string) => fieldValue(f, name);
+  const names = fieldList(f, "contactName");
+  const emails = fieldList(f, "contactEmail");
+  const phones = fieldList(f, "contactPhone");
+  const titles = fieldList(f, "contactTitle");
   const contacts = names.map((name, i) => ({ name, email: emails[i] ?? "", phone: phones[i] ?? "", title: titles[i] ?? "" }));
   // Trailing blank rows are dropped; a blank row between filled ones stays, so its messages land on that row.
   while (contacts.length > 0 && Object.values(contacts[contacts.length - 1]!).every((v) => v.trim() === "")) contacts.pop();
@@ -27,7 +22,7 @@ export function participantInputFromForm(form: FormData): ParticipantDetailsInpu
     nameZh: one("nameZh") ?? "",
     type: one("type") ?? "",
     bic: one("bic") ?? null,
-    services: asList(f.services),
+    services: fieldList(f, "services"),
     ncpIds: (one("ncpIds") ?? "")
       .split(/[\s,]+/)
       .map((s) => s.trim().toUpperCase())

@@ -1,0 +1,168 @@
+import { json } from "@remix-run/node";
+import { Form, Link, useLoaderData, useRevalidator } from "@remix-run/react";
+import { useState } from "react";
+import { protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
+import { useI18n } from "~/i18n/use-i18n";
+import { isMessageKey, type MessageKey } from "~/i18n/messages";
+import { getImportRun } from "~/modules/users/import.server";
+
+const SHOWN_ROWS = 500;
+
+export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx, params }) => {
+  const run = await getImportRun(ctx, params.runId ?? "");
+  const problems = run.report.filter((r) => r.outcome === "error");
+  return json({
+    run: {
+      id: run.id,
+      fileName: run.fileName,
+      participantId: run.participantId,
+      outcome: run.outcome,
+      rowCount: run.rowCount,
+      errorCount: run.errorCount,
+      appliedAt: run.appliedAt?.toISOString() ?? null,
+    },
+    canApply: Boolean(scopeOf(ctx.actor.permissions, "user:import")) && run.outcome === "valid" && !run.appliedAt,
+    problems: problems.slice(0, SHOWN_ROWS),
+    applied: run.appliedAt ? run.report.slice(0, SHOWN_ROWS) : [],
+  });
+});
+
+type ProgressState = { phase: "idle" | "checking" | "writing" | "done" | "error"; done: number; total: number; messageKey?: string; params?: Record<string, string | number> };
+
+export default function ImportRun() {
+  const { t, time } = useI18n();
+  const data = useLoaderData<typeof loader>();
+  const revalidator = useRevalidator();
+  const [progress, setProgress] = useState<ProgressState>({ phase: "idle", done: 0, total: data.run.rowCount });
+  const r = data.run;
+
+  // With JavaScript the run streams its progress (NDJSON lines) into a progress bar; without, the form posts and
+  // the page comes back when it is done.
+  async function applyWithProgress(event: React.FormEvent<HTMLFormElement>) {
+    if (typeof ReadableStream === "undefined") return;
+    event.preventDefault();
+    setProgress({ phase: "checking", done: 0, total: r.rowCount });
+    const response = await fetch(event.currentTarget.action, {
+      method: "POST",
+      body: new FormData(event.currentTarget),
+      headers: { Accept: "application/x-ndjson" },
+    });
+    const reader = response.body?.getReader();
+    if (!reader) return;
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines.filter(Boolean)) {
+        const message = JSON.parse(line) as ProgressState;
+        setProgress(message);
+      }
+    }
+    revalidator.revalidate();
+  }
+
+  const percent = progress.total ? Math.round((progress.done / progress.total) * 100) : 0;
+  return (
+    <section aria-labelledby="run-title">
+      <p>
+        <Link to="/imports">{t("imports.title")}</Link>
+      </p>
+      <div className="panel">
+        <h1 id="run-title">{t("imports.result", { file: r.fileName })}</h1>
+        <p>
+          {r.participantId} · {t("imports.rows", { rows: r.rowCount, errors: r.errorCount })}
+        </p>
+        {r.appliedAt ? (
+          <p className="notice" role="status">
+            {t("imports.applied", { time: time(r.appliedAt) })}
+          </p>
+        ) : r.outcome === "valid" ? (
+          <p>{t("imports.valid")}</p>
+        ) : (
+          <p className="form-error">{t("imports.invalid")}</p>
+        )}
+        {data.canApply && progress.phase !== "done" ? (
+          <Form method="post" action={`/imports/${r.id}/apply`} onSubmit={applyWithProgress}>
+            <button type="submit" className="button primary" disabled={progress.phase !== "idle" && progress.phase !== "error"}>
+              {t("imports.apply")}
+            </button>
+          </Form>
+        ) : null}
+        {progress.phase !== "idle" ? (
+          <div className="progress" aria-live="polite">
+            <label htmlFor="import-progress">{t("imports.progress")}</label>{" "}
+            <progress id="import-progress" max={100} value={percent}>
+              {percent}%
+            </progress>{" "}
+            {percent}%
+            {progress.phase === "error" && progress.messageKey && isMessageKey(progress.messageKey) ? (
+              <p role="alert" className="form-error">
+                {t(progress.messageKey, progress.params)}
+              </p>
+            ) : null}
+          </div>
+        ) : null}
+        <p>
+          <a href={`/imports/${r.id}/report`} download>
+            {t("imports.download")}
+          </a>
+        </p>
+      </div>
+      {data.problems.length > 0 ? (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t("imports.line")}</th>
+                <th scope="col">{t("users.email")}</th>
+                <th scope="col">{t("imports.column")}</th>
+                <th scope="col">{t("imports.problem")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.problems.flatMap((row) =>
+                (row.errors ?? []).map((e, i) => (
+                  <tr key={`${row.line}-${i}`}>
+                    <td>{row.line}</td>
+                    <td>{row.email}</td>
+                    <td>{e.column}</td>
+                    <td>{e.message}</td>
+                  </tr>
+                )),
+              )}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {data.applied.length > 0 ? (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t("imports.line")}</th>
+                <th scope="col">{t("users.email")}</th>
+                <th scope="col">{t("imports.outcome")}</th>
+                <th scope="col">{t("users.role")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.applied.map((row) => (
+                <tr key={row.line}>
+                  <td>{row.line}</td>
+                  <td>{row.userId ? <Link to={`/users/${row.userId}`}>{row.email}</Link> : row.email}</td>
+                  <td>{t(`importRowOutcome.${row.outcome}` as MessageKey)}</td>
+                  <td>{(row.roles ?? []).join(", ")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </section>
+  );
+}

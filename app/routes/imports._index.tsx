@@ -1,0 +1,99 @@
+import { json, redirect } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { protectedAction, protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
+import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
+import { useI18n } from "~/i18n/use-i18n";
+import type { MessageKey } from "~/i18n/messages";
+import { AppError } from "~/lib/errors";
+import { listParticipants } from "~/modules/participants/service.server";
+import { IMPORT_COLUMNS, MAX_IMPORT_BYTES, checkImport, listImportRuns } from "~/modules/users/import.server";
+
+export const loader = /* @__PURE__ */ protectedLoader("user:import", async ({ ctx }) => {
+  const officer = scopeOf(ctx.actor.permissions, "user:import") === "any";
+  const runs = await listImportRuns(ctx);
+  return json({
+    officer,
+    ownParticipant: ctx.actor.participantId,
+    participants: officer ? (await listParticipants(ctx)).map((p) => ({ id: p.id, nameEn: p.nameEn })) : [],
+    columns: IMPORT_COLUMNS.join(", "),
+    runs: runs.map((r) => ({ ...r, createdAt: r.createdAt.toISOString(), appliedAt: r.appliedAt?.toISOString() ?? null })),
+  });
+});
+
+export const action = /* @__PURE__ */ protectedAction("user:import", async ({ ctx, request }) => {
+  const length = Number(request.headers.get("Content-Length") ?? 0);
+  if (length > MAX_IMPORT_BYTES + 64 * 1024) throw new AppError(400, "import.error.tooLarge", { file: "import.error.tooLarge" });
+  const form = await request.formData();
+  const file = form.get("file");
+  if (!file || typeof file === "string" || file.size === 0) throw new AppError(400, "error.badRequest", { file: "import.error.noFile" });
+  if (file.size > MAX_IMPORT_BYTES) throw new AppError(400, "import.error.tooLarge", { file: "import.error.tooLarge" });
+  const participantId = String(form.get("participantId") ?? ctx.actor.participantId ?? "");
+  const run = await checkImport(ctx, participantId, file.name, await file.text());
+  return redirect(`/imports/${run.id}`);
+});
+
+export default function Imports() {
+  const { t, time } = useI18n();
+  const data = useLoaderData<typeof loader>();
+  const failure = asFailure(useActionData<typeof action>());
+  const navigation = useNavigation();
+  return (
+    <section aria-labelledby="imports-title">
+      <h1 id="imports-title">{t("imports.title")}</h1>
+      <section className="panel">
+        <p>{t("imports.intro")}</p>
+        <p className="muted">{t("imports.columns", { columns: data.columns })}</p>
+        <Form method="post" encType="multipart/form-data" className="stacked-form">
+          <FormMessage failure={failure} />
+          {data.officer ? (
+            <div className="field">
+              <label htmlFor="import-participant">{t("users.participant")}</label>
+              <select id="import-participant" name="participantId">
+                {data.participants.map((p) => (
+                  <option key={p.id} value={p.id}>
+                    {p.id} · {p.nameEn}
+                  </option>
+                ))}
+              </select>
+            </div>
+          ) : (
+            <input type="hidden" name="participantId" value={data.ownParticipant ?? ""} />
+          )}
+          <div className="field">
+            <label htmlFor="import-file">{t("imports.file")}</label>
+            <input
+              id="import-file"
+              name="file"
+              type="file"
+              accept=".csv,text/csv"
+              aria-invalid={failure?.fieldErrors.file ? true : undefined}
+              aria-describedby={failure?.fieldErrors.file ? "import-file-error" : undefined}
+            />
+            {failure?.fieldErrors.file ? (
+              <p className="field-error" id="import-file-error">
+                {fieldMessage(failure, "file", t)}
+              </p>
+            ) : null}
+          </div>
+          <button type="submit" className="button primary" disabled={navigation.state === "submitting"}>
+            {t("imports.check")}
+          </button>
+        </Form>
+      </section>
+      {data.runs.length > 0 ? (
+        <section className="panel" aria-labelledby="runs-title">
+          <h2 id="runs-title">{t("imports.recent")}</h2>
+          <ul className="plain request-list">
+            {data.runs.map((r) => (
+              <li key={r.id}>
+                <Link to={`/imports/${r.id}`}>{r.fileName}</Link> · {r.participantId} · {time(r.createdAt)} · {t("imports.rows", { rows: r.rowCount, errors: r.errorCount })} ·{" "}
+                <span className={`badge import-${r.outcome}`}>{t(`importOutcome.${r.outcome}` as MessageKey)}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+    </section>
+  );
+}

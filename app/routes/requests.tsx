@@ -1,0 +1,156 @@
+import { json } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { protectedAction, protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
+import { DecideForm } from "~/components/decide-form";
+import { asFailure, FormMessage } from "~/components/form-feedback";
+import { useI18n } from "~/i18n/use-i18n";
+import type { MessageKey } from "~/i18n/messages";
+import { fieldValue, formFields } from "~/lib/forms";
+import { validate } from "~/lib/validation";
+import { decideRequest, decideWaiver, listPendingWaivers, listRequests, type RequestRow } from "~/modules/roles/service.server";
+
+
+const iso = (d: Date | null) => d?.toISOString() ?? null;
+const view = (r: RequestRow) => ({
+  id: r.id,
+  userId: r.userId,
+  userName: r.userName,
+  userEmail: r.userEmail,
+  participantId: r.participantId,
+  roleCode: r.roleCode,
+  status: r.status,
+  source: r.source,
+  requestedByName: r.requestedByName,
+  requestedAt: iso(r.requestedAt)!,
+  decidedByName: r.decidedByName,
+  decidedAt: iso(r.decidedAt),
+  decisionComment: r.decisionComment,
+  validFrom: iso(r.validFrom),
+  validTo: iso(r.validTo),
+  sodJustification: r.sodJustification,
+});
+
+export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx }) => {
+  const p = ctx.actor.permissions;
+  const checker = scopeOf(p, "role:approve") === "own-participant";
+  const maker = scopeOf(p, "role:request") === "own-participant";
+  const waivers = await listPendingWaivers(ctx);
+  return json({
+    checker,
+    maker,
+    awaiting: checker ? (await listRequests(ctx, "awaiting-me")).map(view) : [],
+    mine: maker ? (await listRequests(ctx, "mine", { limit: 100 })).map(view) : [],
+    waivers: waivers.map((w) => ({ id: w.id, userId: w.userId, userName: w.userName, participantId: w.participantId, ruleId: w.ruleId, reason: w.reason, requestedAt: iso(w.requestedAt)! })),
+  });
+});
+
+const Decision = z.object({ kind: z.enum(["request", "waiver"], { error: "validation.invalid" }) });
+
+export const action = /* @__PURE__ */ protectedAction("user:read", async ({ ctx, request }) => {
+  const f = formFields(await request.formData());
+  const { kind } = validate(Decision, { kind: fieldValue(f, "kind") ?? "request" });
+  const input = { decision: fieldValue(f, "decision") ?? "", comment: fieldValue(f, "comment") };
+  if (kind === "waiver") await decideWaiver(ctx, fieldValue(f, "waiverId") ?? "", input);
+  else await decideRequest(ctx, fieldValue(f, "requestId") ?? "", input);
+  return json({ ok: true as const });
+});
+
+export default function Requests() {
+  const { t, time } = useI18n();
+  const data = useLoaderData<typeof loader>();
+  const failure = asFailure(useActionData<typeof action>());
+  const window = (r: { validFrom: string | null; validTo: string | null }) =>
+    r.validFrom || r.validTo ? `${r.validFrom ? time(r.validFrom) : "—"} → ${r.validTo ? time(r.validTo) : t("users.noEnd")}` : t("users.noEnd");
+  return (
+    <section aria-labelledby="requests-title">
+      <h1 id="requests-title">{t("requests.title")}</h1>
+      <FormMessage failure={failure} />
+      {data.checker ? (
+        <section className="panel" aria-labelledby="awaiting-title">
+          <h2 id="awaiting-title">{t("requests.awaiting")}</h2>
+          <p className="muted">{t("requests.awaitingIntro")}</p>
+          {data.awaiting.length === 0 ? (
+            <p>{t("requests.none")}</p>
+          ) : (
+            <ul className="plain request-list">
+              {data.awaiting.map((r) => (
+                <li key={r.id}>
+                  <strong>{r.roleCode}</strong> → <Link to={`/users/${r.userId}`}>{r.userName}</Link> ({r.userEmail}) · {t("users.requestedBy")}:{" "}
+                  {r.requestedByName ?? "—"}, {time(r.requestedAt)} · {t("requests.window")}: {window(r)} · {t(`source.${r.source}` as MessageKey)}
+                  {r.sodJustification ? <p className="small warning-text">{t("users.sodWarning", { justification: r.sodJustification })}</p> : null}
+                  <DecideForm requestId={r.id} />
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      ) : null}
+      {data.maker ? (
+        <section className="panel" aria-labelledby="mine-title">
+          <h2 id="mine-title">{t("requests.mine")}</h2>
+          {data.mine.length === 0 ? (
+            <p>{t("requests.none")}</p>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{t("requests.user")}</th>
+                    <th scope="col">{t("users.role")}</th>
+                    <th scope="col">{t("requests.requested")}</th>
+                    <th scope="col">{t("requests.decision")}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.mine.map((r) => (
+                    <tr key={r.id}>
+                      <td>
+                        <Link to={`/users/${r.userId}`}>{r.userName}</Link>
+                      </td>
+                      <td>{r.roleCode}</td>
+                      <td>{time(r.requestedAt)}</td>
+                      <td>
+                        <span className={`badge request-${r.status}`}>{t(`requestStatus.${r.status}` as MessageKey)}</span>
+                        {r.decidedByName ? ` ${t("requests.decidedBy", { name: r.decidedByName, time: r.decidedAt ? time(r.decidedAt) : "" })}` : ""}
+                        {r.decisionComment ? <p className="small">{r.decisionComment}</p> : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+      ) : null}
+      {data.waivers.length > 0 ? (
+        <section className="panel" aria-labelledby="waivers-title">
+          <h2 id="waivers-title">{t("requests.waivers")}</h2>
+          <ul className="plain request-list">
+            {data.waivers.map((w) => (
+              <li key={w.id}>
+                <Link to={`/users/${w.userId}`}>{w.userName}</Link> ({w.participantId}) · {w.ruleId} · {time(w.requestedAt)} — {w.reason}
+                <Form method="post" className="inline-form tight">
+                  <input type="hidden" name="kind" value="waiver" />
+                  <input type="hidden" name="waiverId" value={w.id} />
+                  <label className="visually-hidden" htmlFor={`waiver-comment-${w.id}`}>
+                    {t("requests.comment")}
+                  </label>
+                  <input id={`waiver-comment-${w.id}`} name="comment" placeholder={t("requests.comment")} />
+                  <button type="submit" name="decision" value="approve" className="button primary">
+                    {t("requests.approve")}
+                  </button>
+                  <button type="submit" name="decision" value="reject" className="button secondary">
+                    {t("requests.reject")}
+                  </button>
+                </Form>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+      {!data.checker && !data.maker && data.waivers.length === 0 ? <p>{t("requests.none")}</p> : null}
+    </section>
+  );
+}

@@ -1,0 +1,444 @@
+import { json } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { z } from "zod";
+import { protectedAction, protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
+import { DecideForm } from "~/components/decide-form";
+import { TextField } from "~/components/field";
+import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
+import { useI18n } from "~/i18n/use-i18n";
+import type { MessageKey } from "~/i18n/messages";
+import { fieldValue, formFields } from "~/lib/forms";
+import { validate } from "~/lib/validation";
+import { getCatalogue } from "~/modules/catalogue/service.server";
+import { cancelRequest, decideRequest, requestGrant, requestWaiver, revokeGrant } from "~/modules/roles/service.server";
+import { performSupportAction, supportHistory, type SupportAction } from "~/modules/support/service.server";
+import { changeUserStatus, getUserProfile, updateUser } from "~/modules/users/service.server";
+
+const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx, params }) => {
+  const profile = await getUserProfile(ctx, params.userId ?? "");
+  const { user } = profile;
+  const catalogue = await getCatalogue(ctx.db);
+  const p = ctx.actor.permissions;
+  const sameParticipant = user.participantId !== null && (scopeOf(p, "user:read") === "any" || user.participantId === ctx.actor.participantId);
+  const history = await supportHistory(ctx, user.id);
+  return json({
+    user: {
+      id: user.id,
+      email: user.email,
+      displayName: user.displayName,
+      participantId: user.participantId,
+      status: user.status,
+      statusReason: user.statusReason,
+      version: user.version,
+      lastSignInAt: iso(user.lastSignInAt),
+      mfaEnrolled: user.mfaEnrolledAt !== null,
+    },
+    dormant: profile.dormant,
+    me: ctx.actor.userId,
+    can: {
+      update: Boolean(scopeOf(p, "user:update")) && sameParticipant,
+      request: scopeOf(p, "role:request") === "own-participant" && sameParticipant,
+      approve: scopeOf(p, "role:approve") === "own-participant" && sameParticipant,
+      revoke: Boolean(scopeOf(p, "role:revoke")) && sameParticipant,
+      waiver: Boolean(scopeOf(p, "waiver:request")) && sameParticipant,
+      support: scopeOf(p, "user:support") === "any",
+    },
+    roles: catalogue.roles.filter((r) => r.population === "participant" && r.active).map((r) => ({ code: r.code, nameEn: r.nameEn, nameZh: r.nameZh })),
+    grants: profile.grants.map((g) => ({
+      id: g.id,
+      roleCode: g.roleCode,
+      roleNameEn: g.roleNameEn,
+      roleNameZh: g.roleNameZh,
+      service: g.service,
+      state: g.state,
+      source: g.source,
+      requestedByName: g.requestedByName,
+      approvedByName: g.approvedByName,
+      revokedByName: g.revokedByName,
+      revokeReason: g.revokeReason,
+      validFrom: iso(g.validFrom)!,
+      validTo: iso(g.validTo),
+      revokedAt: iso(g.revokedAt),
+      createdAt: iso(g.createdAt)!,
+      sodJustification: g.sodJustification,
+    })),
+    requests: profile.requests.map((r) => ({
+      id: r.id,
+      roleCode: r.roleCode,
+      status: r.status,
+      requestedByName: r.requestedByName,
+      requestedBy: r.requestedBy,
+      requestedAt: iso(r.requestedAt)!,
+      decidedByName: r.decidedByName,
+      decidedAt: iso(r.decidedAt),
+      decisionComment: r.decisionComment,
+      validFrom: iso(r.validFrom),
+      validTo: iso(r.validTo),
+      source: r.source,
+      sodJustification: r.sodJustification,
+    })),
+    sodConflicts: profile.sodConflicts,
+    waivers: profile.waivers.map((w) => ({ id: w.id, ruleId: w.ruleId, status: w.status, reason: w.reason, decidedAt: iso(w.decidedAt) })),
+    support: history.map((h) => ({ id: h.action.id, action: h.action.action, ticketRef: h.action.ticketRef, reason: h.action.reason, by: h.performedByName, at: iso(h.action.performedAt)! })),
+  });
+});
+
+const Intent = z.object({
+  intent: z.enum(["update", "lifecycle", "request", "revoke", "withdraw", "decide", "waiver", "support"], { error: "validation.invalid" }),
+});
+
+export const action = /* @__PURE__ */ protectedAction("user:read", async ({ ctx, params, request }) => {
+  const userId = params.userId ?? "";
+  const f = formFields(await request.formData());
+  const v = (name: string) => fieldValue(f, name);
+  const { intent } = validate(Intent, { intent: v("intent") });
+  switch (intent) {
+    case "update":
+      await updateUser(ctx, userId, { version: v("version") ?? "", displayName: v("displayName") ?? "" });
+      break;
+    case "lifecycle":
+      await changeUserStatus(ctx, userId, { action: v("action") ?? "", version: v("version") ?? "", reason: v("reason") ?? "" });
+      break;
+    case "request":
+      await requestGrant(ctx, { userId, roleCode: v("roleCode") ?? "", validFrom: v("validFrom"), validTo: v("validTo"), justification: v("justification") });
+      break;
+    case "revoke":
+      await revokeGrant(ctx, v("grantId") ?? "", { reason: v("reason") ?? "" });
+      break;
+    case "withdraw":
+      await cancelRequest(ctx, v("requestId") ?? "");
+      break;
+    case "decide":
+      await decideRequest(ctx, v("requestId") ?? "", { decision: v("decision") ?? "", comment: v("comment") });
+      break;
+    case "waiver":
+      await requestWaiver(ctx, { userId, ruleId: v("ruleId") ?? "", reason: v("reason") ?? "" });
+      break;
+    case "support":
+      await performSupportAction(ctx, userId, (v("action") ?? "") as SupportAction, { ticketRef: v("ticketRef") ?? "", reason: v("reason") ?? "" });
+      break;
+  }
+  return json({ ok: true as const, intent, done: intent === "support" ? ("support.done" as const) : null });
+});
+
+type Data = ReturnType<typeof useLoaderData<typeof loader>>;
+
+export default function UserPage() {
+  const { t, time, locale } = useI18n();
+  const data = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const failure = asFailure(actionData);
+  const u = data.user;
+  const roleName = (code: string) => {
+    const r = data.roles.find((x) => x.code === code);
+    return r ? (locale === "zh-HK" ? r.nameZh : r.nameEn) : code;
+  };
+  const active = data.grants.filter((g) => g.state === "active" || g.state === "scheduled");
+  const past = data.grants.filter((g) => g.state === "expired" || g.state === "revoked");
+  const pending = data.requests.filter((r) => r.status === "pending");
+  const decided = data.requests.filter((r) => r.status !== "pending");
+  const waived = data.waivers.some((w) => w.status === "approved");
+  return (
+    <>
+      <p>
+        <Link to="/users">{t("users.title")}</Link>
+      </p>
+      <section className="panel" aria-labelledby="user-title">
+        <h1 id="user-title">
+          {u.displayName} <span className={`badge user-${u.status}`}>{t(`userStatus.${u.status}` as MessageKey)}</span>
+          {waived ? <span className="badge waiver-badge"> {t("users.waiverBadge")}</span> : null}
+        </h1>
+        <FormMessage failure={failure} />
+        {actionData && "done" in actionData && actionData.done ? (
+          <p role="status" className="notice">
+            {t(actionData.done)}
+          </p>
+        ) : null}
+        <dl className="facts">
+          <dt>{t("users.email")}</dt>
+          <dd>{u.email}</dd>
+          <dt>{t("users.participant")}</dt>
+          <dd>{u.participantId ? <Link to={`/participants/${u.participantId}`}>{u.participantId}</Link> : "HKEX"}</dd>
+          <dt>{t("users.lastSignIn")}</dt>
+          <dd>
+            {u.lastSignInAt ? time(u.lastSignInAt) : t("users.never")}
+            {data.dormant ? <span className="badge warning-badge"> {t("users.dormant")}</span> : null}
+          </dd>
+          {u.statusReason ? (
+            <>
+              <dt>{t("users.lifecycleReason")}</dt>
+              <dd>{u.statusReason}</dd>
+            </>
+          ) : null}
+        </dl>
+        {data.can.update ? <ProfileForms user={u} failure={failure} /> : null}
+      </section>
+
+      <section className="panel" aria-labelledby="access-title">
+        <h2 id="access-title">{t("users.effectiveAccess")}</h2>
+        <p className="muted">{t("users.effectiveAccessIntro")}</p>
+        {active.length === 0 ? (
+          <p>{t("users.noAccess")}</p>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t("users.role")}</th>
+                  <th scope="col">{t("users.requestedBy")}</th>
+                  <th scope="col">{t("users.approvedBy")}</th>
+                  <th scope="col">{t("users.since")}</th>
+                  <th scope="col">{t("users.until")}</th>
+                  <th scope="col">{t("users.source")}</th>
+                  <th scope="col">{t("users.lastReview")}</th>
+                  {data.can.revoke ? <th scope="col">{t("users.revoke")}</th> : null}
+                </tr>
+              </thead>
+              <tbody>
+                {active.map((g) => (
+                  <tr key={g.id}>
+                    <td>
+                      {locale === "zh-HK" ? g.roleNameZh : g.roleNameEn}
+                      {g.state === "scheduled" ? <span className="badge"> {t("grantState.scheduled")}</span> : null}
+                      {g.service ? <p className="small muted">{g.service}</p> : null}
+                      {g.sodJustification ? <p className="small warning-text">{t("users.sodWarning", { justification: g.sodJustification })}</p> : null}
+                    </td>
+                    <td>{g.requestedByName ?? "—"}</td>
+                    <td>{g.approvedByName ?? "—"}</td>
+                    <td>{time(g.validFrom)}</td>
+                    <td>{g.validTo ? time(g.validTo) : t("users.noEnd")}</td>
+                    <td>{t(`source.${g.source}` as MessageKey)}</td>
+                    <td className="muted">{t("users.notReviewed")}</td>
+                    {data.can.revoke ? (
+                      <td>
+                        <Form method="post" className="inline-form tight">
+                          <input type="hidden" name="intent" value="revoke" />
+                          <input type="hidden" name="grantId" value={g.id} />
+                          <label className="visually-hidden" htmlFor={`revoke-${g.id}`}>
+                            {t("users.revokeReason")}
+                          </label>
+                          <input id={`revoke-${g.id}`} name="reason" placeholder={t("users.revokeReason")} />
+                          <button type="submit" className="button secondary">
+                            {t("users.revoke")}
+                          </button>
+                        </Form>
+                      </td>
+                    ) : null}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {data.can.request ? <RequestForm roles={data.roles} failure={failure} /> : null}
+      </section>
+
+      <section className="panel" aria-labelledby="pending-title">
+        <h2 id="pending-title">{t("users.pendingRequests")}</h2>
+        {pending.length === 0 ? (
+          <p>{t("users.noPending")}</p>
+        ) : (
+          <ul className="plain request-list">
+            {pending.map((r) => (
+              <li key={r.id}>
+                <strong>{roleName(r.roleCode)}</strong> — {t("users.requestedBy")}: {r.requestedByName ?? "—"}, {time(r.requestedAt)} ·{" "}
+                {t(`source.${r.source}` as MessageKey)}
+                {r.sodJustification ? <p className="small warning-text">{t("users.sodWarning", { justification: r.sodJustification })}</p> : null}
+                {data.can.approve && r.requestedBy !== data.me && u.id !== data.me ? <DecideForm requestId={r.id} /> : null}
+                {r.requestedBy === data.me ? (
+                  <Form method="post" className="inline-form tight">
+                    <input type="hidden" name="intent" value="withdraw" />
+                    <input type="hidden" name="requestId" value={r.id} />
+                    <button type="submit" className="button secondary">
+                      {t("users.withdraw")}
+                    </button>
+                  </Form>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section className="panel" aria-labelledby="sod-title">
+        <h2 id="sod-title">{t("users.sod")}</h2>
+        {data.sodConflicts.length === 0 ? (
+          <p>{t("users.sodNone")}</p>
+        ) : (
+          <ul>
+            {data.sodConflicts.map((c) => (
+              <li key={c.ruleId}>
+                {roleName(c.roleA)} + {roleName(c.roleB)} ({c.ruleId}): {c.waived ? t("users.sodWaived") : c.justification ? t("users.sodWarning", { justification: c.justification }) : t(`catalogue.kind.${c.kind}` as MessageKey)}
+              </li>
+            ))}
+          </ul>
+        )}
+        {data.waivers.length > 0 ? (
+          <>
+            <h3>{t("users.waivers")}</h3>
+            <ul>
+              {data.waivers.map((w) => (
+                <li key={w.id}>
+                  {w.ruleId}: {t(`requestStatus.${w.status === "revoked" ? "cancelled" : w.status}` as MessageKey)} — {w.reason}
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : null}
+        {data.can.waiver ? (
+          <Form method="post" className="inline-form">
+            <input type="hidden" name="intent" value="waiver" />
+            <input type="hidden" name="ruleId" value="da_maker_checker" />
+            <TextField name="reason" label={t("users.waiverReason")} required error={failure?.fieldErrors.reason ? fieldMessage(failure, "reason", t) : undefined} />
+            <button type="submit" className="button secondary">
+              {t("users.requestWaiver")}
+            </button>
+          </Form>
+        ) : null}
+      </section>
+
+      <section className="panel" aria-labelledby="past-title">
+        <h2 id="past-title">{t("users.pastGrants")}</h2>
+        {past.length === 0 && decided.length === 0 ? (
+          <p>{t("users.noPast")}</p>
+        ) : (
+          <ul className="plain request-list">
+            {past.map((g) => (
+              <li key={g.id}>
+                <strong>{locale === "zh-HK" ? g.roleNameZh : g.roleNameEn}</strong> — {t(`grantState.${g.state}` as MessageKey)} ·{" "}
+                {t("users.requestedBy")}: {g.requestedByName ?? "—"} · {t("users.approvedBy")}: {g.approvedByName ?? "—"} · {time(g.validFrom)} →{" "}
+                {g.revokedAt ? time(g.revokedAt) : g.validTo ? time(g.validTo) : "—"}
+                {g.revokeReason ? ` · ${g.revokedByName ?? ""}: ${g.revokeReason}` : ""}
+              </li>
+            ))}
+            {decided.map((r) => (
+              <li key={r.id}>
+                <strong>{roleName(r.roleCode)}</strong> — {t(`requestStatus.${r.status}` as MessageKey)} · {t("users.requestedBy")}: {r.requestedByName ?? "—"} ·{" "}
+                {r.decidedByName ? t("requests.decidedBy", { name: r.decidedByName, time: r.decidedAt ? time(r.decidedAt) : "" }) : ""}
+                {r.decisionComment ? ` · ${r.decisionComment}` : ""}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      {data.can.support ? <SupportPanel data={data} failure={failure} /> : null}
+      {data.support.length > 0 ? (
+        <section className="panel" aria-labelledby="support-history-title">
+          <h2 id="support-history-title">{t("users.supportHistory")}</h2>
+          <ul>
+            {data.support.map((s) => (
+              <li key={s.id}>
+                {time(s.at)} · {t(`support.action.${s.action}` as MessageKey)} · {s.ticketRef} · {s.by ?? "—"} — {s.reason}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+    </>
+  );
+}
+
+function ProfileForms({ user, failure }: { user: Data["user"]; failure: Failure | null }) {
+  const { t } = useI18n();
+  const navigation = useNavigation();
+  const lifecycle: ("suspend" | "reinstate" | "deactivate" | "unlock")[] =
+    user.status === "suspended" ? ["reinstate", "deactivate"] : user.status === "locked" ? ["unlock", "suspend", "deactivate"] : user.status === "deactivated" ? [] : ["suspend", "deactivate"];
+  return (
+    <div className="two-forms">
+      <Form method="post" key={`name-${user.version}`} className="inline-form">
+        <input type="hidden" name="intent" value="update" />
+        <input type="hidden" name="version" value={user.version} />
+        <TextField name="displayName" label={t("users.displayName")} required defaultValue={user.displayName} error={fieldMessage(failure, "displayName", t)} />
+        <button type="submit" className="button secondary" disabled={navigation.state === "submitting"}>
+          {t("users.save")}
+        </button>
+      </Form>
+      {lifecycle.length > 0 ? (
+        <Form method="post" key={`status-${user.version}`} className="inline-form">
+          <input type="hidden" name="intent" value="lifecycle" />
+          <input type="hidden" name="version" value={user.version} />
+          <div className="field compact">
+            <label htmlFor="lifecycle-action">{t("users.lifecycle")}</label>
+            <select id="lifecycle-action" name="action">
+              {lifecycle.map((a) => (
+                <option key={a} value={a}>
+                  {t(`users.action.${a}` as MessageKey)}
+                </option>
+              ))}
+            </select>
+          </div>
+          <TextField name="reason" label={t("users.lifecycleReason")} required error={fieldMessage(failure, "reason", t)} />
+          <button type="submit" className="button secondary" disabled={navigation.state === "submitting"}>
+            {t("users.save")}
+          </button>
+        </Form>
+      ) : null}
+    </div>
+  );
+}
+
+function RequestForm({ roles, failure }: { roles: Data["roles"]; failure: Failure | null }) {
+  const { t, locale } = useI18n();
+  const err = (name: string) => fieldMessage(failure, name, t);
+  return (
+    <Form method="post" className="stacked-form request-form">
+      <h3>{t("users.requestRole")}</h3>
+      <input type="hidden" name="intent" value="request" />
+      <div className="field">
+        <label htmlFor="request-role">{t("users.role")}</label>
+        <select id="request-role" name="roleCode" aria-describedby={err("roleCode") ? "request-role-error" : undefined}>
+          {roles.map((r) => (
+            <option key={r.code} value={r.code}>
+              {locale === "zh-HK" ? r.nameZh : r.nameEn}
+            </option>
+          ))}
+        </select>
+        {err("roleCode") ? (
+          <p className="field-error" id="request-role-error">
+            {err("roleCode")}
+          </p>
+        ) : null}
+      </div>
+      <TextField name="validFrom" type="date" label={t("users.validFrom")} error={err("validFrom")} />
+      <TextField name="validTo" type="date" label={t("users.validTo")} error={err("validTo")} />
+      <TextField name="justification" label={t("users.justification")} error={err("justification")} />
+      <button type="submit" className="button primary">
+        {t("users.submitRequest")}
+      </button>
+    </Form>
+  );
+}
+
+function SupportPanel({ data, failure }: { data: Data; failure: Failure | null }) {
+  const { t } = useI18n();
+  const actions = ["unlock", "reset_roles", "reset_mfa", "password_reset", "revoke_sessions"] as const;
+  return (
+    <section className="panel" aria-labelledby="support-title">
+      <h2 id="support-title">{t("users.helpdesk")}</h2>
+      <p className="muted">{t("users.helpdeskIntro")}</p>
+      <Form method="post" className="stacked-form">
+        <input type="hidden" name="intent" value="support" />
+        <fieldset className="field">
+          <legend>{t("users.helpdesk")}</legend>
+          {actions
+            .filter((a) => a !== "unlock" || data.user.status === "locked")
+            .filter((a) => a !== "reset_roles" || data.user.participantId)
+            .map((a, i) => (
+              <label key={a} className="checkbox">
+                <input type="radio" name="action" value={a} defaultChecked={i === 0} /> {t(`support.action.${a}` as MessageKey)}
+              </label>
+            ))}
+        </fieldset>
+        <TextField name="ticketRef" label={t("users.ticketRef")} required hint="INC-20461" error={fieldMessage(failure, "ticketRef", t)} />
+        <TextField name="reason" label={t("users.supportReason")} required error={fieldMessage(failure, "reason", t)} />
+        <button type="submit" className="button primary">
+          {t("users.helpdesk")}
+        </button>
+      </Form>
+    </section>
+  );
+}
