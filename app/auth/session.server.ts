@@ -56,7 +56,7 @@ export async function actorOf(
     displayName: user.displayName,
     email: user.email,
     participantId: user.participantId,
-    persona: primaryPersona(personas) ?? "system",
+    persona: primaryPersona(personas) ?? "none",
     personas,
     permissions: permissionsFor(personas),
     sessionId,
@@ -127,7 +127,7 @@ export async function authenticateRequest(
       const deleted = await tx.delete(sessions).where(eq(sessions.id, session.id)).returning({ id: sessions.id });
       // Another request may have ended it at the same moment: record the end once.
       if (deleted.length > 0) {
-        await appendAuditEvent(tx, { ...info, actor: { ...actor, persona: persona ?? "system" } }, {
+        await appendAuditEvent(tx, { ...info, actor }, {
           action: "auth.session.ended",
           entityType: "session",
           entityId: null,

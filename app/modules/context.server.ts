@@ -7,7 +7,11 @@ export interface Actor {
   displayName: string;
   email: string | null;
   participantId: string | null;
-  persona: Persona | "system";
+  /**
+   * "system" is the console itself (seed, jobs) and bypasses tenant checks; "none" is a user without a console
+   * role, who may do nothing. Never give a user "system".
+   */
+  persona: Persona | "system" | "none";
   personas: readonly Persona[];
   permissions: ReadonlySet<Permission>;
   sessionId: string | null;

@@ -77,7 +77,7 @@ export async function appendAuditEvents(
       occurredAt,
       actorUserId: ctx.actor.userId,
       actorName: input.actorName ?? ctx.actor.displayName,
-      actorPersona: ctx.actor.userId || ctx.actor.persona === "system" ? ctx.actor.persona : null,
+      actorPersona: ctx.actor.persona === "none" ? null : ctx.actor.persona,
       onBehalfOfUserId: input.onBehalfOfUserId ?? null,
       ticketRef: input.ticketRef ?? null,
       participantId: input.participantId ?? null,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray, isNull, ne, or } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNull, ne, or } from "drizzle-orm";
 import type { Transaction } from "../../../db/client.server";
 import {
   grantRequests,
@@ -21,7 +21,7 @@ import { AppError, forbidden, notFound } from "~/lib/errors";
 import { validate } from "~/lib/validation";
 import { appendAuditEvent, appendAuditEvents, diffFields, type AuditEventInput } from "../audit/service.server";
 import type { ServiceContext } from "../context.server";
-import { activeAdministrators, approvedWaiverRuleIds, heldRoleCodes, loadSodRules } from "./facts.server";
+import { activeAdministrators, approvedWaiverRuleIds, loadSodRules } from "./facts.server";
 import { baselineRemovals, decisionRefusal, lastAdministratorLost, sodVerdict } from "./rules";
 import {
   decisionSchema,
@@ -72,20 +72,36 @@ function sodMessage(kind: "blocking" | "waiverMissing", rule: { id: string; role
 
 /**
  * Separation of duties for giving `roleCode` to `userId`: blocking pairs are refused naming both roles and the
- * rule; a warning needs a written justification (answered with the rules it is for).
+ * rule; a warning needs a written justification (answered with the rules it is for). When a checker approves, a
+ * warning already justified on the request or grant of the pair's other role (asked for after this one) counts.
  */
-export async function checkSod(tx: Transaction, userId: string, roleCode: string, justification: string | null, now: Date) {
-  const held = await heldRoleCodes(tx, userId, now);
+export async function checkSod(
+  tx: Transaction,
+  userId: string,
+  roleCode: string,
+  justification: string | null,
+  now: Date,
+  options: { approving?: boolean } = {},
+) {
+  // Grants that start later count as held: a scheduled grant must not slip past a blocking rule.
+  const grants = await tx
+    .select({ roleCode: roleGrants.roleCode, sodJustification: roleGrants.sodJustification })
+    .from(roleGrants)
+    .where(and(eq(roleGrants.userId, userId), eq(roleGrants.status, "active"), or(isNull(roleGrants.validTo), gt(roleGrants.validTo, now))));
+  const held = [...new Set(grants.map((g) => g.roleCode))];
   const pending = await tx
-    .select({ roleCode: grantRequests.roleCode })
+    .select({ roleCode: grantRequests.roleCode, sodJustification: grantRequests.sodJustification })
     .from(grantRequests)
     .where(and(eq(grantRequests.userId, userId), eq(grantRequests.status, "pending"), ne(grantRequests.roleCode, roleCode)));
   // Pending requests count as held: two requests that together break a rule are refused like one.
   const verdict = sodVerdict([...held, ...pending.map((p) => p.roleCode)], roleCode, await loadSodRules(tx), await approvedWaiverRuleIds(tx, userId));
   if (verdict.blocking[0]) throw sodMessage("blocking", verdict.blocking[0]);
   if (verdict.waiverMissing[0]) throw sodMessage("waiverMissing", verdict.waiverMissing[0]);
-  if (verdict.warnings.length > 0 && !justification) {
-    const w = verdict.warnings[0]!;
+  const justifiedByOther = (w: { roleA: string; roleB: string }) =>
+    options.approving === true && [...grants, ...pending].some((x) => x.roleCode === (w.roleA === roleCode ? w.roleB : w.roleA) && x.sodJustification);
+  const unjustified = verdict.warnings.filter((w) => !justifiedByOther(w));
+  if (unjustified.length > 0 && !justification) {
+    const w = unjustified[0]!;
     throw new AppError(400, "access.sod.justificationRequired", { justification: "access.sod.justificationRequired" }, {
       roleA: w.roleA,
       roleB: w.roleB,
@@ -178,8 +194,10 @@ export async function decideRequest(ctx: ServiceContext, requestId: string, inpu
     if (data.decision === "approve") {
       const [target] = await tx.select().from(users).where(eq(users.id, request.userId));
       if (!target || target.status === "deactivated") throw new AppError(400, "access.refused.userDeactivated");
+      // A request whose validity ended while it waited would grant nothing: refuse rather than record an empty grant.
+      if (request.validTo && request.validTo <= now) throw new AppError(400, "access.refused.windowEnded");
       // Rules may have changed since the request: check again at the moment of approval.
-      const sod = await checkSod(tx, request.userId, request.roleCode, request.sodJustification, now);
+      const sod = await checkSod(tx, request.userId, request.roleCode, request.sodJustification, now, { approving: true });
       if (sod.held.includes(request.roleCode)) throw new AppError(400, "access.refused.alreadyHeld");
       const grant = await insertGrant(tx, {
         userId: request.userId,
@@ -271,7 +289,7 @@ export interface NewGrant {
 export async function insertGrant(tx: Transaction, grant: NewGrant): Promise<RoleGrant> {
   const [row] = await tx
     .insert(roleGrants)
-    .values({ id: randomUUID(), status: "active", ...grant })
+    .values({ id: randomUUID(), status: "active", createdAt: new Date(), ...grant })
     .returning();
   return row!;
 }

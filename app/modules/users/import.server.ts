@@ -248,7 +248,7 @@ export async function applyImport(ctx: ServiceContext, runId: string, progress?:
       });
       for (const roleCode of row.roles) {
         if (plan.directGrants) {
-          const grant = { id: randomUUID(), userId: user.id, roleCode, participantId: run.participantId, status: "active" as const, validFrom: row.validFrom && row.validFrom > now ? row.validFrom : now, validTo: row.validTo, source: "import", requestedBy: ctx.actor.userId, approvedBy: ctx.actor.userId };
+          const grant = { id: randomUUID(), userId: user.id, roleCode, participantId: run.participantId, status: "active" as const, validFrom: row.validFrom && row.validFrom > now ? row.validFrom : now, validTo: row.validTo, source: "import", requestedBy: ctx.actor.userId, approvedBy: ctx.actor.userId, createdAt: now };
           grantRows.push(grant);
           events.push({ action: "role.grant.created", entityType: "role_grant", entityId: grant.id, participantId: run.participantId, metadata: { userId: user.id, roleCode, importRunId: run.id, firstAdministrator: true } });
         } else {

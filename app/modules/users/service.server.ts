@@ -77,6 +77,8 @@ export async function provisionUser(ctx: ServiceContext, input: ProvisionUserInp
           participantId: user.participantId,
           status: "active",
           source: "seed",
+          validFrom: new Date(),
+          createdAt: new Date(),
         })
         .returning();
       if (!grant) throw new Error("grant not created");
