@@ -309,7 +309,8 @@ export async function revokeGrant(ctx: ServiceContext, grantId: string, input: R
   });
 }
 
-async function revokeInTx(
+/** Revokes inside the caller's transaction (campaign decisions, resets); the caller holds the participant lock. */
+export async function revokeInTx(
   tx: Transaction,
   ctx: ServiceContext,
   grantId: string,
