@@ -278,6 +278,7 @@ export const en = {
   "access.refused.alreadyHeld": "The user already holds this role.",
   "access.refused.alreadyRequested": "This role has already been requested for the user and waits for a checker.",
   "access.refused.alreadyRevoked": "This grant has already ended.",
+  "access.refused.windowEnded": "The validity of this request ended while it waited, so approving it would grant nothing. Reject it and ask the maker for a new request.",
   "access.refused.userDeactivated": "The user is deactivated: nothing can be granted to them.",
   "access.refused.lastAdministrator": "This would leave the participant with no active {role}: appoint another one first.",
   "access.refused.lifecycle": "That change is not possible for a user who is {status}.",

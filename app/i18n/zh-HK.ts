@@ -280,6 +280,7 @@ export const zhHK: Record<MessageKey, string> = {
   "access.refused.alreadyHeld": "用戶已持有此角色。",
   "access.refused.alreadyRequested": "已為用戶申請此角色，正等候審核者決定。",
   "access.refused.alreadyRevoked": "此授權已結束。",
+  "access.refused.windowEnded": "此申請在等待期間有效期已結束，批准亦不會授予任何權限。請拒絕此申請，並請製作者重新提交。",
   "access.refused.userDeactivated": "用戶已停用，不能再授予任何角色。",
   "access.refused.lastAdministrator": "此操作會令參與者沒有有效的 {role}，請先委任另一人。",
   "access.refused.lifecycle": "用戶狀態為 {status}，不能作此更改。",
