@@ -19,6 +19,8 @@ const EnvSchema = z.object({
   APP_ORIGIN: z.url({ error: "must be an absolute URL such as https://console.example.com" }).optional(),
   COOKIE_SECURE: booleanFlag.optional(),
   TRUST_PROXY: booleanFlag.default(false),
+  AUDIT_CHECKPOINT_KEY: z.string().min(32, { error: "must be at least 32 characters (a random secret)" }).optional(),
+  JOBS_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(300),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -35,7 +37,17 @@ export interface AppConfig {
   cookieSecure: boolean;
   trustProxy: boolean;
   logLevel: string;
+  /** Signs audit checkpoints (HS256). Unset outside demo mode means checkpoints cannot be made or checked. */
+  auditCheckpointKey: string | null;
+  /** How often each server runs the scheduled jobs; 0 turns the timer off (npm run jobs still works). */
+  jobsIntervalSeconds: number;
 }
+
+/**
+ * Demo mode only: the audit checkpoint key when none is configured. Public by design (it is in the repository),
+ * so it proves nothing outside a demo; the server refuses it whenever demo mode is off.
+ */
+export const DEMO_CHECKPOINT_KEY = "demo-only-audit-checkpoint-key-not-a-secret";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -66,5 +78,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cookieSecure: e.COOKIE_SECURE ?? e.NODE_ENV === "production",
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    jobsIntervalSeconds: e.JOBS_INTERVAL_SECONDS,
+    auditCheckpointKey: e.AUDIT_CHECKPOINT_KEY ?? ((e.DEMO_MODE ?? !e.DATABASE_URL) ? DEMO_CHECKPOINT_KEY : null),
   };
 }

@@ -6,6 +6,9 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
 import { addStepEntry, getCase, updateStepPlan } from "../app/modules/onboarding/service.server";
 import { decideRequest, requestGrant } from "../app/modules/roles/service.server";
 import { createUser } from "../app/modules/users/service.server";
+import { createCheckpoint } from "../app/modules/audit/checkpoint.server";
+import { decideItem, getCampaign, openCampaign } from "../app/modules/reviews/service.server";
+import { DEMO_CHECKPOINT_KEY } from "../app/env.server";
 import { advanceCase, contextFor, createConsoleUser, registerParticipant, type CaseActors } from "../test/factories";
 
 /**
@@ -13,7 +16,7 @@ import { advanceCase, contextFor, createConsoleUser, registerParticipant, type C
  * step, one certified, one just registered), a maker and a checker for B01234 and C00123. Seeds only an empty
  * database; answers whether it did. Everything goes through the services, so the audit trail tells the story.
  */
-export async function seedDemo(db: Database): Promise<boolean> {
+export async function seedDemo(db: Database, checkpointKey: string | null = DEMO_CHECKPOINT_KEY): Promise<boolean> {
   const [row] = await db.select({ n: count() }).from(participants);
   if (Number(row?.n ?? 0) > 0) return false;
 
@@ -117,6 +120,8 @@ export async function seedDemo(db: Database): Promise<boolean> {
   // Login Management: B01234's staff through maker-checker, a pending request for each participant's checker,
   // and one separation-of-duties warning with its justification.
   await seedLoginManagement(db);
+  // Compliance: one open access review with a few decisions, and a signed checkpoint of the audit chains.
+  await seedCompliance(db, checkpointKey);
   // A00003: just registered; the application waits for the officer.
   return true;
 }
@@ -163,4 +168,22 @@ async function seedLoginManagement(db: Database): Promise<void> {
     displayName: "Wing Cheung",
     roles: ["si_maker"],
   });
+}
+
+async function seedCompliance(db: Database, checkpointKey: string | null): Promise<void> {
+  const compliance = await contextFor(db, "compliance@hkex.demo");
+  const deadline = new Date(Date.now() + 14 * 24 * 3600 * 1000 + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  const campaign = await openCampaign(compliance, {
+    name: "Q4 2026 OCP access review",
+    participantIds: ["B01234", "C00123"],
+    deadline,
+    deadlinePolicy: "flag",
+  });
+  const checkerB = await contextFor(db, "checker@b01234.demo");
+  const { items } = await getCampaign(checkerB, campaign.id);
+  for (const item of items.filter((i) => i.userEmail === "alice.tam@harbourview.example")) {
+    await decideItem(checkerB, item.id, { decision: "keep", comment: "Still on the trading desk." });
+  }
+  // Without AUDIT_CHECKPOINT_KEY the demo key signs it: public, and accepted only in demo mode (app/env.server.ts).
+  if (checkpointKey) await createCheckpoint(compliance, checkpointKey);
 }

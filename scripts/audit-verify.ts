@@ -1,11 +1,18 @@
+import { readFileSync } from "node:fs";
+import { latestCheckpoint, verifyCheckpoint } from "../app/modules/audit/checkpoint.server";
 import { verifyAuditChains } from "../app/modules/audit/service.server";
 import { configOrExit, createLogger, openMigratedDatabase } from "../server/boot";
 
-/** npm run audit:verify — walks every audit chain; exits 1 and names the first broken event of each bad chain. */
+/**
+ * npm run audit:verify [-- --checkpoint file.jws] — walks every audit chain; exits 1 and names the first broken
+ * event of each bad chain. Also compares the chains with a signed checkpoint: the file given, else the latest one
+ * kept in the database (when a checkpoint key is configured).
+ */
 const config = configOrExit();
 const handle = await openMigratedDatabase(config, createLogger({ ...config, logLevel: "warn" }));
+const fileIndex = process.argv.indexOf("--checkpoint");
+const file = fileIndex > 0 ? process.argv[fileIndex + 1] : undefined;
 const reports = await verifyAuditChains(handle.db);
-await handle.close();
 let broken = 0;
 for (const r of reports) {
   if (r.ok) {
@@ -18,5 +25,19 @@ for (const r of reports) {
     );
   }
 }
+const jws = file ? readFileSync(file, "utf8") : (await latestCheckpoint(handle.db))?.signature;
+let checkpointBad = false;
+if (jws) {
+  const report = await verifyCheckpoint(handle.db, jws, config.auditCheckpointKey);
+  if (report.signatureValid && report.problems.length === 0) {
+    console.log(`ok      checkpoint ${report.checkpointId} of ${report.createdAt}: every checkpointed head is still there`);
+  } else {
+    checkpointBad = true;
+    for (const p of report.problems) console.log(`BROKEN  checkpoint: ${p.chainKey}${p.seq ? ` at event #${p.seq}` : ""}: ${p.problem}`);
+  }
+} else {
+  console.log("(no checkpoint to compare with)");
+}
+await handle.close();
 console.log(broken === 0 ? `All ${reports.length} chains intact.` : `${broken} of ${reports.length} chains broken.`);
-process.exit(broken === 0 ? 0 : 1);
+process.exit(broken === 0 && !checkpointBad ? 0 : 1);

@@ -7,7 +7,7 @@ import { configOrExit, createLogger, openMigratedDatabase } from "../server/boot
  */
 const config = configOrExit();
 const handle = await openMigratedDatabase(config, createLogger(config));
-const seeded = await seedDemo(handle.db);
+const seeded = await seedDemo(handle.db, config.auditCheckpointKey);
 await handle.close();
 console.log(seeded ? `Demo seeded into ${handle.kind} (${handle.location}).` : "The database already has data: nothing seeded.");
 if (seeded && config.databaseUrl && !config.demoMode) {

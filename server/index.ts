@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
 import { seedDemo } from "../db/seed";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
+import { runJobs } from "../app/modules/jobs/service.server";
 import { createApp } from "./app";
 import { configOrExit, createLogger, openMigratedDatabase } from "./boot";
 
@@ -11,7 +12,7 @@ const logger = createLogger(config);
 const handle = await openMigratedDatabase(config, logger);
 
 if (config.demoMode && !config.databaseUrl) {
-  const seeded = await seedDemo(handle.db);
+  const seeded = await seedDemo(handle.db, config.auditCheckpointKey);
   if (seeded) logger.info("demo data seeded into an empty database");
 }
 
@@ -29,8 +30,18 @@ const server = app.listen(config.port, config.host, () => {
   console.log(lines.join("\n"));
 });
 
+// Scheduled jobs on a timer in every process; each job is safe to run concurrently (see runJobs).
+const jobsTimer =
+  config.jobsIntervalSeconds > 0
+    ? setInterval(() => {
+        runJobs(handle.db, logger).catch((error: unknown) => logger.error({ err: error }, "jobs failed"));
+      }, config.jobsIntervalSeconds * 1000)
+    : null;
+jobsTimer?.unref();
+
 async function shutdown(signal: string) {
   logger.info({ signal }, "shutting down");
+  if (jobsTimer) clearInterval(jobsTimer);
   server.close();
   await handle.close();
   process.exit(0);

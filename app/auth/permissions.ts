@@ -3,7 +3,7 @@
  * is satisfied by either scope. Services then narrow their queries to the scope the actor holds.
  * Deny by default: a persona holds only what is listed here.
  */
-export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver";
+export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver" | "report" | "review";
 export type Action =
   | "read"
   | "create"
@@ -17,7 +17,8 @@ export type Action =
   | "comment"
   | "plan"
   | "revoke"
-  | "import";
+  | "import"
+  | "decide";
 export type Scope = "any" | "own-participant";
 export type Permission = `${Resource}:${Action}:${Scope}`;
 export type Capability = `${Resource}:${Action}`;
@@ -63,7 +64,17 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "role:revoke:any",
     "waiver:approve:any",
   ],
-  compliance: ["participant:read:any", "case:read:any", "user:read:any", "audit:read:any", "audit:export:any"],
+  compliance: [
+    "participant:read:any",
+    "case:read:any",
+    "user:read:any",
+    "audit:read:any",
+    "audit:export:any",
+    "audit:manage:any",
+    "report:read:any",
+    "review:read:any",
+    "review:manage:any",
+  ],
   helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any"],
   platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any"],
   da_maker: [
@@ -79,6 +90,10 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "role:revoke:own-participant",
     "waiver:request:own-participant",
     "audit:read:own-participant",
+    "audit:export:own-participant",
+    "report:read:own-participant",
+    "review:read:own-participant",
+    "review:decide:own-participant",
   ],
   da_checker: [
     "participant:read:own-participant",
@@ -90,6 +105,10 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "role:approve:own-participant",
     "role:revoke:own-participant",
     "audit:read:own-participant",
+    "audit:export:own-participant",
+    "report:read:own-participant",
+    "review:read:own-participant",
+    "review:decide:own-participant",
   ],
 };
 

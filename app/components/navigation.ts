@@ -19,6 +19,9 @@ const PAGES: { to: string; labelKey: MessageKey; permission: RoutePermission }[]
   { to: "/imports", labelKey: "nav.imports", permission: "user:import" },
   { to: "/catalogue", labelKey: "nav.catalogue", permission: "catalogue:manage" },
   { to: "/activity", labelKey: "nav.activity", permission: "audit:read" },
+  { to: "/reports", labelKey: "nav.reports", permission: "report:read" },
+  { to: "/reviews", labelKey: "nav.reviews", permission: "review:read" },
+  { to: "/integrity", labelKey: "nav.integrity", permission: "audit:manage" },
 ];
 
 export function navigationFor(permissions: ReadonlySet<Permission>): NavItem[] {

@@ -16,8 +16,9 @@ export interface TimelineEvent {
 
 function show(value: unknown, names: Record<string, string>): string {
   if (value === null || value === undefined || value === "") return "—";
-  if (typeof value === "string") return names[value] ?? value;
-  return JSON.stringify(value);
+  const text = typeof value === "string" ? (names[value] ?? value) : JSON.stringify(value);
+  // Long values (contact lists, metadata) are cut here; the export and the entity's history keep them whole.
+  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
 }
 
 /** A case's or an entity's history from the audit trail: who did what, when, and each field before and after. */

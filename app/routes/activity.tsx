@@ -1,47 +1,116 @@
 import { json } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { Form, Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
 import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey } from "~/i18n/messages";
-import { listRecentAuditEvents } from "~/modules/audit/service.server";
+import { exploreAudit, parseAuditFilters } from "~/modules/audit/explorer.server";
 
+/** The audit explorer (SPEC §8): filters, keyset pages, readable events, pivots, exports. */
 export const loader = /* @__PURE__ */ protectedLoader("audit:read", async ({ ctx, request }) => {
-  const before = Number(new URL(request.url).searchParams.get("before"));
-  const page = await listRecentAuditEvents(ctx, {
-    before: Number.isSafeInteger(before) && before > 0 ? before : undefined,
-    limit: 50,
-  });
+  const params = new URL(request.url).searchParams;
+  const filters = parseAuditFilters(params);
+  const page = await exploreAudit(ctx, filters, params.get("cursor"), 50);
+  const own = scopeOf(ctx.actor.permissions, "audit:read") === "own-participant";
   return json({
-    ownParticipant: ctx.actor.persona.startsWith("da_") ? ctx.actor.participantId : null,
-    paged: Boolean(before),
+    ownParticipant: own ? ctx.actor.participantId : null,
+    canExport: Boolean(scopeOf(ctx.actor.permissions, "audit:export")),
+    filters,
+    paged: params.has("cursor"),
+    query: new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1]))).toString(),
     nextCursor: page.nextCursor,
+    userNames: page.userNames,
     events: page.events.map((e) => ({
       id: e.id,
       chainKey: e.chainKey,
       seq: e.seq,
       occurredAt: e.occurredAt.toISOString(),
+      actorUserId: e.actorUserId,
       actorName: e.actorName,
       actorPersona: e.actorPersona,
+      onBehalfOfUserId: e.onBehalfOfUserId,
+      ticketRef: e.ticketRef,
       action: e.action,
       entityType: e.entityType,
       entityId: e.entityId,
       participantId: e.participantId,
       reason: e.reason,
+      changes: e.changes,
+      requestId: e.requestId,
+      ip: e.ip,
     })),
   });
 });
 
+function show(value: unknown, names: Record<string, string>): string {
+  if (value === null || value === undefined || value === "") return "—";
+  const text = typeof value === "string" ? (names[value] ?? value) : JSON.stringify(value);
+  // Long values (contact lists, metadata) are cut here; the export and the entity's history keep them whole.
+  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
+}
+
 export default function Activity() {
   const { t, time } = useI18n();
   const data = useLoaderData<typeof loader>();
+  const f = data.filters;
+  const withFilters = (extra: Record<string, string>) => `/activity?${new URLSearchParams(extra).toString()}`;
   return (
     <section aria-labelledby="activity-title">
       <h1 id="activity-title">{t("activity.title")}</h1>
-      <p>
-        {data.ownParticipant
-          ? t("activity.scopeOwn", { participant: data.ownParticipant })
-          : t("activity.scopeAll")}
-      </p>
+      <p>{data.ownParticipant ? t("activity.scopeOwn", { participant: data.ownParticipant }) : t("activity.scopeAll")}</p>
+      <details className="panel filters-panel" open={Boolean(data.query)}>
+        <summary>{t("explorer.filters")}</summary>
+        <Form method="get" className="filters">
+          {data.ownParticipant ? null : (
+            <div className="field compact">
+              <label htmlFor="f-participant">{t("explorer.participant")}</label>
+              <input id="f-participant" name="participantId" defaultValue={f.participantId ?? ""} />
+            </div>
+          )}
+          <div className="field compact">
+            <label htmlFor="f-action">{t("explorer.action")}</label>
+            <input id="f-action" name="action" defaultValue={f.action ?? ""} placeholder="role.grant.*" />
+          </div>
+          <div className="field compact">
+            <label htmlFor="f-actor">{t("explorer.actor")}</label>
+            <input id="f-actor" name="actorUserId" defaultValue={f.actorUserId ?? ""} />
+          </div>
+          <div className="field compact">
+            <label htmlFor="f-user">{t("explorer.user")}</label>
+            <input id="f-user" name="userId" defaultValue={f.userId ?? ""} />
+          </div>
+          <div className="field compact">
+            <label htmlFor="f-entity-type">{t("explorer.entityType")}</label>
+            <input id="f-entity-type" name="entityType" defaultValue={f.entityType ?? ""} />
+          </div>
+          <div className="field compact">
+            <label htmlFor="f-entity-id">{t("explorer.entityId")}</label>
+            <input id="f-entity-id" name="entityId" defaultValue={f.entityId ?? ""} />
+          </div>
+          <div className="field compact">
+            <label htmlFor="f-from">{t("explorer.from")}</label>
+            <input id="f-from" name="from" type="datetime-local" defaultValue={f.from ?? ""} />
+          </div>
+          <div className="field compact">
+            <label htmlFor="f-to">{t("explorer.to")}</label>
+            <input id="f-to" name="to" type="datetime-local" defaultValue={f.to ?? ""} />
+          </div>
+          <button type="submit" className="button secondary">
+            {t("explorer.apply")}
+          </button>
+          <Link to="/activity">{t("explorer.clear")}</Link>
+        </Form>
+      </details>
+      {data.canExport ? (
+        <p className="actions">
+          <a href={`/activity/export?format=csv&${data.query}`} download>
+            {t("explorer.exportCsv")}
+          </a>
+          <a href={`/activity/export?format=jsonl&${data.query}`} download>
+            {t("explorer.exportJsonl")}
+          </a>
+        </p>
+      ) : null}
       {data.events.length === 0 ? (
         <p>{t("activity.empty")}</p>
       ) : (
@@ -61,10 +130,27 @@ export default function Activity() {
             <tbody>
               {data.events.map((e) => {
                 const label = `action.${e.action}`;
+                const entityLink =
+                  e.entityType === "user" && e.entityId
+                    ? withFilters({ userId: e.entityId })
+                    : e.entityId
+                      ? withFilters({ entityType: e.entityType, entityId: e.entityId })
+                      : null;
                 return (
                   <tr key={e.id}>
                     <td>{time(e.occurredAt)}</td>
-                    <td>{e.actorName ?? t("activity.noActor")}</td>
+                    <td>
+                      {e.actorUserId ? (
+                        <Link to={withFilters({ actorUserId: e.actorUserId })} title={t("explorer.actorActivity")}>
+                          {e.actorName ?? e.actorUserId}
+                        </Link>
+                      ) : (
+                        (e.actorName ?? t("activity.noActor"))
+                      )}
+                      {e.actorPersona ? <p className="small muted">{e.actorPersona}</p> : null}
+                      {e.ticketRef ? <p className="small">{t("explorer.ticket", { ticket: e.ticketRef })}</p> : null}
+                      {e.onBehalfOfUserId ? <p className="small">{t("explorer.onBehalf", { name: data.userNames[e.onBehalfOfUserId] ?? e.onBehalfOfUserId })}</p> : null}
+                    </td>
                     <td>
                       {isMessageKey(label) ? t(label) : e.action}
                       <br />
@@ -72,10 +158,31 @@ export default function Activity() {
                     </td>
                     <td>
                       {e.entityType}
-                      {e.entityId ? <code className="muted"> {e.entityId.slice(0, 12)}</code> : null}
+                      {entityLink ? (
+                        <>
+                          {" "}
+                          <Link to={entityLink} title={t("explorer.objectHistory")}>
+                            <code>{e.entityId!.slice(0, 24)}</code>
+                          </Link>
+                        </>
+                      ) : null}
                     </td>
                     <td>{e.participantId ?? "—"}</td>
-                    <td>{e.reason ?? ""}</td>
+                    <td>
+                      {e.reason ? <p className="timeline-reason">{e.reason}</p> : null}
+                      {e.changes && Object.keys(e.changes).length > 0 ? (
+                        <dl className="changes">
+                          {Object.entries(e.changes).map(([field, change]) => (
+                            <div key={field}>
+                              <dt>{field}</dt>
+                              <dd>
+                                <del>{show(change.before, data.userNames)}</del> → <ins>{show(change.after, data.userNames)}</ins>
+                              </dd>
+                            </div>
+                          ))}
+                        </dl>
+                      ) : null}
+                    </td>
                     <td>
                       <code>
                         {e.chainKey} #{e.seq}
@@ -89,8 +196,8 @@ export default function Activity() {
         </div>
       )}
       <p className="pager">
-        {data.paged ? <Link to="/activity">{t("activity.newest")}</Link> : null}
-        {data.nextCursor ? <Link to={`/activity?before=${data.nextCursor}`}>{t("activity.older")}</Link> : null}
+        {data.paged ? <Link to={`/activity?${data.query}`}>{t("activity.newest")}</Link> : null}
+        {data.nextCursor ? <Link to={`/activity?${data.query}${data.query ? "&" : ""}cursor=${data.nextCursor}`}>{t("activity.older")}</Link> : null}
       </p>
     </section>
   );

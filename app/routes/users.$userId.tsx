@@ -64,6 +64,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
       revokedAt: iso(g.revokedAt),
       createdAt: iso(g.createdAt)!,
       sodJustification: g.sodJustification,
+      lastReview: g.lastReview ? { campaignName: g.lastReview.campaignName, decidedAt: g.lastReview.decidedAt.toISOString(), decidedBy: g.lastReview.decidedBy } : null,
     })),
     requests: profile.requests.map((r) => ({
       id: r.id,
@@ -211,7 +212,11 @@ export default function UserPage() {
                     <td>{time(g.validFrom)}</td>
                     <td>{g.validTo ? time(g.validTo) : t("users.noEnd")}</td>
                     <td>{t(`source.${g.source}` as MessageKey)}</td>
-                    <td className="muted">{t("users.notReviewed")}</td>
+                    <td className={g.lastReview ? undefined : "muted"}>
+                      {g.lastReview
+                        ? t("users.reviewedBy", { campaign: g.lastReview.campaignName, name: g.lastReview.decidedBy ?? "—", time: time(g.lastReview.decidedAt) })
+                        : t("users.notReviewed")}
+                    </td>
                     {data.can.revoke ? (
                       <td>
                         <Form method="post" className="inline-form tight">

@@ -34,10 +34,13 @@ export const auditEvents = pgTable(
   },
   (t) => [
     uniqueIndex("audit_events_chain_seq_unique").on(t.chainKey, t.seq),
-    index("audit_events_participant_time_idx").on(t.participantId, t.occurredAt.desc(), t.id.desc()),
-    index("audit_events_time_idx").on(t.occurredAt.desc(), t.id.desc()),
-    index("audit_events_entity_idx").on(t.entityType, t.entityId),
-    index("audit_events_actor_idx").on(t.actorUserId),
+    index("audit_events_participant_time_idx").on(t.participantId, t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("audit_events_time_idx").on(t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("audit_events_entity_idx").on(t.entityType, t.entityId, t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("audit_events_actor_idx").on(t.actorUserId, t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("audit_events_action_idx").on(t.action, t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    // Events about a user that name them in metadata (grants, requests) rather than as the entity.
+    index("audit_events_metadata_user_idx").on(sql`(${t.metadata}->>'userId')`),
   ],
 );
 

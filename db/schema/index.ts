@@ -3,3 +3,4 @@ export * from "./identity";
 export * from "./audit";
 export * from "./onboarding";
 export * from "./access";
+export * from "./compliance";

@@ -21,6 +21,7 @@ import type { ServiceContext } from "../context.server";
 import { activeAdministrators, loadSodRules } from "../roles/facts.server";
 import { ADMINISTRATOR_ROLES, grantState, isDormant, lastAdministratorLost, lifecycleTarget, sodConflictsAmong } from "../roles/rules";
 import { checkSod, insertGrant, listRequests, lockParticipantAccess, userInScope, type RequestRow } from "../roles/service.server";
+import { lastConfirmations } from "../reviews/service.server";
 import { createUserSchema, lifecycleSchema, updateUserSchema, type CreateUserInput, type LifecycleInput, type UpdateUserInput } from "./schemas";
 
 export interface ProvisionUserInput {
@@ -344,6 +345,8 @@ export interface GrantView extends RoleGrant {
   requestedByName: string | null;
   approvedByName: string | null;
   revokedByName: string | null;
+  /** The access review that last confirmed the grant ("keep"), if any. */
+  lastReview: { campaignName: string; decidedAt: Date; decidedBy: string | null } | null;
 }
 
 export interface UserProfile {
@@ -368,6 +371,7 @@ export async function getUserProfile(ctx: ServiceContext, userId: string): Promi
   const ids = [...new Set(rows.flatMap((r) => [r.grant.requestedBy, r.grant.approvedBy, r.grant.revokedBy]).filter((v): v is string => Boolean(v)))];
   const names = ids.length ? await ctx.db.select({ id: users.id, name: users.displayName }).from(users).where(inArray(users.id, ids)) : [];
   const nameOf = (id: string | null) => (id ? (names.find((n) => n.id === id)?.name ?? null) : null);
+  const reviews = await lastConfirmations(ctx.db, rows.map((r) => r.grant.id));
   const grants = rows.map(({ grant, role }) => ({
     ...grant,
     roleNameEn: role.nameEn,
@@ -377,6 +381,7 @@ export async function getUserProfile(ctx: ServiceContext, userId: string): Promi
     requestedByName: nameOf(grant.requestedBy),
     approvedByName: nameOf(grant.approvedBy),
     revokedByName: nameOf(grant.revokedBy),
+    lastReview: reviews[grant.id] ?? null,
   }));
   const waivers = await ctx.db.select().from(sodWaivers).where(eq(sodWaivers.userId, userId)).orderBy(desc(sodWaivers.requestedAt));
   const activeRoles = grants.filter((g) => g.state === "active").map((g) => g.roleCode);

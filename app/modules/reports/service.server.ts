@@ -1,0 +1,240 @@
+import { aliasedTable, and, asc, eq, gt, inArray, isNotNull, isNull, lte, lt, or, sql, type SQL } from "drizzle-orm";
+import {
+  grantRequests,
+  onboardingSteps,
+  participants,
+  roleGrants,
+  roles,
+  sodWaivers,
+  users,
+} from "../../../db/schema";
+import { scopeOf } from "~/auth/permissions";
+import { forbidden } from "~/lib/errors";
+import type { ServiceContext } from "../context.server";
+import { grantCountsNow, loadSodRules } from "../roles/facts.server";
+import { DORMANT_AFTER_DAYS, sodConflictsAmong } from "../roles/rules";
+
+/** The participants a report may cover: compliance all (or the one asked for), a DA only their own. */
+function reportScope(ctx: ServiceContext, participantId?: string): string | null | undefined {
+  const scope = scopeOf(ctx.actor.permissions, "report:read");
+  if (!scope) throw forbidden();
+  if (scope === "own-participant") return ctx.actor.participantId ?? "-";
+  return participantId || undefined;
+}
+
+export interface AccessRow {
+  grantId: string;
+  participantId: string | null;
+  userId: string;
+  userName: string;
+  userEmail: string;
+  roleCode: string;
+  roleName: string;
+  validFrom: Date;
+  validTo: Date | null;
+  revokedAt: Date | null;
+  source: string;
+  requestedByName: string | null;
+  approvedByName: string | null;
+}
+
+/** A grant counted at `at`: created by then, inside its window, not yet revoked. */
+export function grantCountsAtSql(at: Date): SQL {
+  return and(
+    lte(roleGrants.createdAt, at),
+    lte(roleGrants.validFrom, at),
+    or(isNull(roleGrants.validTo), gt(roleGrants.validTo, at)),
+    or(isNull(roleGrants.revokedAt), gt(roleGrants.revokedAt, at)),
+  )!;
+}
+
+/** Who held which role at an instant, per participant or across all, with who requested and who approved. */
+export async function accessAt(ctx: ServiceContext, at: Date, participantId?: string): Promise<AccessRow[]> {
+  const scoped = reportScope(ctx, participantId);
+  const requester = aliasedTable(users, "requester");
+  const approver = aliasedTable(users, "approver");
+  const rows = await ctx.db
+    .select({
+      grantId: roleGrants.id,
+      participantId: roleGrants.participantId,
+      userId: roleGrants.userId,
+      userName: users.displayName,
+      userEmail: users.email,
+      roleCode: roleGrants.roleCode,
+      roleName: roles.nameEn,
+      validFrom: roleGrants.validFrom,
+      validTo: roleGrants.validTo,
+      revokedAt: roleGrants.revokedAt,
+      source: roleGrants.source,
+      requestedByName: requester.displayName,
+      approvedByName: approver.displayName,
+    })
+    .from(roleGrants)
+    .innerJoin(users, eq(users.id, roleGrants.userId))
+    .innerJoin(roles, eq(roles.code, roleGrants.roleCode))
+    .leftJoin(requester, eq(requester.id, roleGrants.requestedBy))
+    .leftJoin(approver, eq(approver.id, roleGrants.approvedBy))
+    .where(and(grantCountsAtSql(at), scoped === undefined ? undefined : scoped === null ? isNull(roleGrants.participantId) : eq(roleGrants.participantId, scoped)))
+    .orderBy(asc(roleGrants.participantId), asc(users.displayName), asc(roleGrants.roleCode));
+  return rows;
+}
+
+export interface AccessDiff {
+  added: AccessRow[];
+  removed: AccessRow[];
+}
+
+/** What changed between two instants: (user, role) pairs held at the second and not the first, and the reverse. */
+export async function accessDiff(ctx: ServiceContext, from: Date, to: Date, participantId?: string): Promise<AccessDiff> {
+  const [before, after] = await Promise.all([accessAt(ctx, from, participantId), accessAt(ctx, to, participantId)]);
+  const key = (r: AccessRow) => `${r.userId}/${r.roleCode}`;
+  const beforeKeys = new Set(before.map(key));
+  const afterKeys = new Set(after.map(key));
+  return { added: after.filter((r) => !beforeKeys.has(key(r))), removed: before.filter((r) => !afterKeys.has(key(r))) };
+}
+
+export interface SodFinding {
+  userId: string;
+  userName: string;
+  participantId: string | null;
+  ruleId: string;
+  roleA: string;
+  roleB: string;
+  kind: string;
+  waived: boolean;
+  justification: string | null;
+}
+
+/** Every user now holding a pair of roles that a rule names, with waivers and recorded justifications. */
+export async function sodReport(ctx: ServiceContext, participantId?: string): Promise<SodFinding[]> {
+  const scoped = reportScope(ctx, participantId);
+  const now = new Date();
+  const grants = await ctx.db
+    .select({ userId: roleGrants.userId, roleCode: roleGrants.roleCode, justification: roleGrants.sodJustification, participantId: roleGrants.participantId, userName: users.displayName })
+    .from(roleGrants)
+    .innerJoin(users, eq(users.id, roleGrants.userId))
+    .where(and(grantCountsNow(now), scoped ? eq(roleGrants.participantId, scoped) : undefined));
+  const waivers = await ctx.db.select().from(sodWaivers).where(eq(sodWaivers.status, "approved"));
+  const rules = await loadSodRules(ctx.db);
+  const byUser = new Map<string, typeof grants>();
+  for (const g of grants) byUser.set(g.userId, [...(byUser.get(g.userId) ?? []), g]);
+  const findings: SodFinding[] = [];
+  for (const [userId, held] of byUser) {
+    for (const rule of sodConflictsAmong(held.map((h) => h.roleCode), rules)) {
+      findings.push({
+        userId,
+        userName: held[0]!.userName,
+        participantId: held[0]!.participantId,
+        ruleId: rule.id,
+        roleA: rule.roleA,
+        roleB: rule.roleB,
+        kind: rule.kind,
+        waived: waivers.some((w) => w.userId === userId && w.ruleId === rule.id),
+        justification: held.find((h) => (h.roleCode === rule.roleA || h.roleCode === rule.roleB) && h.justification)?.justification ?? null,
+      });
+    }
+  }
+  return findings.sort((a, b) => (a.participantId ?? "").localeCompare(b.participantId ?? "") || a.userName.localeCompare(b.userName));
+}
+
+export interface UserFinding {
+  userId: string;
+  userName: string;
+  email: string;
+  participantId: string | null;
+  lastSignInAt: Date | null;
+  createdAt: Date;
+}
+
+function userColumns() {
+  return { userId: users.id, userName: users.displayName, email: users.email, participantId: users.participantId, lastSignInAt: users.lastSignInAt, createdAt: users.createdAt };
+}
+
+/** Active users with no sign-in (or, never signed in, no creation) in the last 90 days. */
+export async function dormantReport(ctx: ServiceContext, participantId?: string): Promise<UserFinding[]> {
+  const scoped = reportScope(ctx, participantId);
+  const since = new Date(Date.now() - DORMANT_AFTER_DAYS * 24 * 3600 * 1000);
+  return ctx.db
+    .select(userColumns())
+    .from(users)
+    .where(and(eq(users.status, "active"), sql`coalesce(${users.lastSignInAt}, ${users.createdAt}) < ${since}`, scoped ? eq(users.participantId, scoped) : undefined))
+    .orderBy(asc(users.participantId), asc(users.displayName));
+}
+
+/** Console users (holding a console role now) who have not enrolled two-factor authentication. */
+export async function noMfaReport(ctx: ServiceContext, participantId?: string): Promise<UserFinding[]> {
+  const scoped = reportScope(ctx, participantId);
+  const now = new Date();
+  const consoleHolders = ctx.db
+    .select({ userId: roleGrants.userId })
+    .from(roleGrants)
+    .innerJoin(roles, eq(roles.code, roleGrants.roleCode))
+    .where(and(eq(roles.isConsole, true), grantCountsNow(now)));
+  return ctx.db
+    .select(userColumns())
+    .from(users)
+    .where(and(isNull(users.mfaEnrolledAt), inArray(users.status, ["active", "invited", "locked"]), inArray(users.id, consoleHolders), scoped ? eq(users.participantId, scoped) : undefined))
+    .orderBy(asc(users.participantId), asc(users.displayName));
+}
+
+export interface ExpiringItem {
+  kind: "grant";
+  id: string;
+  participantId: string | null;
+  userName: string;
+  what: string;
+  expiresAt: Date;
+}
+
+/**
+ * Access that ends within 30 days. Today that is time-limited role grants; API credentials join this list with
+ * credential issuance (their own expiry notices come with them).
+ */
+export async function expiringReport(ctx: ServiceContext, participantId?: string, days = 30): Promise<ExpiringItem[]> {
+  const scoped = reportScope(ctx, participantId);
+  const now = new Date();
+  const until = new Date(now.getTime() + days * 24 * 3600 * 1000);
+  const rows = await ctx.db
+    .select({ id: roleGrants.id, participantId: roleGrants.participantId, userName: users.displayName, what: roleGrants.roleCode, expiresAt: roleGrants.validTo })
+    .from(roleGrants)
+    .innerJoin(users, eq(users.id, roleGrants.userId))
+    .where(and(grantCountsNow(now), isNotNull(roleGrants.validTo), lte(roleGrants.validTo, until), scoped ? eq(roleGrants.participantId, scoped) : undefined))
+    .orderBy(asc(roleGrants.validTo));
+  return rows.map((r) => ({ kind: "grant" as const, ...r, expiresAt: r.expiresAt! }));
+}
+
+export interface PendingItem {
+  kind: "grant_request" | "waiver" | "onboarding_step";
+  id: string;
+  participantId: string;
+  what: string;
+  since: Date;
+  link: string;
+}
+
+/** Approvals waiting longer than `days`: role requests, SoD waivers, and onboarding steps submitted to officers. */
+export async function pendingTooLongReport(ctx: ServiceContext, participantId?: string, days = 3): Promise<PendingItem[]> {
+  const scoped = reportScope(ctx, participantId);
+  const before = new Date(Date.now() - days * 24 * 3600 * 1000);
+  const [requests, waivers, steps] = await Promise.all([
+    ctx.db
+      .select({ id: grantRequests.id, participantId: grantRequests.participantId, what: grantRequests.roleCode, since: grantRequests.requestedAt, userId: grantRequests.userId })
+      .from(grantRequests)
+      .where(and(eq(grantRequests.status, "pending"), lt(grantRequests.requestedAt, before), scoped ? eq(grantRequests.participantId, scoped) : undefined)),
+    ctx.db
+      .select({ id: sodWaivers.id, participantId: sodWaivers.participantId, what: sodWaivers.ruleId, since: sodWaivers.requestedAt, userId: sodWaivers.userId })
+      .from(sodWaivers)
+      .where(and(eq(sodWaivers.status, "pending"), lt(sodWaivers.requestedAt, before), scoped ? eq(sodWaivers.participantId, scoped) : undefined)),
+    ctx.db
+      .select({ participantId: onboardingSteps.participantId, what: onboardingSteps.stepKey, since: onboardingSteps.submittedAt })
+      .from(onboardingSteps)
+      .innerJoin(participants, eq(participants.id, onboardingSteps.participantId))
+      .where(and(eq(onboardingSteps.state, "submitted"), lt(onboardingSteps.submittedAt, before), scoped ? eq(onboardingSteps.participantId, scoped) : undefined)),
+  ]);
+  const items: PendingItem[] = [
+    ...requests.map((r) => ({ kind: "grant_request" as const, id: r.id, participantId: r.participantId, what: r.what, since: r.since, link: `/users/${r.userId}` })),
+    ...waivers.map((w) => ({ kind: "waiver" as const, id: w.id, participantId: w.participantId, what: w.what, since: w.since, link: `/users/${w.userId}` })),
+    ...steps.map((s) => ({ kind: "onboarding_step" as const, id: `${s.participantId}/${s.what}`, participantId: s.participantId, what: s.what, since: s.since!, link: `/participants/${s.participantId}/steps/${s.what}` })),
+  ];
+  return items.sort((a, b) => a.since.getTime() - b.since.getTime());
+}

@@ -1,0 +1,273 @@
+import { randomUUID } from "node:crypto";
+import { and, asc, count, desc, eq, inArray, isNull, lte, ne } from "drizzle-orm";
+import { z } from "zod";
+import type { Transaction } from "../../../db/client.server";
+import { reviewCampaigns, reviewItems, roleGrants, roles, users, type ReviewCampaign, type ReviewItem } from "../../../db/schema";
+import { scopeOf } from "~/auth/permissions";
+import { AppError, forbidden, notFound } from "~/lib/errors";
+import { validate } from "~/lib/validation";
+import { appendAuditEvent, appendAuditEvents } from "../audit/service.server";
+import { SYSTEM_ACTOR, type ServiceContext } from "../context.server";
+import { optionalText, requiredText } from "../participants/schemas";
+import { grantCountsNow } from "../roles/facts.server";
+import { revokeInTx, lockParticipantAccess } from "../roles/service.server";
+
+const campaignSchema = z.object({
+  name: requiredText(200),
+  participantIds: z.array(z.string().regex(/^[A-Z][0-9]{5}$/, { error: "participant.error.idFormat" })).max(500).default([]),
+  roleCodes: z.array(z.string().regex(/^[a-z_]{1,60}$/, { error: "access.error.role" })).max(100).default([]),
+  deadline: z
+    .string({ error: "validation.required" })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "access.error.date" })
+    .transform((v) => new Date(`${v}T23:59:59.999+08:00`)),
+  deadlinePolicy: z.enum(["revoke", "flag"], { error: "validation.invalid" }),
+});
+export interface CampaignInput {
+  name: string;
+  participantIds?: string[];
+  roleCodes?: string[];
+  /** The last day of the review (Hong Kong), YYYY-MM-DD; the campaign closes at its end. */
+  deadline: string;
+  deadlinePolicy: string;
+}
+
+/**
+ * Compliance opens a campaign: every participant grant active now, in the chosen participants and roles (all when
+ * none are chosen), becomes an item for the participant's administrators to keep or revoke.
+ */
+export async function openCampaign(ctx: ServiceContext, input: CampaignInput): Promise<ReviewCampaign> {
+  if (scopeOf(ctx.actor.permissions, "review:manage") !== "any") throw forbidden();
+  const data = validate(campaignSchema, input);
+  if (data.deadline.getTime() <= Date.now()) throw new AppError(400, "error.badRequest", { deadline: "review.error.deadlinePast" });
+  return ctx.db.transaction(async (tx) => {
+    const now = new Date();
+    const [campaign] = await tx
+      .insert(reviewCampaigns)
+      .values({
+        id: randomUUID(),
+        name: data.name,
+        participantIds: data.participantIds.length ? data.participantIds : null,
+        roleCodes: data.roleCodes.length ? data.roleCodes : null,
+        deadline: data.deadline,
+        deadlinePolicy: data.deadlinePolicy,
+        createdBy: ctx.actor.userId,
+        createdAt: now,
+      })
+      .returning();
+    const grants = await tx
+      .select({ id: roleGrants.id, participantId: roleGrants.participantId, userId: roleGrants.userId, roleCode: roleGrants.roleCode })
+      .from(roleGrants)
+      .innerJoin(users, eq(users.id, roleGrants.userId))
+      .where(
+        and(
+          grantCountsNow(now),
+          ne(users.status, "deactivated"),
+          data.participantIds.length ? inArray(roleGrants.participantId, data.participantIds) : undefined,
+          data.roleCodes.length ? inArray(roleGrants.roleCode, data.roleCodes) : undefined,
+        ),
+      );
+    const items = grants
+      .filter((g) => g.participantId !== null)
+      .map((g) => ({ id: randomUUID(), campaignId: campaign!.id, participantId: g.participantId!, grantId: g.id, userId: g.userId, roleCode: g.roleCode }));
+    for (let i = 0; i < items.length; i += 1000) await tx.insert(reviewItems).values(items.slice(i, i + 1000));
+    await appendAuditEvent(tx, ctx, {
+      action: "review.campaign.opened",
+      entityType: "review_campaign",
+      entityId: campaign!.id,
+      metadata: { name: data.name, items: items.length, participantIds: data.participantIds, roleCodes: data.roleCodes, deadline: data.deadline.toISOString(), deadlinePolicy: data.deadlinePolicy },
+    });
+    return campaign!;
+  });
+}
+
+export interface CampaignSummary extends ReviewCampaign {
+  total: number;
+  decided: number;
+  kept: number;
+  revoked: number;
+  flagged: number;
+}
+
+function itemScope(ctx: ServiceContext) {
+  const scope = scopeOf(ctx.actor.permissions, "review:read");
+  if (!scope) throw forbidden();
+  return scope === "own-participant" ? eq(reviewItems.participantId, ctx.actor.participantId ?? "-") : undefined;
+}
+
+async function summaries(ctx: ServiceContext, campaigns: ReviewCampaign[]): Promise<CampaignSummary[]> {
+  if (campaigns.length === 0) return [];
+  const rows = await ctx.db
+    .select({ campaignId: reviewItems.campaignId, decision: reviewItems.decision, outcome: reviewItems.outcome, n: count() })
+    .from(reviewItems)
+    .where(and(inArray(reviewItems.campaignId, campaigns.map((c) => c.id)), itemScope(ctx)))
+    .groupBy(reviewItems.campaignId, reviewItems.decision, reviewItems.outcome);
+  return campaigns.map((c) => {
+    const mine = rows.filter((r) => r.campaignId === c.id);
+    const sum = (f: (r: (typeof mine)[number]) => boolean) => mine.filter(f).reduce((n, r) => n + Number(r.n), 0);
+    return {
+      ...c,
+      total: sum(() => true),
+      decided: sum((r) => r.decision !== null),
+      kept: sum((r) => r.outcome === "kept" || (r.outcome === null && r.decision === "keep")),
+      revoked: sum((r) => r.outcome === "revoked" || r.outcome === "auto_revoked" || (r.outcome === null && r.decision === "revoke")),
+      flagged: sum((r) => r.outcome === "flagged"),
+    };
+  });
+}
+
+export async function listCampaigns(ctx: ServiceContext): Promise<CampaignSummary[]> {
+  itemScope(ctx);
+  const campaigns = await ctx.db.select().from(reviewCampaigns).orderBy(desc(reviewCampaigns.createdAt)).limit(100);
+  const all = await summaries(ctx, campaigns);
+  // A participant administrator sees the campaigns that have items of their participant.
+  return scopeOf(ctx.actor.permissions, "review:read") === "any" ? all : all.filter((c) => c.total > 0);
+}
+
+export interface ItemView extends ReviewItem {
+  userName: string;
+  userEmail: string;
+  roleName: string;
+  decidedByName: string | null;
+}
+
+export async function getCampaign(ctx: ServiceContext, campaignId: string): Promise<{ campaign: CampaignSummary; items: ItemView[] }> {
+  const [campaign] = await ctx.db.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, campaignId));
+  if (!campaign) throw notFound();
+  const [summary] = await summaries(ctx, [campaign]);
+  if (scopeOf(ctx.actor.permissions, "review:read") !== "any" && summary!.total === 0) throw notFound();
+  const rows = await ctx.db
+    .select({ item: reviewItems, userName: users.displayName, userEmail: users.email, roleName: roles.nameEn })
+    .from(reviewItems)
+    .innerJoin(users, eq(users.id, reviewItems.userId))
+    .innerJoin(roles, eq(roles.code, reviewItems.roleCode))
+    .where(and(eq(reviewItems.campaignId, campaignId), itemScope(ctx)))
+    .orderBy(asc(reviewItems.participantId), asc(users.displayName), asc(reviewItems.roleCode));
+  const deciders = [...new Set(rows.map((r) => r.item.decidedBy).filter((v): v is string => Boolean(v)))];
+  const names = deciders.length ? await ctx.db.select({ id: users.id, name: users.displayName }).from(users).where(inArray(users.id, deciders)) : [];
+  return {
+    campaign: summary!,
+    items: rows.map((r) => ({ ...r.item, userName: r.userName, userEmail: r.userEmail, roleName: r.roleName, decidedByName: names.find((n) => n.id === r.item.decidedBy)?.name ?? null })),
+  };
+}
+
+const decisionSchema = z
+  .object({
+    decision: z.enum(["keep", "revoke"], { error: "validation.invalid" }),
+    comment: optionalText(2000),
+  })
+  .refine((v) => v.decision === "keep" || (v.comment ?? "").length >= 5, { error: "review.error.commentRequired", path: ["comment"] });
+
+/**
+ * A participant administrator decides an item of their participant: keep, or revoke with a comment. A revocation
+ * goes through the normal revoke path (last-administrator rule and all) in the same transaction. Nobody reviews
+ * their own access.
+ */
+export async function decideItem(ctx: ServiceContext, itemId: string, input: { decision: string; comment?: string | null }): Promise<ReviewItem> {
+  const data = validate(decisionSchema, input);
+  const scope = scopeOf(ctx.actor.permissions, "review:decide");
+  return ctx.db.transaction(async (tx) => {
+    const [item] = await tx.select().from(reviewItems).where(eq(reviewItems.id, itemId)).for("update");
+    if (!item) throw notFound();
+    const readable = scopeOf(ctx.actor.permissions, "review:read");
+    if (!readable || (readable === "own-participant" && item.participantId !== ctx.actor.participantId)) throw notFound();
+    if (scope !== "own-participant" || item.participantId !== ctx.actor.participantId) throw new AppError(403, "review.error.reviewersOnly");
+    if (item.userId === ctx.actor.userId) throw new AppError(403, "review.error.ownAccess");
+    const [campaign] = await tx.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, item.campaignId));
+    if (!campaign || campaign.status !== "open") throw new AppError(409, "review.error.closed");
+    if (item.decision) throw new AppError(409, "review.error.alreadyDecided");
+    await lockParticipantAccess(tx, item.participantId);
+    if (data.decision === "revoke") {
+      const [grant] = await tx.select().from(roleGrants).where(eq(roleGrants.id, item.grantId));
+      if (grant?.status === "active") await revokeInTx(tx, ctx, item.grantId, `Access review "${campaign.name}": ${data.comment}`);
+    }
+    const now = new Date();
+    const [after] = await tx
+      .update(reviewItems)
+      .set({ decision: data.decision, comment: data.comment, decidedBy: ctx.actor.userId, decidedAt: now, version: item.version + 1 })
+      .where(eq(reviewItems.id, item.id))
+      .returning();
+    await appendAuditEvent(tx, ctx, {
+      action: data.decision === "keep" ? "review.item.kept" : "review.item.revoked",
+      entityType: "review_item",
+      entityId: item.id,
+      participantId: item.participantId,
+      reason: data.comment,
+      changes: { decision: { before: null, after: data.decision } },
+      metadata: { campaignId: campaign.id, grantId: item.grantId, userId: item.userId, roleCode: item.roleCode },
+    });
+    return after!;
+  });
+}
+
+/**
+ * Closes a campaign whose deadline has passed (compliance, or the jobs runner): decided items keep their outcome;
+ * undecided ones are revoked or flagged as the campaign says. A revocation the last-administrator rule refuses is
+ * flagged instead. Under a row lock, so a campaign closes once however many runners try.
+ */
+export async function closeCampaign(ctx: ServiceContext, campaignId: string): Promise<ReviewCampaign> {
+  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "review:manage") !== "any") throw forbidden();
+  return ctx.db.transaction(async (tx) => {
+    const [campaign] = await tx.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, campaignId)).for("update");
+    if (!campaign) throw notFound();
+    if (campaign.status !== "open") throw new AppError(409, "review.error.closed");
+    const now = new Date();
+    if (campaign.deadline.getTime() > now.getTime()) throw new AppError(400, "review.error.beforeDeadline");
+    const items = await tx.select().from(reviewItems).where(eq(reviewItems.campaignId, campaignId));
+    const systemCtx: ServiceContext = { ...ctx, actor: SYSTEM_ACTOR };
+    const events: Parameters<typeof appendAuditEvents>[2][number][] = [];
+    for (const item of items) {
+      let outcome: NonNullable<ReviewItem["outcome"]>;
+      if (item.decision === "keep") outcome = "kept";
+      else if (item.decision === "revoke") outcome = "revoked";
+      else if (campaign.deadlinePolicy === "flag") outcome = "flagged";
+      else outcome = await autoRevoke(tx, systemCtx, item, campaign);
+      await tx.update(reviewItems).set({ outcome, version: item.version + 1 }).where(eq(reviewItems.id, item.id));
+      if (!item.decision) {
+        events.push({ action: `review.item.${outcome}`, entityType: "review_item", entityId: item.id, participantId: item.participantId, metadata: { campaignId, grantId: item.grantId, userId: item.userId, roleCode: item.roleCode } });
+      }
+    }
+    const [after] = await tx.update(reviewCampaigns).set({ status: "closed", closedAt: now, version: campaign.version + 1 }).where(eq(reviewCampaigns.id, campaignId)).returning();
+    events.push({ action: "review.campaign.closed", entityType: "review_campaign", entityId: campaignId, metadata: { items: items.length, undecided: items.filter((i) => !i.decision).length, policy: campaign.deadlinePolicy } });
+    await appendAuditEvents(tx, ctx, events);
+    return after!;
+  });
+}
+
+async function autoRevoke(tx: Transaction, ctx: ServiceContext, item: ReviewItem, campaign: ReviewCampaign): Promise<"auto_revoked" | "flagged" | "already_ended"> {
+  const [grant] = await tx.select().from(roleGrants).where(eq(roleGrants.id, item.grantId));
+  if (!grant || grant.status !== "active") return "already_ended";
+  await lockParticipantAccess(tx, item.participantId);
+  try {
+    await tx.transaction(async (savepoint) => {
+      await revokeInTx(savepoint, ctx, item.grantId, `Access review "${campaign.name}" closed with no decision: revoked by its deadline policy`);
+    });
+    return "auto_revoked";
+  } catch (error) {
+    if (error instanceof AppError) return "flagged";
+    throw error;
+  }
+}
+
+/** Campaigns past their deadline and still open (for the jobs runner). */
+export async function dueCampaigns(db: ServiceContext["db"]): Promise<string[]> {
+  const rows = await db
+    .select({ id: reviewCampaigns.id })
+    .from(reviewCampaigns)
+    .where(and(eq(reviewCampaigns.status, "open"), lte(reviewCampaigns.deadline, new Date()), isNull(reviewCampaigns.closedAt)));
+  return rows.map((r) => r.id);
+}
+
+/** The latest "keep" decision confirming each grant: shown with the user's effective access. */
+export async function lastConfirmations(db: ServiceContext["db"], grantIds: string[]): Promise<Record<string, { campaignName: string; decidedAt: Date; decidedBy: string | null }>> {
+  if (grantIds.length === 0) return {};
+  const rows = await db
+    .select({ grantId: reviewItems.grantId, decidedAt: reviewItems.decidedAt, decidedBy: users.displayName, campaignName: reviewCampaigns.name })
+    .from(reviewItems)
+    .innerJoin(reviewCampaigns, eq(reviewCampaigns.id, reviewItems.campaignId))
+    .leftJoin(users, eq(users.id, reviewItems.decidedBy))
+    .where(and(inArray(reviewItems.grantId, grantIds), eq(reviewItems.decision, "keep")))
+    .orderBy(asc(reviewItems.decidedAt));
+  const result: Record<string, { campaignName: string; decidedAt: Date; decidedBy: string | null }> = {};
+  for (const r of rows) if (r.decidedAt) result[r.grantId] = { campaignName: r.campaignName, decidedAt: r.decidedAt, decidedBy: r.decidedBy };
+  return result;
+}

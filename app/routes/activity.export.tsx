@@ -1,0 +1,17 @@
+import { protectedLoader } from "~/auth/guard.server";
+import { exportAudit, parseAuditFilters, type ExportFormat } from "~/modules/audit/explorer.server";
+
+/** Streams the explorer's filtered view as CSV or JSON lines; the export is itself an audit event. */
+export const loader = /* @__PURE__ */ protectedLoader("audit:export", async ({ ctx, request }) => {
+  const params = new URL(request.url).searchParams;
+  const format: ExportFormat = params.get("format") === "jsonl" ? "jsonl" : "csv";
+  const stream = await exportAudit(ctx, parseAuditFilters(params), format);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  return new Response(stream, {
+    headers: {
+      "Content-Type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
+      "Content-Disposition": `attachment; filename="audit-${stamp}.${format === "csv" ? "csv" : "jsonl"}"`,
+      "Cache-Control": "no-store",
+    },
+  });
+});

@@ -1,0 +1,142 @@
+import { json } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { protectedAction, protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
+import { asFailure, FormMessage } from "~/components/form-feedback";
+import { useI18n } from "~/i18n/use-i18n";
+import type { MessageKey } from "~/i18n/messages";
+import { fieldValue, formFields } from "~/lib/forms";
+import { validate } from "~/lib/validation";
+import { closeCampaign, decideItem, getCampaign } from "~/modules/reviews/service.server";
+
+export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ctx, params }) => {
+  const { campaign, items } = await getCampaign(ctx, params.campaignId ?? "");
+  return json({
+    me: ctx.actor.userId,
+    canDecide: scopeOf(ctx.actor.permissions, "review:decide") === "own-participant",
+    canClose: scopeOf(ctx.actor.permissions, "review:manage") === "any" && campaign.status === "open" && campaign.deadline.getTime() <= Date.now(),
+    campaign: {
+      id: campaign.id,
+      name: campaign.name,
+      status: campaign.status,
+      deadline: campaign.deadline.toISOString(),
+      deadlinePolicy: campaign.deadlinePolicy,
+      total: campaign.total,
+      decided: campaign.decided,
+      kept: campaign.kept,
+      revoked: campaign.revoked,
+      flagged: campaign.flagged,
+    },
+    items: items.map((i) => ({
+      id: i.id,
+      participantId: i.participantId,
+      userId: i.userId,
+      userName: i.userName,
+      userEmail: i.userEmail,
+      roleName: i.roleName,
+      decision: i.decision,
+      comment: i.comment,
+      decidedByName: i.decidedByName,
+      decidedAt: i.decidedAt?.toISOString() ?? null,
+      outcome: i.outcome,
+    })),
+  });
+});
+
+const Intent = z.object({ intent: z.enum(["decide", "close"], { error: "validation.invalid" }) });
+
+export const action = /* @__PURE__ */ protectedAction("review:read", async ({ ctx, params, request }) => {
+  const f = formFields(await request.formData());
+  const { intent } = validate(Intent, { intent: fieldValue(f, "intent") });
+  if (intent === "close") await closeCampaign(ctx, params.campaignId ?? "");
+  else await decideItem(ctx, fieldValue(f, "itemId") ?? "", { decision: fieldValue(f, "decision") ?? "", comment: fieldValue(f, "comment") });
+  return json({ ok: true as const });
+});
+
+export default function Campaign() {
+  const { t, time } = useI18n();
+  const data = useLoaderData<typeof loader>();
+  const failure = asFailure(useActionData<typeof action>());
+  const c = data.campaign;
+  return (
+    <section aria-labelledby="campaign-title">
+      <p>
+        <Link to="/reviews">{t("reviews.title")}</Link>
+      </p>
+      <div className="panel">
+        <h1 id="campaign-title">
+          {c.name} <span className="badge">{t(`reviews.status.${c.status}` as MessageKey)}</span>
+        </h1>
+        <p>
+          {t("reviews.deadline")}: {time(c.deadline)} · {t("reviews.policy")}: {t(`reviews.policy.${c.deadlinePolicy}` as MessageKey)}
+        </p>
+        <p>
+          {t("reviews.progress", { decided: c.decided, total: c.total })}{" "}
+          <progress max={Math.max(c.total, 1)} value={c.decided} aria-label={t("reviews.progress", { decided: c.decided, total: c.total })} />
+        </p>
+        {c.status === "closed" ? <p className="notice">{t("reviews.report", { kept: c.kept, revoked: c.revoked, flagged: c.flagged })}</p> : null}
+        <FormMessage failure={failure} />
+        {data.canClose ? (
+          <Form method="post">
+            <input type="hidden" name="intent" value="close" />
+            <button type="submit" className="button primary">
+              {t("reviews.close")}
+            </button>
+          </Form>
+        ) : null}
+      </div>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t("users.participant")}</th>
+              <th scope="col">{t("requests.user")}</th>
+              <th scope="col">{t("reviews.item")}</th>
+              <th scope="col">{t("reviews.decision")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.items.map((i) => (
+              <tr key={i.id}>
+                <td>{i.participantId}</td>
+                <td>
+                  <Link to={`/users/${i.userId}`}>{i.userName}</Link>
+                  <p className="small muted">{i.userEmail}</p>
+                </td>
+                <td>{i.roleName}</td>
+                <td>
+                  {i.outcome ? (
+                    <strong>{t(`reviews.outcome.${i.outcome}` as MessageKey)}</strong>
+                  ) : i.decision ? (
+                    <strong>{t(i.decision === "keep" ? "reviews.keep" : "reviews.revoke")}</strong>
+                  ) : (
+                    <span className="muted">{t("reviews.undecided")}</span>
+                  )}
+                  {i.decidedByName ? <p className="small">{t("requests.decidedBy", { name: i.decidedByName, time: i.decidedAt ? time(i.decidedAt) : "" })}</p> : null}
+                  {i.comment ? <p className="small">{i.comment}</p> : null}
+                  {data.canDecide && !i.decision && c.status === "open" && i.userId !== data.me ? (
+                    <Form method="post" className="inline-form tight">
+                      <input type="hidden" name="intent" value="decide" />
+                      <input type="hidden" name="itemId" value={i.id} />
+                      <label className="visually-hidden" htmlFor={`review-comment-${i.id}`}>
+                        {t("reviews.comment")}
+                      </label>
+                      <input id={`review-comment-${i.id}`} name="comment" placeholder={t("reviews.comment")} />
+                      <button type="submit" name="decision" value="keep" className="button secondary">
+                        {t("reviews.keep")}
+                      </button>
+                      <button type="submit" name="decision" value="revoke" className="button secondary">
+                        {t("reviews.revoke")}
+                      </button>
+                    </Form>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

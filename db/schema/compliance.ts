@@ -1,0 +1,81 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { roleGrants, users } from "./identity";
+import { participants } from "./participants";
+
+/** A signed checkpoint of every chain head: a later verification compares the chains against it. */
+export const auditCheckpoints = pgTable("audit_checkpoints", {
+  id: text("id").primaryKey(),
+  createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
+  createdBy: text("created_by").references(() => users.id),
+  heads: jsonb("heads").$type<{ chainKey: string; seq: number; hash: string }[]>().notNull(),
+  // Compact JWS (HS256) over the heads, with the key from configuration.
+  signature: text("signature").notNull(),
+});
+
+export const CAMPAIGN_POLICIES = ["revoke", "flag"] as const;
+export type CampaignPolicy = (typeof CAMPAIGN_POLICIES)[number];
+
+/** An access review campaign (SPEC §8): every active grant in scope becomes an item to keep or revoke. */
+export const reviewCampaigns = pgTable(
+  "review_campaigns",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    // Null means every participant / every role.
+    participantIds: jsonb("participant_ids").$type<string[] | null>(),
+    roleCodes: jsonb("role_codes").$type<string[] | null>(),
+    deadline: timestamp("deadline", { withTimezone: true, precision: 3 }).notNull(),
+    // What happens to items still undecided at the deadline.
+    deadlinePolicy: text("deadline_policy").$type<CampaignPolicy>().notNull(),
+    status: text("status").$type<"open" | "closed">().notNull().default("open"),
+    createdBy: text("created_by").references(() => users.id),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
+    closedAt: timestamp("closed_at", { withTimezone: true, precision: 3 }),
+    version: integer("version").notNull().default(1),
+  },
+  (t) => [
+    check("review_campaigns_policy_valid", sql`${t.deadlinePolicy} in ('revoke','flag')`),
+    check("review_campaigns_status_valid", sql`${t.status} in ('open','closed')`),
+  ],
+);
+
+export const REVIEW_DECISIONS = ["keep", "revoke"] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
+export const reviewItems = pgTable(
+  "review_items",
+  {
+    id: text("id").primaryKey(),
+    campaignId: text("campaign_id")
+      .notNull()
+      .references(() => reviewCampaigns.id),
+    participantId: text("participant_id")
+      .notNull()
+      .references(() => participants.id),
+    grantId: text("grant_id")
+      .notNull()
+      .references(() => roleGrants.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    roleCode: text("role_code").notNull(),
+    decision: text("decision").$type<ReviewDecision>(),
+    comment: text("comment"),
+    decidedBy: text("decided_by").references(() => users.id),
+    decidedAt: timestamp("decided_at", { withTimezone: true, precision: 3 }),
+    // After the campaign closes: kept, revoked, auto-revoked at the deadline, or flagged at the deadline.
+    outcome: text("outcome").$type<"kept" | "revoked" | "auto_revoked" | "flagged" | "already_ended">(),
+    version: integer("version").notNull().default(1),
+  },
+  (t) => [
+    uniqueIndex("review_items_campaign_grant_unique").on(t.campaignId, t.grantId),
+    index("review_items_participant_idx").on(t.participantId, t.campaignId),
+    index("review_items_grant_idx").on(t.grantId),
+    check("review_items_decision_valid", sql`${t.decision} is null or ${t.decision} in ('keep','revoke')`),
+  ],
+);
+
+export type AuditCheckpoint = typeof auditCheckpoints.$inferSelect;
+export type ReviewCampaign = typeof reviewCampaigns.$inferSelect;
+export type ReviewItem = typeof reviewItems.$inferSelect;

@@ -1,0 +1,10 @@
+import { runJobs } from "../app/modules/jobs/service.server";
+import { configOrExit, createLogger, openMigratedDatabase } from "../server/boot";
+
+/** npm run jobs — runs the scheduled work once (closing access reviews past their deadline). */
+const config = configOrExit();
+const logger = createLogger(config);
+const handle = await openMigratedDatabase(config, logger);
+const result = await runJobs(handle.db, logger);
+await handle.close();
+console.log(`Jobs done: ${result.campaignsClosed} access review(s) closed.`);
