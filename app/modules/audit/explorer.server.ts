@@ -92,7 +92,10 @@ export function decodeCursor(value: string | null | undefined): Cursor | null {
 
 /** Keyset: strictly older than the cursor in (time, id) order, which the (…, occurred_at desc, id desc) indexes serve. */
 function after(cursor: Cursor | null): SQL | undefined {
-  return cursor ? sql`(${auditEvents.occurredAt}, ${auditEvents.id}) < (${cursor.occurredAt}, ${cursor.id})` : undefined;
+  // Parameters bound in raw SQL are not mapped by column type: the time goes as text with an explicit cast.
+  return cursor
+    ? sql`(${auditEvents.occurredAt}, ${auditEvents.id}) < (${cursor.occurredAt.toISOString()}::timestamptz, ${cursor.id}::bigint)`
+    : undefined;
 }
 
 async function page(ctx: ServiceContext, where: SQL | undefined, cursor: Cursor | null, limit: number): Promise<AuditEvent[]> {

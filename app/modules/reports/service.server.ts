@@ -157,7 +157,7 @@ export async function dormantReport(ctx: ServiceContext, participantId?: string)
   return ctx.db
     .select(userColumns())
     .from(users)
-    .where(and(eq(users.status, "active"), sql`coalesce(${users.lastSignInAt}, ${users.createdAt}) < ${since}`, scoped ? eq(users.participantId, scoped) : undefined))
+    .where(and(eq(users.status, "active"), sql`coalesce(${users.lastSignInAt}, ${users.createdAt}) < ${since.toISOString()}::timestamptz`, scoped ? eq(users.participantId, scoped) : undefined))
     .orderBy(asc(users.participantId), asc(users.displayName));
 }
 
