@@ -40,6 +40,8 @@ export interface Firm {
   password: string;
   /** A plain user of the firm, holding the given roles from the start. */
   addUser(roleCodes?: string[], name?: string): Promise<string>;
+  /** A user of the firm with no role yet who can sign in once given a console role (password `password`). */
+  addSignInUser(name?: string): Promise<{ id: string; email: string }>;
   /** Another DA of the firm (e.g. a second checker), as a service context. */
   addAdministrator(roleCode: "da_maker" | "da_checker", name?: string): Promise<ServiceContext>;
 }
@@ -73,6 +75,12 @@ export async function createFirm(db: Database, overrides: Partial<CreateParticip
         roleCodes,
       });
       return user.id;
+    },
+    async addSignInUser(name) {
+      n++;
+      const email = `person${n}-${tag}@firm.test`;
+      const user = await createConsoleUser(db, { email, displayName: name ?? `Person ${n} of ${participant.id}`, participantId: participant.id, password, roleCodes: [] });
+      return { id: user.id, email };
     },
     async addAdministrator(roleCode, name) {
       n++;
