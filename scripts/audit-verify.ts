@@ -27,7 +27,9 @@ for (const r of reports) {
 }
 const jws = file ? readFileSync(file, "utf8") : (await latestCheckpoint(handle.db))?.signature;
 let checkpointBad = false;
-if (jws) {
+if (jws && !config.auditCheckpointKey) {
+  console.log("(a checkpoint exists but AUDIT_CHECKPOINT_KEY is not set: it cannot be checked)");
+} else if (jws) {
   const report = await verifyCheckpoint(handle.db, jws, config.auditCheckpointKey);
   if (report.signatureValid && report.problems.length === 0) {
     console.log(`ok      checkpoint ${report.checkpointId} of ${report.createdAt}: every checkpointed head is still there`);

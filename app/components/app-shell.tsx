@@ -1,4 +1,5 @@
 import { Form, NavLink, useLocation } from "@remix-run/react";
+import { useEffect, useRef } from "react";
 import { useI18n } from "~/i18n/use-i18n";
 import { LOCALES, type Locale, type MessageKey } from "~/i18n/messages";
 import type { NavItem } from "./navigation";
@@ -41,6 +42,17 @@ export function AppShell({
   children: React.ReactNode;
 }) {
   const { t } = useI18n();
+  const location = useLocation();
+  const mainRef = useRef<HTMLElement>(null);
+  const firstRender = useRef(true);
+  // After a client-side navigation, focus moves to the new page's content, as a full page load would start over.
+  useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    mainRef.current?.focus();
+  }, [location.pathname]);
   return (
     <>
       <a className="skip-link" href="#main">
@@ -80,7 +92,7 @@ export function AppShell({
           </ul>
         </nav>
       ) : null}
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={mainRef}>
         {children}
       </main>
     </>

@@ -6,7 +6,10 @@ import { navigationFor } from "~/components/navigation";
 import { myWork } from "~/modules/onboarding/service.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("home.title");
 export const loader = /* @__PURE__ */ protectedLoader("authenticated", async ({ auth, ctx }) => {
   const { actor } = auth;
   const work = scopeOf(actor.permissions, "case:complete") ? await myWork(ctx) : [];

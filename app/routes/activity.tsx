@@ -5,8 +5,11 @@ import { scopeOf } from "~/auth/permissions";
 import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey } from "~/i18n/messages";
 import { exploreAudit, parseAuditFilters } from "~/modules/audit/explorer.server";
+import { titled } from "~/lib/meta";
 
 /** The audit explorer (SPEC §8): filters, keyset pages, readable events, pivots, exports. */
+
+export const meta = titled("activity.title");
 export const loader = /* @__PURE__ */ protectedLoader("audit:read", async ({ ctx, request }) => {
   const params = new URL(request.url).searchParams;
   const filters = parseAuditFilters(params);

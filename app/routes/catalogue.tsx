@@ -9,7 +9,10 @@ import type { MessageKey } from "~/i18n/messages";
 import { fieldList, fieldValue, formFields } from "~/lib/forms";
 import { validate } from "~/lib/validation";
 import { getCatalogue, saveRole, saveSodRule, saveTemplate } from "~/modules/catalogue/service.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("catalogue.title");
 export const loader = /* @__PURE__ */ protectedLoader("catalogue:manage", async ({ ctx }) => {
   return json(await getCatalogue(ctx.db));
 });

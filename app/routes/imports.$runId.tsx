@@ -6,9 +6,12 @@ import { scopeOf } from "~/auth/permissions";
 import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey, type MessageKey } from "~/i18n/messages";
 import { getImportRun } from "~/modules/users/import.server";
+import { titled } from "~/lib/meta";
 
 const SHOWN_ROWS = 500;
 
+
+export const meta = titled("imports.title");
 export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx, params }) => {
   const run = await getImportRun(ctx, params.runId ?? "");
   const problems = run.report.filter((r) => r.outcome === "error");

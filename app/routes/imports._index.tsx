@@ -8,7 +8,10 @@ import type { MessageKey } from "~/i18n/messages";
 import { AppError } from "~/lib/errors";
 import { listParticipants } from "~/modules/participants/service.server";
 import { IMPORT_COLUMNS, MAX_IMPORT_BYTES, checkImport, listImportRuns } from "~/modules/users/import.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("imports.title");
 export const loader = /* @__PURE__ */ protectedLoader("user:import", async ({ ctx }) => {
   const officer = scopeOf(ctx.actor.permissions, "user:import") === "any";
   const runs = await listImportRuns(ctx);

@@ -1,4 +1,4 @@
-import type { HeadersFunction, MetaFunction } from "@remix-run/node";
+import type { HeadersFunction } from "@remix-run/node";
 import { json, redirect } from "@remix-run/node";
 import { useEffect, useRef } from "react";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
@@ -11,8 +11,9 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { parseForm } from "~/lib/forms";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/modules/demo";
+import { titled } from "~/lib/meta";
 
-export const meta: MetaFunction = () => [{ title: "Sign in · OCP Onboarding Console" }];
+export const meta = titled("signIn.title");
 
 // A document POST (no JavaScript) answers with these headers only: without this the throttle's Retry-After is lost.
 export const headers: HeadersFunction = ({ actionHeaders }) => {

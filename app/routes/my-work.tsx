@@ -4,7 +4,10 @@ import { protectedLoader } from "~/auth/guard.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { myWork } from "~/modules/onboarding/service.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("myWork.title");
 export const loader = /* @__PURE__ */ protectedLoader("case:complete", async ({ ctx }) => {
   return json({ items: await myWork(ctx) });
 });

@@ -16,7 +16,10 @@ import {
   reinstateParticipant,
   suspendParticipant,
 } from "~/modules/participants/service.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("case.title");
 export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx, params, request }) => {
   const id = params.participantId ?? "";
   const profile = await getParticipantProfile(ctx, id);

@@ -6,7 +6,10 @@ import { ParticipantForm } from "~/components/participant-form";
 import { useI18n } from "~/i18n/use-i18n";
 import { participantInputFromForm } from "~/modules/participants/form.server";
 import { getParticipantProfile, listServiceCatalogue, updateParticipant } from "~/modules/participants/service.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("participants.edit");
 export const loader = /* @__PURE__ */ protectedLoader("participant:update", async ({ ctx, params }) => {
   const profile = await getParticipantProfile(ctx, params.participantId ?? "");
   const p = profile.participant;

@@ -10,7 +10,10 @@ import type { MessageKey } from "~/i18n/messages";
 import { fieldValue, formFields } from "~/lib/forms";
 import { validate } from "~/lib/validation";
 import { addStepEntry, getStep, transitionStep, updateStepPlan } from "~/modules/onboarding/service.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("case.step");
 export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx, params }) => {
   const step = await getStep(ctx, params.participantId ?? "", params.stepKey ?? "");
   const r = step.row;

@@ -6,7 +6,10 @@ import { ParticipantForm } from "~/components/participant-form";
 import { useI18n } from "~/i18n/use-i18n";
 import { participantInputFromForm } from "~/modules/participants/form.server";
 import { createParticipant, listServiceCatalogue } from "~/modules/participants/service.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("participants.registerTitle");
 export const loader = /* @__PURE__ */ protectedLoader("participant:create", async ({ ctx }) => {
   return json({ services: await listServiceCatalogue(ctx.db) });
 });

@@ -7,12 +7,15 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { pipelineBoard } from "~/modules/onboarding/service.server";
 import { ParticipantFilters } from "~/components/participant-filters";
+import { titled } from "~/lib/meta";
 
 const Filters = z.object({
   type: z.enum(PARTICIPANT_TYPES).optional().catch(undefined),
   status: z.enum(PARTICIPANT_STATUSES).optional().catch(undefined),
 });
 
+
+export const meta = titled("pipeline.title");
 export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx, request }) => {
   const params = new URL(request.url).searchParams;
   const filters = Filters.parse({ type: params.get("type") ?? undefined, status: params.get("status") ?? undefined });

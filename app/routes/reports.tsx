@@ -14,6 +14,7 @@ import {
   sodReport,
   type AccessRow,
 } from "~/modules/reports/service.server";
+import { titled } from "~/lib/meta";
 
 const REPORTS = ["access", "diff", "sod", "dormant", "mfa", "expiring", "pending"] as const;
 type ReportName = (typeof REPORTS)[number];
@@ -44,6 +45,8 @@ const accessView = (r: AccessRow) => ({
   approvedByName: r.approvedByName,
 });
 
+
+export const meta = titled("reports.title");
 export const loader = /* @__PURE__ */ protectedLoader("report:read", async ({ ctx, request }) => {
   const params = new URL(request.url).searchParams;
   const report = (REPORTS as readonly string[]).includes(params.get("report") ?? "") ? (params.get("report") as ReportName) : "access";

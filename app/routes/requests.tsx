@@ -10,6 +10,7 @@ import type { MessageKey } from "~/i18n/messages";
 import { fieldValue, formFields } from "~/lib/forms";
 import { validate } from "~/lib/validation";
 import { decideRequest, decideWaiver, listPendingWaivers, listRequests, type RequestRow } from "~/modules/roles/service.server";
+import { titled } from "~/lib/meta";
 
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -32,6 +33,8 @@ const view = (r: RequestRow) => ({
   sodJustification: r.sodJustification,
 });
 
+
+export const meta = titled("requests.title");
 export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx }) => {
   const p = ctx.actor.permissions;
   const checker = scopeOf(p, "role:approve") === "own-participant";

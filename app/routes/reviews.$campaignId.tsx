@@ -9,7 +9,10 @@ import type { MessageKey } from "~/i18n/messages";
 import { fieldValue, formFields } from "~/lib/forms";
 import { validate } from "~/lib/validation";
 import { closeCampaign, decideItem, getCampaign } from "~/modules/reviews/service.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("reviews.title");
 export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ctx, params }) => {
   const { campaign, items } = await getCampaign(ctx, params.campaignId ?? "");
   return json({

@@ -9,7 +9,10 @@ import type { MessageKey } from "~/i18n/messages";
 import { fieldList, fieldValue, formFields } from "~/lib/forms";
 import { getCatalogue } from "~/modules/catalogue/service.server";
 import { listCampaigns, openCampaign } from "~/modules/reviews/service.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("reviews.title");
 export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ctx }) => {
   const campaigns = await listCampaigns(ctx);
   const manage = scopeOf(ctx.actor.permissions, "review:manage") === "any";

@@ -14,9 +14,12 @@ import { getCatalogue } from "~/modules/catalogue/service.server";
 import { cancelRequest, decideRequest, requestGrant, requestWaiver, revokeGrant } from "~/modules/roles/service.server";
 import { performSupportAction, supportHistory, type SupportAction } from "~/modules/support/service.server";
 import { changeUserStatus, getUserProfile, updateUser } from "~/modules/users/service.server";
+import { titled } from "~/lib/meta";
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
+
+export const meta = titled("users.profile");
 export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx, params }) => {
   const profile = await getUserProfile(ctx, params.userId ?? "");
   const { user } = profile;

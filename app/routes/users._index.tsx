@@ -6,9 +6,12 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { userSearchSchema } from "~/modules/users/schemas";
 import { listUsers } from "~/modules/users/service.server";
+import { titled } from "~/lib/meta";
 
 const STATUSES = ["invited", "active", "locked", "suspended", "deactivated"] as const;
 
+
+export const meta = titled("users.title");
 export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx, request }) => {
   const params = new URL(request.url).searchParams;
   const filters = userSearchSchema.parse({

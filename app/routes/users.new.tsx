@@ -9,7 +9,10 @@ import { fieldList, fieldValue, formFields } from "~/lib/forms";
 import { getCatalogue } from "~/modules/catalogue/service.server";
 import { listParticipants } from "~/modules/participants/service.server";
 import { createUser } from "~/modules/users/service.server";
+import { titled } from "~/lib/meta";
 
+
+export const meta = titled("users.newTitle");
 export const loader = /* @__PURE__ */ protectedLoader("user:create", async ({ ctx }) => {
   const officer = scopeOf(ctx.actor.permissions, "user:create") === "any";
   const catalogue = await getCatalogue(ctx.db);

@@ -41,6 +41,7 @@ export const auditEvents = pgTable(
     index("audit_events_action_idx").on(t.action, t.occurredAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     // Events about a user that name them in metadata (grants, requests) rather than as the entity.
     index("audit_events_metadata_user_idx").on(sql`(${t.metadata}->>'userId')`),
+    index("audit_events_on_behalf_idx").on(t.onBehalfOfUserId),
   ],
 );
 

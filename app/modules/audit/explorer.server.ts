@@ -27,7 +27,7 @@ const optional = (max: number, pattern?: RegExp) =>
 
 /** The explorer's filters, from a query string; anything unreadable is ignored rather than refused. */
 export const auditFilterSchema = z.object({
-  participantId: optional(6, /^[A-Z][0-9]{5}$|^platform$/),
+  participantId: optional(8, /^[A-Z][0-9]{5}$|^platform$/),
   actorUserId: optional(100),
   userId: optional(100),
   action: optional(100, /^[a-z_.*]+$/),
@@ -36,7 +36,7 @@ export const auditFilterSchema = z.object({
   from: optional(40),
   to: optional(40),
 });
-export type AuditFilters = z.infer<typeof auditFilterSchema>;
+export type AuditFilters = Partial<z.infer<typeof auditFilterSchema>>;
 
 export function parseAuditFilters(params: URLSearchParams): AuditFilters {
   return auditFilterSchema.parse(Object.fromEntries([...params.entries()].filter(([k]) => k in auditFilterSchema.shape)));
@@ -188,7 +188,8 @@ function csvLine(e: AuditEvent): string {
     if (v === null || v === undefined) return "";
     return inertCell(typeof v === "object" ? JSON.stringify(v) : String(v));
   });
-  return stringify([cells], { record_delimiter: "\r\n" });
+  // RFC 4180: a cell holding any line break is quoted; csv-stringify quotes only the record delimiter by itself.
+  return stringify([cells], { record_delimiter: "\r\n", quoted_match: /[\r\n]/ });
 }
 
 export type ExportFormat = "csv" | "jsonl";
