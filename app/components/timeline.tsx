@@ -14,7 +14,7 @@ export interface TimelineEvent {
   changes: { [field: string]: { before?: unknown; after?: unknown } } | null;
 }
 
-function show(value: unknown, names: Record<string, string>): string {
+export function showValue(value: unknown, names: Record<string, string>): string {
   if (value === null || value === undefined || value === "") return "—";
   const text = typeof value === "string" ? (names[value] ?? value) : JSON.stringify(value);
   // Long values (contact lists, metadata) are cut here; the export and the entity's history keep them whole.
@@ -48,23 +48,29 @@ export function Timeline({
                 {e.actorName ?? t("activity.noActor")}
               </p>
               {e.reason ? <p className="timeline-reason">{e.reason}</p> : null}
-              {e.changes && Object.keys(e.changes).length > 0 ? (
-                <dl className="changes">
-                  {Object.entries(e.changes).map(([field, change]) => (
-                    <div key={field}>
-                      <dt>{field}</dt>
-                      <dd>
-                        <del>{show(change.before, userNames)}</del> → <ins>{show(change.after, userNames)}</ins>
-                      </dd>
-                    </div>
-                  ))}
-                </dl>
-              ) : null}
+              <ChangesList changes={e.changes} userNames={userNames} />
             </li>
           );
         })}
       </ol>
       {olderHref ? <Link to={olderHref}>{t("case.olderEvents")}</Link> : null}
     </>
+  );
+}
+
+/** An event's changed fields, each before → after; user ids shown as names. */
+export function ChangesList({ changes, userNames }: { changes: TimelineEvent["changes"]; userNames: Record<string, string> }) {
+  if (!changes || Object.keys(changes).length === 0) return null;
+  return (
+    <dl className="changes">
+      {Object.entries(changes).map(([field, change]) => (
+        <div key={field}>
+          <dt>{field}</dt>
+          <dd>
+            <del>{showValue(change.before, userNames)}</del> → <ins>{showValue(change.after, userNames)}</ins>
+          </dd>
+        </div>
+      ))}
+    </dl>
   );
 }

@@ -2,6 +2,7 @@ import { json } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
 import { scopeOf } from "~/auth/permissions";
+import { ChangesList } from "~/components/timeline";
 import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey } from "~/i18n/messages";
 import { exploreAudit, parseAuditFilters } from "~/modules/audit/explorer.server";
@@ -44,13 +45,6 @@ export const loader = /* @__PURE__ */ protectedLoader("audit:read", async ({ ctx
     })),
   });
 });
-
-function show(value: unknown, names: Record<string, string>): string {
-  if (value === null || value === undefined || value === "") return "—";
-  const text = typeof value === "string" ? (names[value] ?? value) : JSON.stringify(value);
-  // Long values (contact lists, metadata) are cut here; the export and the entity's history keep them whole.
-  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
-}
 
 export default function Activity() {
   const { t, time } = useI18n();
@@ -173,18 +167,7 @@ export default function Activity() {
                     <td>{e.participantId ?? "—"}</td>
                     <td>
                       {e.reason ? <p className="timeline-reason">{e.reason}</p> : null}
-                      {e.changes && Object.keys(e.changes).length > 0 ? (
-                        <dl className="changes">
-                          {Object.entries(e.changes).map(([field, change]) => (
-                            <div key={field}>
-                              <dt>{field}</dt>
-                              <dd>
-                                <del>{show(change.before, data.userNames)}</del> → <ins>{show(change.after, data.userNames)}</ins>
-                              </dd>
-                            </div>
-                          ))}
-                        </dl>
-                      ) : null}
+                      <ChangesList changes={e.changes} userNames={data.userNames} />
                     </td>
                     <td>
                       <code>
