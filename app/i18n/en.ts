@@ -527,7 +527,7 @@ export const en = {
   "reviews.progress": "{decided} of {total} decided",
   "reviews.status.open": "Open",
   "reviews.status.closed": "Closed",
-  "reviews.report": "Outcome: {kept} kept, {revoked} revoked, {flagged} flagged.",
+  "reviews.report": "Outcome: {kept} kept, {revoked} revoked, {flagged} flagged, {ended} had already ended.",
   "reviews.close": "Close the campaign",
   "reviews.keep": "Keep",
   "reviews.revoke": "Revoke",

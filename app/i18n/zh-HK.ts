@@ -529,7 +529,7 @@ export const zhHK: Record<MessageKey, string> = {
   "reviews.progress": "已決定 {decided} / {total}",
   "reviews.status.open": "進行中",
   "reviews.status.closed": "已結束",
-  "reviews.report": "結果：保留 {kept} 項，撤銷 {revoked} 項，標示 {flagged} 項。",
+  "reviews.report": "結果：保留 {kept} 項，撤銷 {revoked} 項，標示 {flagged} 項，{ended} 項已提早結束。",
   "reviews.close": "結束覆核",
   "reviews.keep": "保留",
   "reviews.revoke": "撤銷",

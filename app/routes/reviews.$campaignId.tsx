@@ -30,6 +30,7 @@ export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ct
       kept: campaign.kept,
       revoked: campaign.revoked,
       flagged: campaign.flagged,
+      ended: campaign.ended,
     },
     items: items.map((i) => ({
       id: i.id,
@@ -78,7 +79,7 @@ export default function Campaign() {
           {t("reviews.progress", { decided: c.decided, total: c.total })}{" "}
           <progress max={Math.max(c.total, 1)} value={c.decided} aria-label={t("reviews.progress", { decided: c.decided, total: c.total })} />
         </p>
-        {c.status === "closed" ? <p className="notice">{t("reviews.report", { kept: c.kept, revoked: c.revoked, flagged: c.flagged })}</p> : null}
+        {c.status === "closed" ? <p className="notice">{t("reviews.report", { kept: c.kept, revoked: c.revoked, flagged: c.flagged, ended: c.ended })}</p> : null}
         <FormMessage failure={failure} />
         {data.canClose ? (
           <Form method="post">

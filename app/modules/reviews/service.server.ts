@@ -86,6 +86,8 @@ export interface CampaignSummary extends ReviewCampaign {
   kept: number;
   revoked: number;
   flagged: number;
+  /** Undecided at the deadline, but the grant had already ended: nothing to revoke or flag. */
+  ended: number;
 }
 
 function itemScope(ctx: ServiceContext) {
@@ -111,6 +113,7 @@ async function summaries(ctx: ServiceContext, campaigns: ReviewCampaign[]): Prom
       kept: sum((r) => r.outcome === "kept" || (r.outcome === null && r.decision === "keep")),
       revoked: sum((r) => r.outcome === "revoked" || r.outcome === "auto_revoked" || (r.outcome === null && r.decision === "revoke")),
       flagged: sum((r) => r.outcome === "flagged"),
+      ended: sum((r) => r.outcome === "already_ended"),
     };
   });
 }
@@ -219,7 +222,7 @@ export async function closeCampaign(ctx: ServiceContext, campaignId: string): Pr
       let outcome: NonNullable<ReviewItem["outcome"]>;
       if (item.decision === "keep") outcome = "kept";
       else if (item.decision === "revoke") outcome = "revoked";
-      else if (campaign.deadlinePolicy === "flag") outcome = "flagged";
+      else if (campaign.deadlinePolicy === "flag") outcome = (await grantActive(tx, item.grantId)) ? "flagged" : "already_ended";
       else outcome = await autoRevoke(tx, systemCtx, item, campaign);
       await tx.update(reviewItems).set({ outcome, version: item.version + 1 }).where(eq(reviewItems.id, item.id));
       if (!item.decision) {
@@ -233,9 +236,13 @@ export async function closeCampaign(ctx: ServiceContext, campaignId: string): Pr
   });
 }
 
+async function grantActive(tx: Transaction, grantId: string): Promise<boolean> {
+  const [grant] = await tx.select({ status: roleGrants.status }).from(roleGrants).where(eq(roleGrants.id, grantId));
+  return grant?.status === "active";
+}
+
 async function autoRevoke(tx: Transaction, ctx: ServiceContext, item: ReviewItem, campaign: ReviewCampaign): Promise<"auto_revoked" | "flagged" | "already_ended"> {
-  const [grant] = await tx.select().from(roleGrants).where(eq(roleGrants.id, item.grantId));
-  if (!grant || grant.status !== "active") return "already_ended";
+  if (!(await grantActive(tx, item.grantId))) return "already_ended";
   await lockParticipantAccess(tx, item.participantId);
   try {
     await tx.transaction(async (savepoint) => {
