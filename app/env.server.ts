@@ -20,6 +20,8 @@ const EnvSchema = z.object({
   COOKIE_SECURE: booleanFlag.optional(),
   TRUST_PROXY: booleanFlag.default(false),
   AUDIT_CHECKPOINT_KEY: z.string().min(32, { error: "must be at least 32 characters (a random secret)" }).optional(),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
+  MAIL_FROM: z.email({ error: "must be an email address" }).optional(),
   JOBS_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(300),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -41,6 +43,9 @@ export interface AppConfig {
   auditCheckpointKey: string | null;
   /** How often each server runs the scheduled jobs; 0 turns the timer off (npm run jobs still works). */
   jobsIntervalSeconds: number;
+  /** With SMTP_URL the jobs runner sends the mail outbox; in demo mode the mailbox page shows it instead. */
+  smtpUrl: string | null;
+  mailFrom: string;
 }
 
 /**
@@ -79,6 +84,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     jobsIntervalSeconds: e.JOBS_INTERVAL_SECONDS,
+    smtpUrl: e.SMTP_URL ?? null,
+    mailFrom: e.MAIL_FROM ?? "no-reply@ocp-console.invalid",
     auditCheckpointKey: e.AUDIT_CHECKPOINT_KEY ?? ((e.DEMO_MODE ?? !e.DATABASE_URL) ? DEMO_CHECKPOINT_KEY : null),
   };
 }

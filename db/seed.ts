@@ -9,6 +9,11 @@ import { createUser } from "../app/modules/users/service.server";
 import { createCheckpoint } from "../app/modules/audit/checkpoint.server";
 import { decideItem, getCampaign, openCampaign } from "../app/modules/reviews/service.server";
 import { DEMO_CHECKPOINT_KEY } from "../app/env.server";
+import { generateKeyPairSync } from "node:crypto";
+import { SignJWT } from "jose";
+import { POP_AUDIENCE } from "../app/modules/credentials/claim-rules";
+import { createClient, issueChallenge, registerKey, sendExpiryNotices } from "../app/modules/credentials/service.server";
+import { systemContext } from "../app/modules/context.server";
 import { advanceCase, contextFor, createConsoleUser, registerParticipant, type CaseActors } from "../test/factories";
 
 /**
@@ -120,6 +125,8 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   // Login Management: B01234's staff through maker-checker, a pending request for each participant's checker,
   // and one separation-of-duties warning with its justification.
   await seedLoginManagement(db);
+  // API credentials: B01234's simulator client with a key about to expire (its notice is in the demo mailbox).
+  await seedCredentials(db);
   // Compliance: one open access review with a few decisions, and a signed checkpoint of the audit chains.
   await seedCompliance(db, checkpointKey);
   // A00003: just registered; the application waits for the officer.
@@ -186,4 +193,28 @@ async function seedCompliance(db: Database, checkpointKey: string | null): Promi
   }
   // Without AUDIT_CHECKPOINT_KEY the demo key signs it: public, and accepted only in demo mode (app/env.server.ts).
   if (checkpointKey) await createCheckpoint(compliance, checkpointKey);
+}
+
+async function seedCredentials(db: Database): Promise<void> {
+  const maker = await contextFor(db, "maker@b01234.demo");
+  const system = systemContext(db);
+  const client = await createClient(system, { environment: "simulator", name: "Trade feed (simulator)", ownerUserId: maker.actor.userId! });
+  // The demo's key pair is made here and its private half thrown away: only the public key is registered.
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const { nonce } = await issueChallenge(system, client.id);
+  const proof = await new SignJWT({ nonce })
+    .setProtectedHeader({ alg: "ES256" })
+    .setAudience(POP_AUDIENCE)
+    .setSubject(client.clientId)
+    .setIssuedAt()
+    .setExpirationTime("10m")
+    .sign(privateKey);
+  const soon = new Date(Date.now() + 5 * 24 * 3600 * 1000 + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  await registerKey(system, client.id, {
+    publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    proof,
+    nonce,
+    expiresOn: soon,
+  });
+  await sendExpiryNotices(db);
 }

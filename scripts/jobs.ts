@@ -5,6 +5,6 @@ import { configOrExit, createLogger, openMigratedDatabase } from "../server/boot
 const config = configOrExit();
 const logger = createLogger(config);
 const handle = await openMigratedDatabase(config, logger);
-const result = await runJobs(handle.db, logger);
+const result = await runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom });
 await handle.close();
-console.log(`Jobs done: ${result.campaignsClosed} access review(s) closed.`);
+console.log(`Jobs done: ${result.campaignsClosed} access review(s) closed, ${result.expiryNotices} key expiry notice(s), ${result.mailsSent} mail(s) sent.`);

@@ -34,7 +34,7 @@ const server = app.listen(config.port, config.host, () => {
 const jobsTimer =
   config.jobsIntervalSeconds > 0
     ? setInterval(() => {
-        runJobs(handle.db, logger).catch((error: unknown) => logger.error({ err: error }, "jobs failed"));
+        runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom }).catch((error: unknown) => logger.error({ err: error }, "jobs failed"));
       }, config.jobsIntervalSeconds * 1000)
     : null;
 jobsTimer?.unref();

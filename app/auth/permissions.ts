@@ -3,7 +3,7 @@
  * is satisfied by either scope. Services then narrow their queries to the scope the actor holds.
  * Deny by default: a persona holds only what is listed here.
  */
-export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver" | "report" | "review";
+export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver" | "report" | "review" | "credential";
 export type Action =
   | "read"
   | "create"
@@ -63,6 +63,7 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "user:import:any",
     "role:revoke:any",
     "waiver:approve:any",
+    "credential:read:any",
   ],
   compliance: [
     "participant:read:any",
@@ -74,8 +75,9 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "report:read:any",
     "review:read:any",
     "review:manage:any",
+    "credential:read:any",
   ],
-  helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any"],
+  helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any", "credential:read:any"],
   platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any"],
   da_maker: [
     "participant:read:own-participant",
@@ -94,6 +96,9 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "report:read:own-participant",
     "review:read:own-participant",
     "review:decide:own-participant",
+    "credential:read:own-participant",
+    "credential:create:own-participant",
+    "credential:manage:own-participant",
   ],
   da_checker: [
     "participant:read:own-participant",
@@ -109,6 +114,9 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "report:read:own-participant",
     "review:read:own-participant",
     "review:decide:own-participant",
+    "credential:read:own-participant",
+    "credential:approve:own-participant",
+    "credential:manage:own-participant",
   ],
 };
 

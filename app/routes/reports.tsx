@@ -27,7 +27,7 @@ function instant(value: string | null, fallback: Date): Date {
 
 /** A datetime-local value in Hong Kong time. */
 function hkLocal(d: Date): string {
-  return new Date(d.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 16);
+  return new Date(d.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19);
 }
 
 const accessView = (r: AccessRow) => ({

@@ -4,3 +4,4 @@ export * from "./audit";
 export * from "./onboarding";
 export * from "./access";
 export * from "./compliance";
+export * from "./credentials";

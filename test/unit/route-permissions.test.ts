@@ -86,8 +86,9 @@ describe("route permissions", () => {
     expect(imports.filter(reachesDatabase), `${file} imports the database`).toEqual([]);
   });
 
-  it("leaves open only the sign-in page, the language switch and health checks; other public loaders only redirect", async () => {
-    const OPEN_PAGES = new Set(["login.tsx", "language.tsx", "healthz.ts", "readyz.ts"]);
+  it("leaves open only the sign-in page, the language switch, health checks, the JWKS and the demo mailbox; other public loaders only redirect", async () => {
+    // The JWKS is public key material for the API gateway; the mailbox exists only in demo mode (404 otherwise).
+    const OPEN_PAGES = new Set(["login.tsx", "language.tsx", "healthz.ts", "readyz.ts", "jwks.$environment.tsx", "mailbox.tsx"]);
     const OPEN_ACTIONS = new Set(["login.tsx", "language.tsx"]);
     for (const file of routeFiles) {
       const mod = (await import(pathToFileURL(path.join(ROUTES_DIR, file)).href)) as RouteModule;

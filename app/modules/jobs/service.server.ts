@@ -2,17 +2,27 @@ import type { Logger } from "pino";
 import type { Database } from "../../../db/client.server";
 import { AppError } from "~/lib/errors";
 import { systemContext } from "../context.server";
+import { sendExpiryNotices } from "../credentials/service.server";
+import { deliverOutbox } from "../mail/service.server";
 import { closeCampaign, dueCampaigns } from "../reviews/service.server";
 
 export interface JobsResult {
   campaignsClosed: number;
+  expiryNotices: number;
+  mailsSent: number;
+}
+
+export interface JobsOptions {
+  smtpUrl?: string;
+  mailFrom?: string;
 }
 
 /**
- * Scheduled work, run by `npm run jobs` and by each server on a timer. Every job is safe to run from several
- * processes at once: each change happens under a row lock and checks that it is still due.
+ * Scheduled work, run by `npm run jobs` and by each server on a timer: closing access reviews past their deadline,
+ * key expiry notices, and sending the mail outbox when SMTP is configured. Every job is safe to run from several
+ * processes at once: each change happens under a row lock or a unique key and checks that it is still due.
  */
-export async function runJobs(db: Database, logger?: Pick<Logger, "info" | "warn">): Promise<JobsResult> {
+export async function runJobs(db: Database, logger?: Pick<Logger, "info" | "warn">, options: JobsOptions = {}): Promise<JobsResult> {
   const ctx = systemContext(db, `jobs-${Date.now()}`);
   let campaignsClosed = 0;
   for (const id of await dueCampaigns(db)) {
@@ -25,5 +35,9 @@ export async function runJobs(db: Database, logger?: Pick<Logger, "info" | "warn
     }
   }
   if (campaignsClosed) logger?.info({ campaignsClosed }, "jobs: access reviews closed at their deadline");
-  return { campaignsClosed };
+  const expiryNotices = await sendExpiryNotices(db);
+  if (expiryNotices) logger?.info({ expiryNotices }, "jobs: key expiry notices queued");
+  const mailsSent = options.smtpUrl ? await deliverOutbox(db, options.smtpUrl, options.mailFrom ?? "no-reply@ocp-console.invalid") : 0;
+  if (mailsSent) logger?.info({ mailsSent }, "jobs: mail sent");
+  return { campaignsClosed, expiryNotices, mailsSent };
 }

@@ -1,0 +1,386 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { and, asc, desc, eq, gt, inArray, isNull, lte, ne } from "drizzle-orm";
+import { z } from "zod";
+import type { Database, Transaction } from "../../../db/client.server";
+import {
+  API_ENVIRONMENTS,
+  apiClients,
+  apiKeys,
+  keyChallenges,
+  keyExpiryNotices,
+  mailOutbox,
+  onboardingSteps,
+  participants,
+  roleGrants,
+  users,
+  type ApiClient,
+  type ApiEnvironment,
+  type ApiKey,
+} from "../../../db/schema";
+import { scopeOf } from "~/auth/permissions";
+import { AppError, forbidden, notFound } from "~/lib/errors";
+import { validate } from "~/lib/validation";
+import { appendAuditEvent, diffFields } from "../audit/service.server";
+import { SYSTEM_ACTOR, type ServiceContext } from "../context.server";
+import { optionalText, requiredText } from "../participants/schemas";
+import { grantCountsNow } from "../roles/facts.server";
+import { CHALLENGE_MINUTES, EXPIRY_NOTICE_DAYS, MAX_KEY_LIFETIME_MONTHS, MAX_ROTATION_OVERLAP_DAYS } from "./claim-rules";
+import { checkJwt, parsePublicKey, verifyProofOfPossession, type JwtCheckResult } from "./keys.server";
+
+const DAY = 24 * 3600 * 1000;
+
+function clientScope(ctx: ServiceContext) {
+  const scope = ctx.actor.persona === "system" ? "any" : scopeOf(ctx.actor.permissions, "credential:read");
+  if (!scope) throw forbidden();
+  return scope === "own-participant" ? eq(apiClients.participantId, ctx.actor.participantId ?? "-") : undefined;
+}
+
+export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { ownerName: string; keys: number })[]> {
+  const rows = await ctx.db
+    .select({ client: apiClients, ownerName: users.displayName })
+    .from(apiClients)
+    .innerJoin(users, eq(users.id, apiClients.ownerUserId))
+    .where(clientScope(ctx))
+    .orderBy(asc(apiClients.participantId), asc(apiClients.environment), asc(apiClients.name));
+  const keys = rows.length
+    ? await ctx.db.select({ apiClientId: apiKeys.apiClientId }).from(apiKeys).where(and(inArray(apiKeys.apiClientId, rows.map((r) => r.client.id)), eq(apiKeys.status, "active")))
+    : [];
+  return rows.map((r) => ({ ...r.client, ownerName: r.ownerName, keys: keys.filter((k) => k.apiClientId === r.client.id).length }));
+}
+
+/** A client in the actor's scope (404 otherwise, also for another participant's client). */
+async function clientInScope(db: Database | Transaction, ctx: ServiceContext, id: string, lock = false): Promise<ApiClient> {
+  const query = db.select().from(apiClients).where(and(eq(apiClients.id, id), clientScope(ctx)));
+  const [client] = lock ? await query.for("update") : await query;
+  if (!client) throw notFound();
+  return client;
+}
+
+export async function getClient(ctx: ServiceContext, id: string) {
+  const client = await clientInScope(ctx.db, ctx, id);
+  const [owner] = await ctx.db.select({ name: users.displayName }).from(users).where(eq(users.id, client.ownerUserId));
+  const keys = await ctx.db.select().from(apiKeys).where(eq(apiKeys.apiClientId, client.id)).orderBy(desc(apiKeys.createdAt));
+  const owners = await ctx.db
+    .select({ id: users.id, name: users.displayName })
+    .from(users)
+    .where(and(eq(users.participantId, client.participantId), ne(users.status, "deactivated")))
+    .orderBy(asc(users.displayName));
+  return { client, ownerName: owner?.name ?? "—", keys, owners };
+}
+
+const clientSchema = z.object({
+  environment: z.enum(API_ENVIRONMENTS, { error: "validation.invalid" }),
+  name: requiredText(100),
+  ownerUserId: z.string({ error: "validation.required" }).min(1, { error: "validation.required" }).max(100),
+});
+
+/**
+ * A DA maker creates an API client for their participant. Production needs the onboarding case's API certification
+ * approved, and then a DA checker's approval before it is active.
+ */
+export async function createClient(ctx: ServiceContext, input: { environment: string; name: string; ownerUserId: string }): Promise<ApiClient> {
+  const data = validate(clientSchema, input);
+  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "credential:create") !== "own-participant") throw forbidden();
+  const participantId = ctx.actor.persona === "system" ? null : ctx.actor.participantId;
+  return ctx.db.transaction(async (tx) => {
+    const [owner] = await tx.select().from(users).where(eq(users.id, data.ownerUserId));
+    const pid = participantId ?? owner?.participantId ?? null;
+    if (!owner || !pid || owner.participantId !== pid || owner.status === "deactivated") {
+      throw new AppError(400, "error.badRequest", { ownerUserId: "credentials.error.owner" });
+    }
+    if (data.environment === "production") {
+      const [step] = await tx
+        .select({ state: onboardingSteps.state })
+        .from(onboardingSteps)
+        .where(and(eq(onboardingSteps.participantId, pid), eq(onboardingSteps.stepKey, "api_certification")));
+      if (step?.state !== "approved") throw new AppError(400, "credentials.error.notCertified", { environment: "credentials.error.notCertified" });
+    }
+    const now = new Date();
+    const [client] = await tx
+      .insert(apiClients)
+      .values({
+        id: randomUUID(),
+        clientId: `${pid.toLowerCase()}-${data.environment.slice(0, 4)}-${randomBytes(4).toString("hex")}`,
+        participantId: pid,
+        environment: data.environment,
+        name: data.name,
+        ownerUserId: owner.id,
+        status: data.environment === "production" ? "pending_approval" : "active",
+        requestedBy: ctx.actor.userId,
+        createdAt: now,
+      })
+      .returning();
+    await appendAuditEvent(tx, ctx, {
+      action: "credential.client.created",
+      entityType: "api_client",
+      entityId: client!.id,
+      participantId: pid,
+      changes: diffFields(null, client!, ["clientId", "environment", "name", "ownerUserId", "status"]),
+    });
+    return client!;
+  });
+}
+
+/** A DA checker (not the one who asked) approves or rejects a production client. */
+export async function decideClient(ctx: ServiceContext, id: string, input: { decision: string }): Promise<ApiClient> {
+  const decision = validate(z.object({ decision: z.enum(["approve", "reject"], { error: "validation.invalid" }) }), input).decision;
+  return ctx.db.transaction(async (tx) => {
+    const client = await clientInScope(tx, ctx, id, true);
+    if (scopeOf(ctx.actor.permissions, "credential:approve") !== "own-participant") throw new AppError(403, "credentials.error.checkerOnly");
+    if (client.status !== "pending_approval") throw new AppError(409, "access.refused.alreadyDecided");
+    if (client.requestedBy === ctx.actor.userId) throw new AppError(403, "access.refused.ownRequest");
+    const [after] = await tx
+      .update(apiClients)
+      .set({ status: decision === "approve" ? "active" : "rejected", approvedBy: ctx.actor.userId, approvedAt: new Date(), version: client.version + 1 })
+      .where(eq(apiClients.id, id))
+      .returning();
+    await appendAuditEvent(tx, ctx, {
+      action: decision === "approve" ? "credential.client.approved" : "credential.client.rejected",
+      entityType: "api_client",
+      entityId: id,
+      participantId: client.participantId,
+      changes: diffFields(client, after!, ["status", "approvedBy"]),
+    });
+    return after!;
+  });
+}
+
+/** A fresh challenge to sign with the new private key; single use, valid for 15 minutes. */
+export async function issueChallenge(ctx: ServiceContext, id: string): Promise<{ nonce: string; expiresAt: Date }> {
+  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "credential:manage") !== "own-participant") throw forbidden();
+  return ctx.db.transaction(async (tx) => {
+    const client = await clientInScope(tx, ctx, id);
+    const now = new Date();
+    const nonce = randomBytes(24).toString("base64url");
+    const expiresAt = new Date(now.getTime() + CHALLENGE_MINUTES * 60 * 1000);
+    await tx.insert(keyChallenges).values({ id: randomUUID(), apiClientId: client.id, nonce, createdBy: ctx.actor.userId, createdAt: now, expiresAt });
+    return { nonce, expiresAt };
+  });
+}
+
+function addMonths(date: Date, months: number): Date {
+  const d = new Date(date);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  return d;
+}
+
+const hkDate = z
+  .string({ error: "validation.required" })
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "access.error.date" })
+  .transform((v) => new Date(`${v}T23:59:59.999+08:00`));
+
+const registerSchema = z.object({
+  publicKey: z.string({ error: "validation.required" }).min(1, { error: "validation.required" }).max(10_000, { error: "validation.tooLong" }),
+  proof: z.string({ error: "validation.required" }).min(1, { error: "validation.required" }).max(10_000, { error: "validation.tooLong" }),
+  nonce: z.string({ error: "validation.required" }).min(10).max(100),
+  expiresOn: hkDate,
+  rsaAlgorithm: z.enum(["RS256", "PS256"]).default("RS256"),
+  replacesKeyId: optionalText(100),
+  overlapUntil: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "access.error.date" })
+    .optional()
+    .transform((v) => (v ? new Date(`${v}T23:59:59.999+08:00`) : null)),
+});
+export interface RegisterKeyInput {
+  publicKey: string;
+  proof: string;
+  nonce: string;
+  expiresOn: string;
+  rsaAlgorithm?: string;
+  replacesKeyId?: string | null;
+  overlapUntil?: string;
+}
+
+/**
+ * Registers a public key with proof of possession. The key must be RSA ≥ 2048 or EC P-256, unknown to this client,
+ * valid for at most 13 months; the proof must be signed with it over an unused challenge of this client. With
+ * replacesKeyId it is a rotation: the old key stays valid until overlapUntil (at most 30 days from now).
+ */
+export async function registerKey(ctx: ServiceContext, id: string, input: RegisterKeyInput): Promise<ApiKey> {
+  const data = validate(registerSchema, input);
+  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "credential:manage") !== "own-participant") throw forbidden();
+  const parsed = await parsePublicKey(data.publicKey, data.rsaAlgorithm);
+  if (!parsed.ok) throw new AppError(400, "error.badRequest", { publicKey: parsed.messageKey }, parsed.params ?? {});
+  const now = new Date();
+  if (data.expiresOn <= now) throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryPast" });
+  if (data.expiresOn > addMonths(now, MAX_KEY_LIFETIME_MONTHS)) {
+    throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryTooLate" }, { months: MAX_KEY_LIFETIME_MONTHS });
+  }
+  return ctx.db.transaction(async (tx) => {
+    const client = await clientInScope(tx, ctx, id, true);
+    if (client.status !== "active") throw new AppError(400, "credentials.error.clientNotActive");
+    const [challenge] = await tx
+      .select()
+      .from(keyChallenges)
+      .where(and(eq(keyChallenges.nonce, data.nonce), eq(keyChallenges.apiClientId, client.id)))
+      .for("update");
+    if (!challenge || challenge.usedAt || challenge.expiresAt <= now) {
+      throw new AppError(400, "error.badRequest", { proof: "credentials.pop.challenge" });
+    }
+    const pop = await verifyProofOfPossession(data.proof, parsed.key, client.clientId, data.nonce, now);
+    if (!pop.ok) throw new AppError(400, "error.badRequest", { proof: pop.messageKey });
+    await tx.update(keyChallenges).set({ usedAt: now }).where(eq(keyChallenges.id, challenge.id));
+    const [existing] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.apiClientId, client.id), eq(apiKeys.kid, parsed.key.kid)));
+    if (existing) throw new AppError(400, "error.badRequest", { publicKey: "credentials.error.duplicate" });
+    let replaced: ApiKey | undefined;
+    if (data.replacesKeyId) {
+      [replaced] = await tx.select().from(apiKeys).where(and(eq(apiKeys.id, data.replacesKeyId), eq(apiKeys.apiClientId, client.id))).for("update");
+      if (!replaced || replaced.status !== "active" || replaced.expiresAt <= now) {
+        throw new AppError(400, "error.badRequest", { replacesKeyId: "credentials.error.rotateWhat" });
+      }
+      const latest = new Date(now.getTime() + MAX_ROTATION_OVERLAP_DAYS * DAY);
+      if (!data.overlapUntil || data.overlapUntil <= now || data.overlapUntil > latest) {
+        throw new AppError(400, "error.badRequest", { overlapUntil: "credentials.error.overlap" }, { days: MAX_ROTATION_OVERLAP_DAYS });
+      }
+    }
+    const [key] = await tx
+      .insert(apiKeys)
+      .values({
+        id: randomUUID(),
+        apiClientId: client.id,
+        kid: parsed.key.kid,
+        publicJwk: parsed.key.jwk,
+        alg: parsed.key.alg,
+        validFrom: now,
+        expiresAt: data.expiresOn,
+        replacesKeyId: replaced?.id ?? null,
+        createdBy: ctx.actor.userId,
+        createdAt: now,
+      })
+      .returning();
+    await appendAuditEvent(tx, ctx, {
+      action: "credential.key.registered",
+      entityType: "api_client",
+      entityId: client.id,
+      participantId: client.participantId,
+      changes: { key: { before: null, after: { kid: key!.kid, alg: key!.alg, expiresAt: key!.expiresAt.toISOString(), type: parsed.key.description } } },
+      metadata: { clientId: client.clientId, proofOfPossession: true },
+    });
+    if (replaced && data.overlapUntil) {
+      const until = data.overlapUntil < replaced.expiresAt ? data.overlapUntil : replaced.expiresAt;
+      await tx.update(apiKeys).set({ expiresAt: until }).where(eq(apiKeys.id, replaced.id));
+      await appendAuditEvent(tx, ctx, {
+        action: "credential.key.rotated",
+        entityType: "api_client",
+        entityId: client.id,
+        participantId: client.participantId,
+        changes: { [`key ${replaced.kid}`]: { before: replaced.expiresAt.toISOString(), after: until.toISOString() } },
+        metadata: { clientId: client.clientId, oldKid: replaced.kid, newKid: key!.kid },
+      });
+    }
+    return key!;
+  });
+}
+
+/** Ends a key at once, with a reason: it leaves the JWKS and fails every check from now on. */
+export async function revokeKey(ctx: ServiceContext, keyId: string, input: { reason: string }): Promise<ApiKey> {
+  const { reason } = validate(z.object({ reason: requiredText(1000).refine((v) => v.length >= 5, { error: "validation.reasonTooShort" }) }), input);
+  if (scopeOf(ctx.actor.permissions, "credential:manage") !== "own-participant") throw forbidden();
+  return ctx.db.transaction(async (tx) => {
+    const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, keyId)).for("update");
+    if (!key) throw notFound();
+    const client = await clientInScope(tx, ctx, key.apiClientId);
+    if (key.status !== "active") throw new AppError(409, "access.refused.alreadyRevoked");
+    const now = new Date();
+    const [after] = await tx.update(apiKeys).set({ status: "revoked", revokedAt: now, revokeReason: reason }).where(eq(apiKeys.id, keyId)).returning();
+    await appendAuditEvent(tx, ctx, {
+      action: "credential.key.revoked",
+      entityType: "api_client",
+      entityId: client.id,
+      participantId: client.participantId,
+      reason,
+      changes: { [`key ${key.kid}`]: { before: "active", after: "revoked" } },
+      metadata: { clientId: client.clientId, kid: key.kid },
+    });
+    return after!;
+  });
+}
+
+/** Checks a pasted JWT against this client's registered keys and its environment's claim rules. */
+export async function checkToken(ctx: ServiceContext, id: string, token: string): Promise<JwtCheckResult> {
+  const client = await clientInScope(ctx.db, ctx, id);
+  if (token.length > 20_000) throw new AppError(400, "error.badRequest", { token: "validation.tooLong" });
+  const keys = await ctx.db.select().from(apiKeys).where(eq(apiKeys.apiClientId, client.id));
+  return checkJwt(token, client.clientId, client.environment, keys.map((k) => ({ ...k, jwk: k.publicJwk })), new Date());
+}
+
+/** The JWKS of an environment: every key valid now of every active client, for the gateway. */
+export async function jwks(db: Database, environment: ApiEnvironment) {
+  const now = new Date();
+  const rows = await db
+    .select({ key: apiKeys, clientId: apiClients.clientId })
+    .from(apiKeys)
+    .innerJoin(apiClients, eq(apiClients.id, apiKeys.apiClientId))
+    .where(
+      and(
+        eq(apiClients.environment, environment),
+        eq(apiClients.status, "active"),
+        eq(apiKeys.status, "active"),
+        lte(apiKeys.validFrom, now),
+        gt(apiKeys.expiresAt, now),
+        isNull(apiKeys.revokedAt),
+      ),
+    )
+    .orderBy(asc(apiKeys.createdAt));
+  return { keys: rows.map((r) => ({ ...r.key.publicJwk, kid: r.key.kid, alg: r.key.alg, use: "sig" })) };
+}
+
+/**
+ * Expiry notices 30, 7 and 1 days before a key expires, to the participant's active administrators, through the
+ * outbox. The (key, days) primary key makes a second notice for the same threshold impossible, even from two
+ * processes at once.
+ */
+export async function sendExpiryNotices(db: Database, now = new Date()): Promise<number> {
+  const horizon = new Date(now.getTime() + Math.max(...EXPIRY_NOTICE_DAYS) * DAY);
+  const due = await db
+    .select({ key: apiKeys, client: apiClients })
+    .from(apiKeys)
+    .innerJoin(apiClients, eq(apiClients.id, apiKeys.apiClientId))
+    .where(and(eq(apiKeys.status, "active"), eq(apiClients.status, "active"), gt(apiKeys.expiresAt, now), lte(apiKeys.expiresAt, horizon)));
+  let sent = 0;
+  for (const { key, client } of due) {
+    const daysLeft = (key.expiresAt.getTime() - now.getTime()) / DAY;
+    const thresholds = EXPIRY_NOTICE_DAYS.filter((d) => daysLeft <= d);
+    if (thresholds.length === 0) continue;
+    await db.transaction(async (tx) => {
+      const inserted = await tx
+        .insert(keyExpiryNotices)
+        .values(thresholds.map((daysBefore) => ({ keyId: key.id, daysBefore, sentAt: now })))
+        .onConflictDoNothing()
+        .returning();
+      if (inserted.length === 0) return;
+      const admins = await tx
+        .selectDistinct({ email: users.email })
+        .from(roleGrants)
+        .innerJoin(users, eq(users.id, roleGrants.userId))
+        .where(and(eq(roleGrants.participantId, client.participantId), inArray(roleGrants.roleCode, ["da_maker", "da_checker"]), eq(users.status, "active"), grantCountsNow(now)));
+      const days = Math.ceil(daysLeft);
+      for (const admin of admins) {
+        await tx.insert(mailOutbox).values({
+          toAddress: admin.email,
+          subject: `OCP API key expires in ${days} day(s): ${client.clientId}`,
+          body: `The key ${key.kid} of API client ${client.clientId} (${client.environment}) expires on ${key.expiresAt.toISOString()}.\nRegister its replacement in the OCP Onboarding Console before then (rotation keeps both valid during the overlap).`,
+          kind: "key_expiry_notice",
+          participantId: client.participantId,
+          createdAt: now,
+          metadata: { kid: key.kid, clientId: client.clientId, days },
+        });
+      }
+      await appendAuditEvent(tx, { actor: SYSTEM_ACTOR, requestId: null, ip: null, userAgent: null }, {
+        action: "credential.key.expiry_notice",
+        entityType: "api_client",
+        entityId: client.id,
+        participantId: client.participantId,
+        metadata: { kid: key.kid, days, recipients: admins.length, thresholds: inserted.map((i) => i.daysBefore) },
+      });
+      sent++;
+    });
+  }
+  return sent;
+}
+
+export async function participantIsCertified(db: Database, participantId: string): Promise<boolean> {
+  const [row] = await db.select({ state: onboardingSteps.state }).from(onboardingSteps).innerJoin(participants, eq(participants.id, onboardingSteps.participantId)).where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, "api_certification")));
+  return row?.state === "approved";
+}

@@ -1,0 +1,44 @@
+import { and, asc, desc, eq, isNull, lt } from "drizzle-orm";
+import nodemailer from "nodemailer";
+import type { Database } from "../../../db/client.server";
+import { mailOutbox, type MailMessage } from "../../../db/schema";
+
+/**
+ * Sends what the outbox holds, with SMTP_URL. Each message is claimed under FOR UPDATE SKIP LOCKED, so several
+ * processes share the work and none sends a message twice.
+ */
+export async function deliverOutbox(db: Database, smtpUrl: string, from: string, batch = 50): Promise<number> {
+  const transport = nodemailer.createTransport(smtpUrl);
+  let sent = 0;
+  for (let i = 0; i < batch; i++) {
+    const delivered = await db.transaction(async (tx) => {
+      const [message] = await tx
+        .select()
+        .from(mailOutbox)
+        .where(and(isNull(mailOutbox.sentAt), lt(mailOutbox.attempts, 5)))
+        .orderBy(asc(mailOutbox.createdAt))
+        .limit(1)
+        .for("update", { skipLocked: true });
+      if (!message) return null;
+      try {
+        await transport.sendMail({ from, to: message.toAddress, subject: message.subject, text: message.body });
+        await tx.update(mailOutbox).set({ sentAt: new Date(), attempts: message.attempts + 1 }).where(eq(mailOutbox.id, message.id));
+        return true;
+      } catch (error) {
+        await tx
+          .update(mailOutbox)
+          .set({ attempts: message.attempts + 1, lastError: error instanceof Error ? error.message.slice(0, 500) : "send failed" })
+          .where(eq(mailOutbox.id, message.id));
+        return false;
+      }
+    });
+    if (delivered === null) break;
+    if (delivered) sent++;
+  }
+  return sent;
+}
+
+/** The demo mailbox: what the console would have sent, newest first. */
+export async function listMailbox(db: Database, limit = 100): Promise<MailMessage[]> {
+  return db.select().from(mailOutbox).orderBy(desc(mailOutbox.createdAt), desc(mailOutbox.id)).limit(limit);
+}

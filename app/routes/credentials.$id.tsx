@@ -1,0 +1,295 @@
+import { json } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { useState } from "react";
+import { z } from "zod";
+import { protectedAction, protectedLoader } from "~/auth/guard.server";
+import { scopeOf } from "~/auth/permissions";
+import { TextField } from "~/components/field";
+import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
+import { KeyGenerator } from "~/components/key-generator";
+import { useI18n } from "~/i18n/use-i18n";
+import type { MessageKey } from "~/i18n/messages";
+import { fieldValue, formFields } from "~/lib/forms";
+import { titled } from "~/lib/meta";
+import { validate } from "~/lib/validation";
+import { CLAIM_RULES, POP_AUDIENCE } from "~/modules/credentials/claim-rules";
+import { checkToken, decideClient, getClient, issueChallenge, registerKey, revokeKey } from "~/modules/credentials/service.server";
+
+export const meta = titled("credentials.title");
+
+export const loader = /* @__PURE__ */ protectedLoader("credential:read", async ({ ctx, params }) => {
+  const { client, ownerName, keys } = await getClient(ctx, params.id ?? "");
+  const now = Date.now();
+  const p = ctx.actor.permissions;
+  return json({
+    me: ctx.actor.userId,
+    canManage: scopeOf(p, "credential:manage") === "own-participant",
+    canApprove: scopeOf(p, "credential:approve") === "own-participant" && client.status === "pending_approval" && client.requestedBy !== ctx.actor.userId,
+    audience: CLAIM_RULES[client.environment].audience,
+    client: { id: client.id, clientId: client.clientId, name: client.name, participantId: client.participantId, environment: client.environment, status: client.status, ownerName },
+    keys: keys.map((k) => ({
+      id: k.id,
+      kid: k.kid,
+      alg: k.alg,
+      state: k.status === "revoked" ? "revoked" : k.expiresAt.getTime() <= now ? "expired" : "active",
+      expiresAt: k.expiresAt.toISOString(),
+      revokeReason: k.revokeReason,
+    })),
+  });
+});
+
+const Intent = z.object({ intent: z.enum(["challenge", "register", "revoke", "check", "decide"], { error: "validation.invalid" }) });
+
+export const action = /* @__PURE__ */ protectedAction("credential:read", async ({ ctx, params, request }) => {
+  const id = params.id ?? "";
+  const f = formFields(await request.formData());
+  const v = (name: string) => fieldValue(f, name);
+  const { intent } = validate(Intent, { intent: v("intent") });
+  switch (intent) {
+    case "challenge": {
+      const challenge = await issueChallenge(ctx, id);
+      return json({ ok: true as const, intent, nonce: challenge.nonce, expiresAt: challenge.expiresAt.toISOString(), check: null });
+    }
+    case "register":
+      await registerKey(ctx, id, {
+        publicKey: v("publicKey") ?? "",
+        proof: v("proof") ?? "",
+        nonce: v("nonce") ?? "",
+        expiresOn: v("expiresOn") ?? "",
+        rsaAlgorithm: v("rsaAlgorithm"),
+        replacesKeyId: v("replacesKeyId"),
+        overlapUntil: v("overlapUntil") || undefined,
+      });
+      break;
+    case "revoke":
+      await revokeKey(ctx, v("keyId") ?? "", { reason: v("reason") ?? "" });
+      break;
+    case "decide":
+      await decideClient(ctx, id, { decision: v("decision") ?? "" });
+      break;
+    case "check": {
+      const result = await checkToken(ctx, id, v("token") ?? "");
+      return json({ ok: true as const, intent, nonce: null, expiresAt: null, check: { ok: result.ok, findings: result.findings } });
+    }
+  }
+  return json({ ok: true as const, intent, nonce: null, expiresAt: null, check: null });
+});
+
+function inMonths(months: number): string {
+  const d = new Date();
+  d.setUTCMonth(d.getUTCMonth() + months);
+  return d.toISOString().slice(0, 10);
+}
+
+export default function ApiClientPage() {
+  const { t, time } = useI18n();
+  const data = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const failure = asFailure(actionData);
+  const c = data.client;
+  const challenge = actionData && "nonce" in actionData && actionData.nonce ? { nonce: actionData.nonce, expiresAt: actionData.expiresAt! } : null;
+  const check = actionData && "check" in actionData ? actionData.check : null;
+  const [publicKey, setPublicKey] = useState("");
+  const [proof, setProof] = useState("");
+  const activeKeys = data.keys.filter((k) => k.state === "active");
+  const err = (name: string) => fieldMessage(failure, name, t);
+  return (
+    <>
+      <p>
+        <Link to="/credentials">{t("credentials.title")}</Link>
+      </p>
+      <section className="panel" aria-labelledby="client-title">
+        <h1 id="client-title">
+          {c.name} <span className="badge">{t(`credentials.status.${c.status}` as MessageKey)}</span>
+        </h1>
+        <dl className="facts">
+          <dt>{t("credentials.clientId")}</dt>
+          <dd>
+            <code>{c.clientId}</code>
+          </dd>
+          <dt>{t("users.participant")}</dt>
+          <dd>{c.participantId}</dd>
+          <dt>{t("credentials.environment")}</dt>
+          <dd>{t(`credentials.env.${c.environment}` as MessageKey)}</dd>
+          <dt>{t("credentials.owner")}</dt>
+          <dd>{c.ownerName}</dd>
+        </dl>
+        {data.canApprove ? (
+          <Form method="post" className="inline-form">
+            <input type="hidden" name="intent" value="decide" />
+            <button type="submit" name="decision" value="approve" className="button primary">
+              {t("credentials.approve")}
+            </button>
+            <button type="submit" name="decision" value="reject" className="button secondary">
+              {t("credentials.reject")}
+            </button>
+          </Form>
+        ) : null}
+        <FormMessage failure={failure} />
+      </section>
+
+      <section className="panel" aria-labelledby="keys-title">
+        <h2 id="keys-title">{t("credentials.keys")}</h2>
+        {data.keys.length === 0 ? (
+          <p>{t("credentials.noKeys")}</p>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t("credentials.kid")}</th>
+                  <th scope="col">{t("credentials.alg")}</th>
+                  <th scope="col">{t("credentials.expires")}</th>
+                  <th scope="col">{t("credentials.status")}</th>
+                  {data.canManage ? <th scope="col">{t("credentials.revoke")}</th> : null}
+                </tr>
+              </thead>
+              <tbody>
+                {data.keys.map((k) => (
+                  <tr key={k.id}>
+                    <td>
+                      <code className="wrap">{k.kid}</code>
+                    </td>
+                    <td>{k.alg}</td>
+                    <td>{time(k.expiresAt)}</td>
+                    <td>
+                      {t(`credentials.keyState.${k.state}` as MessageKey)}
+                      {k.revokeReason ? <p className="small">{k.revokeReason}</p> : null}
+                    </td>
+                    {data.canManage ? (
+                      <td>
+                        {k.state === "active" ? (
+                          <Form method="post" className="inline-form tight">
+                            <input type="hidden" name="intent" value="revoke" />
+                            <input type="hidden" name="keyId" value={k.id} />
+                            <label className="visually-hidden" htmlFor={`revoke-${k.id}`}>
+                              {t("credentials.reason")}
+                            </label>
+                            <input id={`revoke-${k.id}`} name="reason" placeholder={t("credentials.reason")} />
+                            <button type="submit" className="button secondary">
+                              {t("credentials.revoke")}
+                            </button>
+                          </Form>
+                        ) : null}
+                      </td>
+                    ) : null}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      {data.canManage && c.status === "active" ? (
+        <section className="panel" aria-labelledby="register-title">
+          <h2 id="register-title">{t("credentials.register")}</h2>
+          <p>{t("credentials.registerIntro")}</p>
+          <Form method="post">
+            <input type="hidden" name="intent" value="challenge" />
+            <button type="submit" className="button secondary">
+              {t("credentials.getChallenge")}
+            </button>
+          </Form>
+          {challenge ? (
+            <>
+              <p>
+                {t("credentials.challenge", { time: time(challenge.expiresAt) })}: <code className="wrap">{challenge.nonce}</code>
+              </p>
+              <p>{t("credentials.proofClaims")}</p>
+              <pre className="code">{JSON.stringify({ nonce: challenge.nonce, aud: POP_AUDIENCE, sub: c.clientId, iat: "now", exp: "now + 10 minutes" }, null, 2)}</pre>
+              <KeyGenerator
+                clientId={c.clientId}
+                nonce={challenge.nonce}
+                onGenerated={(jwk, pop) => {
+                  setPublicKey(jwk);
+                  setProof(pop);
+                }}
+              />
+            </>
+          ) : null}
+          <Form method="post" className="stacked-form">
+            <input type="hidden" name="intent" value="register" />
+            <input type="hidden" name="nonce" value={challenge?.nonce ?? ""} />
+            <div className="field wide">
+              <label htmlFor="key-public">{t("credentials.publicKey")}</label>
+              <textarea id="key-public" name="publicKey" rows={5} value={publicKey} onChange={(e) => setPublicKey(e.target.value)} aria-describedby={err("publicKey") ? "key-public-error" : undefined} />
+              {err("publicKey") ? (
+                <p className="field-error" id="key-public-error">
+                  {err("publicKey")}
+                </p>
+              ) : null}
+            </div>
+            <div className="field wide">
+              <label htmlFor="key-proof">{t("credentials.proof")}</label>
+              <textarea id="key-proof" name="proof" rows={4} value={proof} onChange={(e) => setProof(e.target.value)} aria-describedby={err("proof") ? "key-proof-error" : undefined} />
+              {err("proof") ? (
+                <p className="field-error" id="key-proof-error">
+                  {err("proof")}
+                </p>
+              ) : null}
+            </div>
+            <TextField name="expiresOn" type="date" label={t("credentials.expiresOn")} required defaultValue={inMonths(12)} error={err("expiresOn")} />
+            <div className="field">
+              <label htmlFor="key-rsa-alg">{t("credentials.rsaAlgorithm")}</label>
+              <select id="key-rsa-alg" name="rsaAlgorithm" defaultValue="RS256">
+                <option value="RS256">RS256</option>
+                <option value="PS256">PS256</option>
+              </select>
+            </div>
+            {activeKeys.length > 0 ? (
+              <>
+                <div className="field">
+                  <label htmlFor="key-replaces">{t("credentials.rotate")}</label>
+                  <select id="key-replaces" name="replacesKeyId" defaultValue="">
+                    <option value="">{t("credentials.rotateNone")}</option>
+                    {activeKeys.map((k) => (
+                      <option key={k.id} value={k.id}>
+                        {k.kid.slice(0, 16)}… ({time(k.expiresAt)})
+                      </option>
+                    ))}
+                  </select>
+                  {err("replacesKeyId") ? <p className="field-error">{err("replacesKeyId")}</p> : null}
+                </div>
+                <TextField name="overlapUntil" type="date" label={t("credentials.overlapUntil")} error={err("overlapUntil")} />
+              </>
+            ) : null}
+            <button type="submit" className="button primary" disabled={!challenge}>
+              {t("credentials.register")}
+            </button>
+          </Form>
+        </section>
+      ) : null}
+
+      <section className="panel" aria-labelledby="check-title">
+        <h2 id="check-title">{t("credentials.check")}</h2>
+        <p>{t("credentials.checkIntro", { environment: t(`credentials.env.${c.environment}` as MessageKey) })}</p>
+        <p className="muted small">
+          iss = sub = <code>{c.clientId}</code> · aud = <code>{data.audience}</code>
+        </p>
+        <Form method="post" className="stacked-form">
+          <input type="hidden" name="intent" value="check" />
+          <div className="field wide">
+            <label htmlFor="check-token">{t("credentials.token")}</label>
+            <textarea id="check-token" name="token" rows={4} />
+          </div>
+          <button type="submit" className="button primary">
+            {t("credentials.checkSubmit")}
+          </button>
+        </Form>
+        {check ? (
+          <div role="status" aria-live="polite">
+            <p className={check.ok ? "notice" : "form-error"}>{check.ok ? t("credentials.checkOk") : t("credentials.checkBad")}</p>
+            <ul className="checks">
+              {check.findings.map((finding, i) => (
+                <li key={`${finding.check}-${i}`} className={finding.ok ? "check-pass" : "check-fail"}>
+                  <strong>{finding.check}</strong> — {t(finding.messageKey, finding.params)}
+                </li>
+              ))}
+            </ul>
+          </div>
+        ) : null}
+      </section>
+    </>
+  );
+}
