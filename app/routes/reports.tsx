@@ -25,7 +25,7 @@ function instant(value: string | null, fallback: Date): Date {
   return Number.isNaN(d.getTime()) ? fallback : d;
 }
 
-/** A datetime-local value in Hong Kong time. */
+/** A datetime-local value in Hong Kong time, to the second: cut to the minute, "now" sent back would miss this minute. */
 function hkLocal(d: Date): string {
   return new Date(d.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19);
 }

@@ -1,0 +1,133 @@
+import { readFile } from "node:fs/promises";
+import { parse } from "csv-parse/sync";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { seedDemo } from "../../db/seed";
+import { DEMO_PASSWORD } from "../../app/modules/demo";
+import { createTestDatabase, type TestDatabase } from "../support/databases";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, launchBrowser, newConsolePage, signIn } from "../support/browser";
+import { startServer, type RunningServer } from "../support/server";
+
+const mainNavigation = (page: Page) => page.getByRole("navigation", { name: "Main navigation" });
+
+/** The action codes in the explorer's table, one a row. */
+async function actionCodes(page: Page): Promise<string[]> {
+  return (await page.locator("table tbody tr td:nth-child(3) code").allInnerTexts()).map((t) => t.trim());
+}
+
+describe.skipIf(!hasBrowser())("compliance in the browser: explorer, export, integrity, reports", () => {
+  let database: TestDatabase & { drop(): Promise<void> };
+  let server: RunningServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    database = await createTestDatabase("pglite");
+    await seedDemo(database.db);
+    server = await startServer(database.db);
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await database?.drop();
+  });
+
+  it("filters the explorer, pivots to one object's history, and downloads that view as CSV", async () => {
+    const page = await newConsolePage(browser);
+    await signIn(page, server.baseUrl, "compliance@hkex.demo", DEMO_PASSWORD);
+    await mainNavigation(page).getByRole("link", { name: "Recent activity" }).click();
+    await page.getByRole("heading", { level: 1, name: "Recent activity" }).waitFor();
+    expect(await page.getByText("Every audit event on the platform").count()).toBe(1);
+    await expectAccessible(page);
+
+    // Filter by an action prefix.
+    await page.getByText("Filters", { exact: true }).click();
+    await page.getByLabel("Action (ends with * for a prefix)").fill("role.grant.*");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.waitForURL((url) => url.searchParams.get("action") === "role.grant.*");
+    const filtered = await actionCodes(page);
+    expect(filtered.length).toBeGreaterThan(5);
+    expect(filtered.filter((code) => !code.startsWith("role.grant."))).toEqual([]);
+    await expectAccessible(page);
+
+    // Pivot: one grant request's history, from its request to its approval.
+    const requested = page.locator("table tbody tr").filter({ hasText: "role.grant.requested" }).first();
+    await requested.getByTitle("Object's history").click();
+    await page.waitForURL((url) => url.searchParams.get("entityType") === "grant_request" && url.searchParams.has("entityId"));
+    const entityId = new URL(page.url()).searchParams.get("entityId")!;
+    const history = await actionCodes(page);
+    expect(history.length).toBeGreaterThanOrEqual(1);
+    expect(history.at(-1)).toBe("role.grant.requested");
+    expect(history.filter((code) => !code.startsWith("role.grant."))).toEqual([]);
+    await expectAccessible(page);
+
+    // The export link carries the same filters; the download is that same view.
+    const link = page.getByRole("link", { name: "Export CSV" });
+    expect(await link.getAttribute("href")).toContain(`entityId=${entityId}`);
+    const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+    expect(download.suggestedFilename()).toMatch(/^audit-.+\.csv$/);
+    const rows = parse(await readFile((await download.path())!, "utf8"), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.action)).toEqual(history);
+    expect(new Set(rows.map((r) => r.entity_id))).toEqual(new Set([entityId]));
+
+    // The JSON lines link, fetched with the page's own session.
+    const jsonl = await page.request.get(server.baseUrl + (await page.getByRole("link", { name: "Export JSON lines" }).getAttribute("href"))!);
+    expect(jsonl.status()).toBe(200);
+    const lines = (await jsonl.text()).trim().split("\n").map((l) => JSON.parse(l) as { action: string; entity_id: string });
+    expect(lines.map((l) => l.action)).toEqual(history);
+
+    // Both downloads are in the trail now.
+    await page.goto(`${server.baseUrl}/activity?action=audit.exported`);
+    expect((await actionCodes(page)).slice(0, 2)).toEqual(["audit.exported", "audit.exported"]);
+    expectNoConsoleErrors(page);
+    await page.context().close();
+  });
+
+  it("views integrity and a point-in-time report", async () => {
+    const page = await newConsolePage(browser);
+    page.setDefaultTimeout(8000);
+    await signIn(page, server.baseUrl, "compliance@hkex.demo", DEMO_PASSWORD);
+
+    await mainNavigation(page).getByRole("link", { name: "Integrity" }).click();
+    await page.getByRole("heading", { level: 1, name: "Audit integrity" }).waitFor();
+    expect(await page.getByRole("status").first().innerText()).toMatch(/^All \d+ chains are intact\.$/);
+    expect(await page.getByText("the signature verifies and every chain still holds the checkpointed events").count()).toBe(1);
+    await expectAccessible(page);
+    await page.getByRole("button", { name: "Sign a checkpoint of the current chain heads" }).click();
+    await page.getByText("Checkpoint signed. Keep a copy outside this system.").waitFor();
+    expect(await page.getByRole("link", { name: "Download the checkpoint (JWS)" }).count()).toBe(1);
+    await expectAccessible(page);
+
+    await mainNavigation(page).getByRole("link", { name: "Reports" }).click();
+    await page.getByRole("heading", { level: 1, name: "Reports" }).waitFor();
+    await page.getByRole("heading", { level: 2, name: "Who held which role" }).waitFor();
+    await page.getByLabel("Participant (empty for all)").fill("B01234");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL((url) => url.searchParams.get("participantId") === "B01234");
+    const table = page.getByRole("table");
+    await table.waitFor();
+    const rows = await table.locator("tbody tr").allInnerTexts();
+    expect(rows.length).toBeGreaterThan(3);
+    for (const row of rows) expect(row.startsWith("B01234")).toBe(true);
+    // Provenance: Alice's roles were asked for by the maker and approved by the checker.
+    const alice = rows.filter((r) => r.includes("Alice Tam"));
+    expect(alice.length).toBe(2);
+    for (const row of alice) {
+      expect(row).toContain("Mandy Maker (B01234)");
+      expect(row).toContain("Chris Checker (B01234)");
+    }
+    await expectAccessible(page);
+
+    await page.getByRole("link", { name: "Separation-of-duties conflicts and waivers" }).click();
+    await page.getByRole("heading", { level: 2, name: "Separation-of-duties conflicts and waivers" }).waitFor();
+    expect(await page.getByRole("table").locator("tbody tr").count()).toBeGreaterThan(0);
+    await expectAccessible(page);
+
+    await mainNavigation(page).getByRole("link", { name: "Access reviews" }).click();
+    await page.getByRole("heading", { level: 1, name: "Access reviews" }).waitFor();
+    await page.getByRole("link", { name: "Q4 2026 OCP access review" }).click();
+    await page.getByRole("heading", { level: 1, name: /Q4 2026 OCP access review/ }).waitFor();
+    await expectAccessible(page);
+    expectNoConsoleErrors(page);
+    await page.context().close();
+  });
+});
