@@ -41,6 +41,11 @@ export const ACCOUNT_THROTTLE: ThrottlePolicy = {
   maxFailuresPerHour: 100,
 };
 
+/** After this many failed sign-ins in a row an account is locked (SPEC §4), and unlocks itself after the cool-down. */
+export const LOCK_AFTER_FAILURES = 10;
+export const LOCK_COOL_DOWN_MS = 30 * 60 * 1000;
+export const AUTO_LOCK_REASON = "too many failed sign-ins";
+
 export const ADDRESS_THROTTLE: ThrottlePolicy = {
   freeFailures: 10,
   baseDelayMs: 1000,

@@ -9,6 +9,9 @@ import { primaryPersona } from "./permissions";
 import {
   ABSOLUTE_LIFETIME_MS,
   ACCOUNT_THROTTLE,
+  AUTO_LOCK_REASON,
+  LOCK_AFTER_FAILURES,
+  LOCK_COOL_DOWN_MS,
   ADDRESS_THROTTLE,
   emailKey,
   throttleWaitMs,
@@ -82,15 +85,15 @@ export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignIn
     throttleWaitMs(ADDRESS_THROTTLE, await failureHistory(env.db, signInAttempts.ip, env.ip, now), now),
   );
 
-  const [user] = await env.db.select().from(users).where(eq(users.email, key)).limit(1);
-  const chain = user?.participantId ?? null;
+  const [found] = await env.db.select().from(users).where(eq(users.email, key)).limit(1);
+  const chain = found?.participantId ?? null;
 
   if (wait > 0) {
     await env.db.transaction(async (tx) => {
       await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
         action: "auth.sign_in.failed",
         entityType: "user",
-        entityId: user?.id ?? null,
+        entityId: found?.id ?? null,
         participantId: chain,
         actorName: null,
         reason: "throttled",
@@ -100,6 +103,29 @@ export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignIn
     return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
   }
 
+  let user = found;
+  // An account locked by failed sign-ins unlocks itself once the cool-down has passed.
+  if (user && user.status === "locked" && user.statusReason === AUTO_LOCK_REASON && user.statusChangedAt && now.getTime() - user.statusChangedAt.getTime() >= LOCK_COOL_DOWN_MS) {
+    const locked = user;
+    user = await env.db.transaction(async (tx) => {
+      const [after] = await tx
+        .update(users)
+        .set({ status: "active", statusReason: "cool-down passed", statusChangedAt: now, version: locked.version + 1, updatedAt: now })
+        .where(and(eq(users.id, locked.id), eq(users.status, "locked")))
+        .returning();
+      if (after) {
+        await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
+          action: "user.unlocked",
+          entityType: "user",
+          entityId: locked.id,
+          participantId: locked.participantId,
+          reason: "cool-down passed",
+          changes: { status: { before: "locked", after: "active" } },
+        });
+      }
+      return after ?? locked;
+    });
+  }
   const passwordOk = await verifyPassword(user?.passwordHash ?? null, input.password);
   const personas = user ? await consolePersonasOf(env.db, user.id, now) : [];
   const persona = primaryPersona(personas);
@@ -127,6 +153,27 @@ export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignIn
         reason: failure ?? "invalid",
         metadata: { email: key },
       });
+      // Too many wrong passwords in a row lock an active account until the cool-down passes or the helpdesk unlocks it.
+      if (user && failure === "wrong-password" && user.status === "active") {
+        const history = await failureHistory(tx, signInAttempts.emailKey, key, now);
+        if (history.consecutiveFailures >= LOCK_AFTER_FAILURES) {
+          const [locked] = await tx
+            .update(users)
+            .set({ status: "locked", statusReason: AUTO_LOCK_REASON, statusChangedAt: now, version: user.version + 1, updatedAt: now })
+            .where(and(eq(users.id, user.id), eq(users.status, "active")))
+            .returning();
+          if (locked) {
+            await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
+              action: "user.locked",
+              entityType: "user",
+              entityId: user.id,
+              participantId: user.participantId,
+              reason: AUTO_LOCK_REASON,
+              changes: { status: { before: "active", after: "locked" } },
+            });
+          }
+        }
+      }
     });
     return { ok: false, reason: "invalid" };
   }

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, lte, or } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lte, ne, or } from "drizzle-orm";
 import type { DbOrTx } from "../../../db/client.server";
 import { roleGrants, sodRules, sodWaivers, users } from "../../../db/schema";
 import { ADMINISTRATOR_ROLES, type AdministratorFact, type SodRuleFact } from "./rules";
@@ -43,6 +43,25 @@ export async function activeAdministrators(db: DbOrTx, participantId: string, no
         eq(roleGrants.participantId, participantId),
         inArray(roleGrants.roleCode, [...ADMINISTRATOR_ROLES]),
         eq(users.status, "active"),
+        grantCountsNow(now),
+      ),
+    );
+}
+
+/**
+ * Administrators appointed, whether or not they have activated their accounts yet (not deactivated). A participant
+ * has its "first administrators" once it has a maker and a checker appointed: officers grant no more after that.
+ */
+export async function appointedAdministrators(db: DbOrTx, participantId: string, now: Date): Promise<AdministratorFact[]> {
+  return db
+    .select({ userId: roleGrants.userId, roleCode: roleGrants.roleCode })
+    .from(roleGrants)
+    .innerJoin(users, eq(users.id, roleGrants.userId))
+    .where(
+      and(
+        eq(roleGrants.participantId, participantId),
+        inArray(roleGrants.roleCode, [...ADMINISTRATOR_ROLES]),
+        ne(users.status, "deactivated"),
         grantCountsNow(now),
       ),
     );

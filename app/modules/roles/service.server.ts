@@ -385,6 +385,20 @@ export async function resetRolesToBaselineInTx(
   for (const grant of grants.filter((g) => removals.has(g.roleCode))) {
     await revokeInTx(tx, ctx, grant.id, data.reason, { ticketRef: data.ticketRef, onBehalfOf: true });
   }
+  // Requests for roles outside the baseline would undo the reset the moment a checker approved them.
+  const baselineCodes = baseline.map((b) => b.roleCode);
+  const withdrawn = (
+    await tx
+      .select({ id: grantRequests.id, roleCode: grantRequests.roleCode })
+      .from(grantRequests)
+      .where(and(eq(grantRequests.userId, user.id), eq(grantRequests.status, "pending")))
+  ).filter((r) => !baselineCodes.includes(r.roleCode));
+  if (withdrawn.length) {
+    await tx
+      .update(grantRequests)
+      .set({ status: "cancelled", decidedBy: ctx.actor.userId, decidedAt: now, decisionComment: `Reset to baseline: ${data.reason}` })
+      .where(inArray(grantRequests.id, withdrawn.map((w) => w.id)));
+  }
   await appendAuditEvent(tx, ctx, {
     action: "user.roles.reset_to_baseline",
     entityType: "user",
@@ -393,7 +407,7 @@ export async function resetRolesToBaselineInTx(
     reason: data.reason,
     ticketRef: data.ticketRef,
     onBehalfOfUserId: user.id,
-    metadata: { revoked: [...removals], baseline: baseline.map((b) => b.roleCode) },
+    metadata: { revoked: [...removals], withdrawnRequests: withdrawn.map((w) => w.roleCode), baseline: baselineCodes },
   });
   return { revoked: [...removals] };
 }

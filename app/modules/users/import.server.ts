@@ -8,7 +8,7 @@ import { scopeOf } from "~/auth/permissions";
 import { AppError, forbidden, notFound } from "~/lib/errors";
 import { appendAuditEvent, appendAuditEvents, type AuditEventInput } from "../audit/service.server";
 import type { ServiceContext } from "../context.server";
-import { activeAdministrators, loadSodRules } from "../roles/facts.server";
+import { appointedAdministrators, loadSodRules } from "../roles/facts.server";
 import { ADMINISTRATOR_ROLES, sodVerdict } from "../roles/rules";
 import { lockParticipantAccess } from "../roles/service.server";
 import { emailSchema } from "./schemas";
@@ -109,7 +109,7 @@ interface Plan {
 async function checkRows(tx: Transaction, ctx: ServiceContext, participantId: string, rows: ParsedRow[], progress?: ImportProgress): Promise<Plan> {
   const officer = scopeOf(ctx.actor.permissions, "user:import") === "any";
   const now = new Date();
-  const admins = await activeAdministrators(tx, participantId, now);
+  const admins = await appointedAdministrators(tx, participantId, now);
   const directGrants = officer && (!admins.some((a) => a.roleCode === "da_maker") || !admins.some((a) => a.roleCode === "da_checker"));
   const catalogue = await tx.select().from(roles);
   const rules = await loadSodRules(tx);

@@ -18,7 +18,7 @@ import { AppError, forbidden, notFound } from "~/lib/errors";
 import { validate } from "~/lib/validation";
 import { appendAuditEvent, appendAuditEvents, diffFields, type AuditEventInput } from "../audit/service.server";
 import type { ServiceContext } from "../context.server";
-import { activeAdministrators, loadSodRules } from "../roles/facts.server";
+import { activeAdministrators, appointedAdministrators, loadSodRules } from "../roles/facts.server";
 import { ADMINISTRATOR_ROLES, grantState, isDormant, lastAdministratorLost, lifecycleTarget, sodConflictsAmong } from "../roles/rules";
 import { checkSod, insertGrant, listRequests, lockParticipantAccess, userInScope, type RequestRow } from "../roles/service.server";
 import { lastConfirmations } from "../reviews/service.server";
@@ -154,7 +154,7 @@ export async function createUser(ctx: ServiceContext, input: CreateUserInput): P
     const roleCodes = [...new Set(data.roles)];
     const now = new Date();
     if (officer && roleCodes.length > 0) {
-      const admins = await activeAdministrators(tx, participant.id, now);
+      const admins = await appointedAdministrators(tx, participant.id, now);
       const firstAdministrators = !admins.some((a) => a.roleCode === "da_maker") || !admins.some((a) => a.roleCode === "da_checker");
       if (!firstAdministrators || roleCodes.some((r) => !(ADMINISTRATOR_ROLES as readonly string[]).includes(r))) {
         throw new AppError(400, "error.badRequest", { roles: "access.refused.firstAdministratorsOnly" });
