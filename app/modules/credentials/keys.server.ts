@@ -20,8 +20,11 @@ function refuse(messageKey: MessageKey, params?: Record<string, string | number>
   return { ok: false, messageKey, params };
 }
 
-function base64urlBytes(value: string): number {
-  return Buffer.from(value, "base64url").length;
+/** The exact bit length of a base64url big-endian integer: a 2047-bit modulus also fills 256 bytes. */
+function base64urlBits(value: string): number {
+  const bytes = Buffer.from(value, "base64url");
+  const first = bytes.findIndex((b) => b !== 0);
+  return first === -1 ? 0 : (bytes.length - first) * 8 - (Math.clz32(bytes[first]!) - 24);
 }
 
 /**
@@ -55,7 +58,7 @@ export async function parsePublicKey(text: string, preferredRsaAlg: "RS256" | "P
   let description: string;
   if (jwk.kty === "RSA") {
     if (!jwk.n || !jwk.e) return refuse("credentials.key.unreadable");
-    const bits = base64urlBytes(jwk.n) * 8;
+    const bits = base64urlBits(jwk.n);
     if (bits < 2048) return refuse("credentials.key.rsaTooShort", { bits });
     alg = jwk.alg === "PS256" ? "PS256" : preferredRsaAlg;
     description = `RSA ${bits} bits`;
@@ -172,8 +175,9 @@ export async function checkJwt(
   if (key.status === "revoked" || (key.revokedAt && key.revokedAt <= now)) return fail("kid", "jwt.kid.revoked", { kid });
   if (key.expiresAt <= now) return fail("kid", "jwt.kid.expired", { kid, expiresAt: key.expiresAt.toISOString() });
   if (key.validFrom > now) return fail("kid", "jwt.kid.notYetValid", { kid });
-  const allowed = algorithmsFor(key);
-  if (!(allowed as string[]).includes(alg)) return fail("alg", "jwt.alg.keyMismatch", { alg, kid, allowed: allowed.join(", ") });
+  // RFC 8725 §3.1: a key is used with exactly one algorithm, the one it is registered (and published in the JWKS) for.
+  const allowed = [key.alg];
+  if (!allowed.includes(alg)) return fail("alg", "jwt.alg.keyMismatch", { alg, kid, allowed: allowed.join(", ") });
   pass("kid", "jwt.kid.ok", { kid });
 
   try {

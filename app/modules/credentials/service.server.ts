@@ -10,7 +10,6 @@ import {
   keyExpiryNotices,
   mailOutbox,
   onboardingSteps,
-  participants,
   roleGrants,
   users,
   type ApiClient,
@@ -378,9 +377,4 @@ export async function sendExpiryNotices(db: Database, now = new Date()): Promise
     });
   }
   return sent;
-}
-
-export async function participantIsCertified(db: Database, participantId: string): Promise<boolean> {
-  const [row] = await db.select({ state: onboardingSteps.state }).from(onboardingSteps).innerJoin(participants, eq(participants.id, onboardingSteps.participantId)).where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, "api_certification")));
-  return row?.state === "approved";
 }
