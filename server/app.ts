@@ -101,7 +101,9 @@ export function createApp({ db, config, build, logger, root = process.cwd() }: C
     "*",
     createRequestHandler({
       build,
-      mode: config.nodeEnv === "production" ? "production" : "development",
+      // Always "production": Remix then never sends an unexpected error's message or stack to the browser
+      // (SPEC §9), whatever NODE_ENV says; the console has no live-reload development server to serve.
+      mode: "production",
       getLoadContext: (req, res): AppLoadContext => ({
         db,
         config,
