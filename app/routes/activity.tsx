@@ -57,7 +57,8 @@ export default function Activity() {
       <p>{data.ownParticipant ? t("activity.scopeOwn", { participant: data.ownParticipant }) : t("activity.scopeAll")}</p>
       <details className="panel filters-panel" open={Boolean(data.query)}>
         <summary>{t("explorer.filters")}</summary>
-        <Form method="get" className="filters">
+        {/* Keyed by the applied filters: after a pivot the fields show what is applied, not what was typed before. */}
+        <Form method="get" className="filters" key={data.query}>
           {data.ownParticipant ? null : (
             <div className="field compact">
               <label htmlFor="f-participant">{t("explorer.participant")}</label>

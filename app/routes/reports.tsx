@@ -155,7 +155,8 @@ export default function Reports() {
         </ul>
       </nav>
       <h2>{t(titles[data.report])}</h2>
-      <Form method="get" className="filters">
+      {/* Keyed by what is shown: after a tab or a new query the fields say what the table is for. */}
+      <Form method="get" className="filters" key={[data.report, data.participantId, data.at, data.from, data.to].join("|")}>
         <input type="hidden" name="report" value={data.report} />
         {data.report === "access" ? (
           <div className="field compact">
