@@ -4,6 +4,7 @@ import type { ServerBuild } from "@remix-run/node";
 import { seedDemo } from "../db/seed";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
 import { runJobs } from "../app/modules/jobs/service.server";
+import { linkSettings } from "../app/modules/credentials/links.server";
 import { createApp } from "./app";
 import { configOrExit, createLogger, openMigratedDatabase } from "./boot";
 
@@ -18,6 +19,8 @@ if (config.demoMode && !config.databaseUrl) {
 
 const buildPath = path.resolve("build/index.js");
 const build = (await import(pathToFileURL(buildPath).href)) as ServerBuild;
+// Links in mail point at the console's public address.
+linkSettings.baseUrl = config.appOrigin ?? `http://localhost:${config.port}`;
 const app = createApp({ db: handle.db, config, build, logger });
 
 const server = app.listen(config.port, config.host, () => {

@@ -41,6 +41,7 @@ export function serviceContext(args: Args, auth: Authenticated): ServiceContext 
     requestId: args.context.requestId,
     ip: args.context.clientIp,
     userAgent: args.context.userAgent,
+    baseUrl: args.context.config.appOrigin ?? new URL(args.request.url).origin,
   };
 }
 

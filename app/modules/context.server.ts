@@ -24,6 +24,8 @@ export interface ServiceContext {
   requestId: string | null;
   ip: string | null;
   userAgent: string | null;
+  /** The console's address as users reach it, for links in mail (APP_ORIGIN, else the request's origin). */
+  baseUrl?: string;
 }
 
 /** The actor for work the system does by itself: migrations' seed data, the demo seed, scheduled jobs. */

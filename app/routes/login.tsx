@@ -30,6 +30,7 @@ export const loader = /* @__PURE__ */ publicLoader(async ({ request, context, au
     demoAccounts: context.config.demoMode ? DEMO_ACCOUNTS : [],
     demoPassword: context.config.demoMode ? DEMO_PASSWORD : null,
     signedOut: url.searchParams.get("signedOut") === "1",
+    notice: url.searchParams.get("activated") === "1" ? ("signIn.activated" as const) : url.searchParams.get("passwordReset") === "1" ? ("signIn.passwordReset" as const) : null,
   });
 });
 
@@ -103,6 +104,7 @@ export default function SignIn() {
         <h1 id="sign-in-title">{t("signIn.title")}</h1>
         <p>{t("signIn.intro")}</p>
         {data.signedOut ? <p role="status" className="notice">{t("signIn.signedOut")}</p> : null}
+        {data.notice ? <p role="status" className="notice">{t(data.notice)}</p> : null}
         {formMessage ? (
           <p role="alert" className="form-error" tabIndex={-1} ref={errorRef}>
             {formMessage}

@@ -126,3 +126,34 @@ export const mailOutbox = pgTable(
 export type ApiClient = typeof apiClients.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type MailMessage = typeof mailOutbox.$inferSelect;
+
+export const LINK_PURPOSES = ["invitation", "password_reset"] as const;
+export type LinkPurpose = (typeof LINK_PURPOSES)[number];
+
+/**
+ * One-time links (SPEC §5): the token is random (256 bits) and only its SHA-256 is stored; single use; 72 hours.
+ * Issuing a new link for the same purpose voids the user's earlier unused ones.
+ */
+export const credentialLinks = pgTable(
+  "credential_links",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    purpose: text("purpose").$type<LinkPurpose>().notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, precision: 3 }),
+    voidedAt: timestamp("voided_at", { withTimezone: true, precision: 3 }),
+    createdBy: text("created_by").references(() => users.id),
+  },
+  (t) => [
+    uniqueIndex("credential_links_token_unique").on(t.tokenHash),
+    index("credential_links_user_idx").on(t.userId, t.purpose),
+    check("credential_links_purpose_valid", sql`${t.purpose} in ('invitation','password_reset')`),
+  ],
+);
+
+export type CredentialLink = typeof credentialLinks.$inferSelect;

@@ -149,6 +149,7 @@ describeEachDatabase("helpdesk actions", (use) => {
     expect(events.map((e) => [e.action, e.ticketRef, e.onBehalfOfUserId, e.actorPersona])).toEqual([
       ["user.mfa.reset", "INC-7", userId, "helpdesk"],
       ["user.password_reset.requested", "INC-8", userId, "helpdesk"],
+      ["user.password_reset.issued", "INC-8", userId, "helpdesk"],
     ]);
     expect(await activeGrantCount(userId)).toBe(grantsBefore);
     const history = await supportHistory(helpdesk, userId);

@@ -88,8 +88,9 @@ describe("route permissions", () => {
 
   it("leaves open only the sign-in page, the language switch, health checks, the JWKS and the demo mailbox; other public loaders only redirect", async () => {
     // The JWKS is public key material for the API gateway; the mailbox exists only in demo mode (404 otherwise).
-    const OPEN_PAGES = new Set(["login.tsx", "language.tsx", "healthz.ts", "readyz.ts", "jwks.$environment.tsx", "mailbox.tsx"]);
-    const OPEN_ACTIONS = new Set(["login.tsx", "language.tsx"]);
+    const OPEN_PAGES = new Set(["login.tsx", "language.tsx", "healthz.ts", "readyz.ts", "jwks.$environment.tsx", "mailbox.tsx", "activate.$token.tsx"]);
+    // A one-time link is its own credential: whoever holds it may set the password it was issued for.
+    const OPEN_ACTIONS = new Set(["login.tsx", "language.tsx", "activate.$token.tsx"]);
     for (const file of routeFiles) {
       const mod = (await import(pathToFileURL(path.join(ROUTES_DIR, file)).href)) as RouteModule;
       if (mod.action !== undefined) {

@@ -113,7 +113,7 @@ export interface JwtCheckResult {
   claims: Record<string, unknown> | null;
 }
 
-const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c", "crit"] as const;
+const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c"] as const;
 
 /**
  * Verifies a JWT the way the gateway must (RFC 8725): an asymmetric algorithm from the allow-list, never "none" or
@@ -164,6 +164,8 @@ export async function checkJwt(
 
   const embedded = FORBIDDEN_HEADERS.filter((h) => h in header!);
   if (embedded.length) return fail("header", "jwt.header.embeddedKey", { headers: embedded.join(", ") });
+  // No header extension is understood here, so one marked critical must be refused (RFC 7515 §4.1.11).
+  if ("crit" in header) return fail("header", "jwt.header.crit");
   if (header.typ !== undefined && typeof header.typ === "string" && !/^(JWT|application\/jwt)$/i.test(header.typ)) {
     return fail("header", "jwt.header.typ", { typ: header.typ });
   }
@@ -206,7 +208,8 @@ export async function checkJwt(
   else check("iat", iat - skew <= nowSeconds, "jwt.iat.ok", "jwt.iat.future", { ahead: iat - nowSeconds });
   if (typeof c.nbf === "number") check("nbf", c.nbf - skew <= nowSeconds, "jwt.nbf.ok", "jwt.nbf.future");
   if (exp !== null && iat !== null) {
-    check("lifetime", exp - iat <= rules.maxLifetimeSeconds && exp > iat, "jwt.lifetime.ok", "jwt.lifetime.tooLong", { lifetime: exp - iat, max: rules.maxLifetimeSeconds });
+    if (exp <= iat) check("lifetime", false, "jwt.lifetime.ok", "jwt.lifetime.order");
+    else check("lifetime", exp - iat <= rules.maxLifetimeSeconds, "jwt.lifetime.ok", "jwt.lifetime.tooLong", { lifetime: exp - iat, max: rules.maxLifetimeSeconds });
   }
   if (rules.requireTokenId) check("jti", typeof c.jti === "string" && c.jti.length > 0, "jwt.jti.ok", "jwt.jti.missing");
   findings.push(...results);

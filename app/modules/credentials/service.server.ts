@@ -157,6 +157,12 @@ export async function issueChallenge(ctx: ServiceContext, id: string): Promise<{
   });
 }
 
+/** The last millisecond of the Hong Kong calendar day that `date` falls on. */
+function endOfHongKongDay(date: Date): Date {
+  const day = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Hong_Kong" }).format(date);
+  return new Date(`${day}T23:59:59.999+08:00`);
+}
+
 function addMonths(date: Date, months: number): Date {
   const d = new Date(date);
   d.setUTCMonth(d.getUTCMonth() + months);
@@ -203,7 +209,8 @@ export async function registerKey(ctx: ServiceContext, id: string, input: Regist
   if (!parsed.ok) throw new AppError(400, "error.badRequest", { publicKey: parsed.messageKey }, parsed.params ?? {});
   const now = new Date();
   if (data.expiresOn <= now) throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryPast" });
-  if (data.expiresOn > addMonths(now, MAX_KEY_LIFETIME_MONTHS)) {
+  // "At most 13 months": any time on the last allowed day (Hong Kong) is fine.
+  if (data.expiresOn > endOfHongKongDay(addMonths(now, MAX_KEY_LIFETIME_MONTHS))) {
     throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryTooLate" }, { months: MAX_KEY_LIFETIME_MONTHS });
   }
   return ctx.db.transaction(async (tx) => {
@@ -228,7 +235,7 @@ export async function registerKey(ctx: ServiceContext, id: string, input: Regist
       if (!replaced || replaced.status !== "active" || replaced.expiresAt <= now) {
         throw new AppError(400, "error.badRequest", { replacesKeyId: "credentials.error.rotateWhat" });
       }
-      const latest = new Date(now.getTime() + MAX_ROTATION_OVERLAP_DAYS * DAY);
+      const latest = endOfHongKongDay(new Date(now.getTime() + MAX_ROTATION_OVERLAP_DAYS * DAY));
       if (!data.overlapUntil || data.overlapUntil <= now || data.overlapUntil > latest) {
         throw new AppError(400, "error.badRequest", { overlapUntil: "credentials.error.overlap" }, { days: MAX_ROTATION_OVERLAP_DAYS });
       }

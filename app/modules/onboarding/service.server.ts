@@ -5,6 +5,7 @@ import {
   onboardingStepEntries,
   onboardingSteps,
   participants,
+  roleGrants,
   users,
   type AuditEvent,
   type OnboardingStep,
@@ -42,7 +43,9 @@ import {
   type Party,
   type StepAction,
   type StepDefinition,
+  type StepEffect,
 } from "./workflow";
+import { issueLinks } from "../credentials/links.server";
 
 const REFUSAL_STATUS: Partial<Record<string, 403>> = {
   "case.refused.notYourStep": 403,
@@ -147,6 +150,18 @@ async function evidenceCount(tx: Transaction, participantId: string, stepKey: st
   return rows.length;
 }
 
+/** What a step's approval sets off, by the effect names the workflow definition uses. */
+const STEP_EFFECTS: Record<StepEffect, (tx: Transaction, ctx: ServiceContext, participantId: string) => Promise<void>> = {
+  async issue_administrator_links(tx, ctx, participantId) {
+    const nominated = await tx
+      .selectDistinct({ id: users.id, email: users.email, displayName: users.displayName, participantId: users.participantId })
+      .from(roleGrants)
+      .innerJoin(users, eq(users.id, roleGrants.userId))
+      .where(and(eq(roleGrants.participantId, participantId), inArray(roleGrants.roleCode, ["da_maker", "da_checker"]), eq(roleGrants.status, "active"), eq(users.status, "invited")));
+    await issueLinks(tx, ctx, nominated, "invitation");
+  },
+};
+
 const ACTION_EVENT: Record<StepAction, string> = {
   start: "case.step.started",
   submit: "case.step.submitted",
@@ -205,6 +220,10 @@ async function applyTransition(
     changes: diffFields(row, after!, ["state", "submittedBy", "decidedBy", "returnReason"]),
     metadata: checks.length ? { checks: checks.map((c) => ({ id: c.id, outcome: c.outcome })) } : null,
   });
+
+  if (action === "approve" || action === "auto_complete") {
+    for (const effect of stepDefinition(row.stepKey)?.onApproved ?? []) await STEP_EFFECTS[effect](tx, ctx, participantId);
+  }
 
   const today = hongKongDate(now);
   for (const key of result.unlocked) {

@@ -38,7 +38,12 @@ export interface StepDefinition {
   statusOnApproval?: Exclude<ParticipantStatus, "prospect" | "suspended">;
   /** Default time allowed, in days from the step becoming ready, when an officer sets no due date. */
   defaultDueDays: number;
+  /** What approving the step sets off (see STEP_EFFECTS in service.server.ts). */
+  onApproved?: readonly StepEffect[];
 }
+
+/** Effects a step's approval can have; each is one function in the onboarding service. */
+export type StepEffect = "issue_administrator_links";
 
 export const WORKFLOW: readonly StepDefinition[] = [
   {
@@ -63,6 +68,8 @@ export const WORKFLOW: readonly StepDefinition[] = [
     checks: ["administrators_nominated"],
     requiresEvidence: true,
     defaultDueDays: 10,
+    // Approval sends the nominated administrators their activation links.
+    onApproved: ["issue_administrator_links"],
   },
   {
     key: "admin_activation",

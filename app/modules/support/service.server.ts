@@ -7,17 +7,10 @@ import { appendAuditEvent, diffFields } from "../audit/service.server";
 import type { ServiceContext } from "../context.server";
 import { ticketSchema, type TicketInput } from "../roles/schemas";
 import { resetRolesToBaselineInTx, userInScope } from "../roles/service.server";
+import { issueLinks } from "../credentials/links.server";
 
 export const SUPPORT_ACTIONS = ["unlock", "reset_roles", "reset_mfa", "password_reset", "revoke_sessions"] as const;
 export type SupportAction = (typeof SUPPORT_ACTIONS)[number];
-
-/**
- * Where a password-reset link is issued. Credential issuance replaces this with the real link and its mail; until
- * then the request is recorded and audited, and the user's administrators are told through the audit trail.
- */
-export const passwordResetHook: { issue: (ctx: ServiceContext, userId: string) => Promise<void> } = {
-  issue: async () => {},
-};
 
 /**
  * A helpdesk action on a user (SPEC §4): each needs a ticket reference and a reason, is audited as done on behalf of
@@ -68,8 +61,8 @@ export async function performSupportAction(
         break;
       }
       case "password_reset":
-        await passwordResetHook.issue(ctx, user.id);
         await audit("user.password_reset.requested");
+        await issueLinks(tx, ctx, [user], "password_reset", { ticketRef: data.ticketRef });
         break;
       case "revoke_sessions": {
         const ended = await tx.delete(sessions).where(eq(sessions.userId, user.id)).returning({ id: sessions.id });

@@ -12,6 +12,7 @@ import { appointedAdministrators, loadSodRules } from "../roles/facts.server";
 import { ADMINISTRATOR_ROLES, sodVerdict } from "../roles/rules";
 import { lockParticipantAccess } from "../roles/service.server";
 import { emailSchema } from "./schemas";
+import { issueLinks } from "../credentials/links.server";
 
 /** The columns of a user-import file; the first line names them. roles are separated by ";". */
 export const IMPORT_COLUMNS = ["email", "display_name", "roles", "valid_from", "valid_to", "justification"] as const;
@@ -234,6 +235,7 @@ export async function applyImport(ctx: ServiceContext, runId: string, progress?:
       await tx.insert(users).values(newUsers.slice(i, i + 1000));
       progress?.("writing", Math.min(i + 1000, total) / 2, total);
     }
+    await issueLinks(tx, ctx, newUsers, "invitation");
     const requestRows: (typeof grantRequests.$inferInsert)[] = [];
     const grantRows: (typeof roleGrants.$inferInsert)[] = [];
     plan.rows.forEach((row, i) => {

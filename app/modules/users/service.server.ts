@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, inArray, or, sql } from "drizzle-orm";
 import {
   grantRequests,
+  onboardingSteps,
   participants,
   roleGrants,
   roles,
@@ -22,6 +23,7 @@ import { activeAdministrators, appointedAdministrators, loadSodRules } from "../
 import { ADMINISTRATOR_ROLES, grantState, isDormant, lastAdministratorLost, lifecycleTarget, sodConflictsAmong } from "../roles/rules";
 import { checkSod, insertGrant, listRequests, lockParticipantAccess, userInScope, type RequestRow } from "../roles/service.server";
 import { lastConfirmations } from "../reviews/service.server";
+import { issueLinks } from "../credentials/links.server";
 import { createUserSchema, lifecycleSchema, updateUserSchema, type CreateUserInput, type LifecycleInput, type UpdateUserInput } from "./schemas";
 
 export interface ProvisionUserInput {
@@ -173,6 +175,15 @@ export async function createUser(ctx: ServiceContext, input: CreateUserInput): P
     });
     const requests: string[] = [];
     const grants: string[] = [];
+    // The invitation link goes out now, except for first administrators an officer appoints before the onboarding
+    // case's nomination step is approved: their links go out with that approval.
+    const [nomination] = await tx
+      .select({ state: onboardingSteps.state })
+      .from(onboardingSteps)
+      .where(and(eq(onboardingSteps.participantId, participant.id), eq(onboardingSteps.stepKey, "admin_nomination")));
+    if (!(officer && roleCodes.length > 0 && nomination && nomination.state !== "approved")) {
+      await issueLinks(tx, ctx, [user!], "invitation");
+    }
     for (const roleCode of roleCodes) {
       const [role] = await tx.select().from(roles).where(eq(roles.code, roleCode));
       if (!role || !role.active || role.population !== "participant") {
