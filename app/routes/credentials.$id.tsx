@@ -4,6 +4,7 @@ import { useState } from "react";
 import { z } from "zod";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { scopeOf } from "~/auth/permissions";
+import { InlineReasonForm } from "~/components/decide-form";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { KeyGenerator } from "~/components/key-generator";
@@ -159,17 +160,13 @@ export default function ApiClientPage() {
                     {data.canManage ? (
                       <td>
                         {k.state === "active" ? (
-                          <Form method="post" className="inline-form tight">
-                            <input type="hidden" name="intent" value="revoke" />
-                            <input type="hidden" name="keyId" value={k.id} />
-                            <label className="visually-hidden" htmlFor={`revoke-${k.id}`}>
-                              {t("credentials.reason")}
-                            </label>
-                            <input id={`revoke-${k.id}`} name="reason" placeholder={t("credentials.reason")} />
-                            <button type="submit" className="button secondary">
-                              {t("credentials.revoke")}
-                            </button>
-                          </Form>
+                          <InlineReasonForm
+                            id={k.id}
+                            hidden={{ intent: "revoke", keyId: k.id }}
+                            inputName="reason"
+                            label={t("credentials.reason")}
+                            buttons={[{ label: t("credentials.revoke") }]}
+                          />
                         ) : null}
                       </td>
                     ) : null}

@@ -1,9 +1,9 @@
 import { json } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { scopeOf } from "~/auth/permissions";
-import { DecideForm } from "~/components/decide-form";
+import { DecideForm, InlineReasonForm } from "~/components/decide-form";
 import { asFailure, FormMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
@@ -134,20 +134,16 @@ export default function Requests() {
             {data.waivers.map((w) => (
               <li key={w.id}>
                 <Link to={`/users/${w.userId}`}>{w.userName}</Link> ({w.participantId}) · {w.ruleId} · {time(w.requestedAt)} — {w.reason}
-                <Form method="post" className="inline-form tight">
-                  <input type="hidden" name="kind" value="waiver" />
-                  <input type="hidden" name="waiverId" value={w.id} />
-                  <label className="visually-hidden" htmlFor={`waiver-comment-${w.id}`}>
-                    {t("requests.comment")}
-                  </label>
-                  <input id={`waiver-comment-${w.id}`} name="comment" placeholder={t("requests.comment")} />
-                  <button type="submit" name="decision" value="approve" className="button primary">
-                    {t("requests.approve")}
-                  </button>
-                  <button type="submit" name="decision" value="reject" className="button secondary">
-                    {t("requests.reject")}
-                  </button>
-                </Form>
+                <InlineReasonForm
+                  id={`waiver-${w.id}`}
+                  hidden={{ kind: "waiver", waiverId: w.id }}
+                  inputName="comment"
+                  label={t("requests.comment")}
+                  buttons={[
+                    { label: t("requests.approve"), value: "approve", primary: true },
+                    { label: t("requests.reject"), value: "reject" },
+                  ]}
+                />
               </li>
             ))}
           </ul>

@@ -3,6 +3,7 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { scopeOf } from "~/auth/permissions";
+import { InlineReasonForm } from "~/components/decide-form";
 import { asFailure, FormMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
@@ -120,20 +121,16 @@ export default function Campaign() {
                   {i.decidedByName ? <p className="small">{t("requests.decidedBy", { name: i.decidedByName, time: i.decidedAt ? time(i.decidedAt) : "" })}</p> : null}
                   {i.comment ? <p className="small">{i.comment}</p> : null}
                   {data.canDecide && !i.decision && c.status === "open" && i.userId !== data.me ? (
-                    <Form method="post" className="inline-form tight">
-                      <input type="hidden" name="intent" value="decide" />
-                      <input type="hidden" name="itemId" value={i.id} />
-                      <label className="visually-hidden" htmlFor={`review-comment-${i.id}`}>
-                        {t("reviews.comment")}
-                      </label>
-                      <input id={`review-comment-${i.id}`} name="comment" placeholder={t("reviews.comment")} />
-                      <button type="submit" name="decision" value="keep" className="button secondary">
-                        {t("reviews.keep")}
-                      </button>
-                      <button type="submit" name="decision" value="revoke" className="button secondary">
-                        {t("reviews.revoke")}
-                      </button>
-                    </Form>
+                    <InlineReasonForm
+                      id={`review-${i.id}`}
+                      hidden={{ intent: "decide", itemId: i.id }}
+                      inputName="comment"
+                      label={t("reviews.comment")}
+                      buttons={[
+                        { label: t("reviews.keep"), value: "keep" },
+                        { label: t("reviews.revoke"), value: "revoke" },
+                      ]}
+                    />
                   ) : null}
                 </td>
               </tr>

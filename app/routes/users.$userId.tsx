@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { z } from "zod";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { scopeOf } from "~/auth/permissions";
-import { DecideForm } from "~/components/decide-form";
+import { DecideForm, InlineReasonForm } from "~/components/decide-form";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
@@ -222,17 +222,13 @@ export default function UserPage() {
                     </td>
                     {data.can.revoke ? (
                       <td>
-                        <Form method="post" className="inline-form tight">
-                          <input type="hidden" name="intent" value="revoke" />
-                          <input type="hidden" name="grantId" value={g.id} />
-                          <label className="visually-hidden" htmlFor={`revoke-${g.id}`}>
-                            {t("users.revokeReason")}
-                          </label>
-                          <input id={`revoke-${g.id}`} name="reason" placeholder={t("users.revokeReason")} />
-                          <button type="submit" className="button secondary">
-                            {t("users.revoke")}
-                          </button>
-                        </Form>
+                        <InlineReasonForm
+                          id={g.id}
+                          hidden={{ intent: "revoke", grantId: g.id }}
+                          inputName="reason"
+                          label={t("users.revokeReason")}
+                          buttons={[{ label: t("users.revoke") }]}
+                        />
                       </td>
                     ) : null}
                   </tr>
