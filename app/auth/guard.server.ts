@@ -80,8 +80,9 @@ async function run<T, IsAction extends boolean>(fn: () => Promise<T>, isAction: 
     return await fn();
   } catch (error) {
     if (error instanceof AppError) {
-      // Bad input and conflicts come back to the form that sent them; the rest go to the error boundary.
-      if (isAction && (error.status === 400 || error.status === 409 || error.status === 429)) {
+      // Bad input, refusals and conflicts come back to the form that sent them, to be shown beside it; a missing
+      // object (404) goes to the error boundary.
+      if (isAction && (error.status === 400 || error.status === 403 || error.status === 409 || error.status === 429)) {
         return toResponse(error) as Answer<T, IsAction>;
       }
       throw toResponse(error);
