@@ -24,9 +24,12 @@ export function translator(locale: Locale): Translate {
   return (key, params) => {
     const text = catalogue[key] ?? en[key] ?? key;
     if (!params) return text;
-    return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
-      params[name] === undefined ? whole : String(params[name]),
-    );
+    // A parameter may come in each language (a role's name): "{roleAName}" reads "roleANameZh" in Chinese, if given.
+    const localized = (name: string) => (locale === "zh-HK" && params[`${name}Zh`] !== undefined ? params[`${name}Zh`] : params[name]);
+    return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
+      const value = localized(name);
+      return value === undefined ? whole : String(value);
+    });
   };
 }
 

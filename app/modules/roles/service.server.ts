@@ -62,12 +62,27 @@ export async function userInScope(
   return user;
 }
 
-function sodMessage(kind: "blocking" | "waiverMissing", rule: { id: string; roleA: string; roleB: string }) {
-  return new AppError(400, kind === "blocking" ? "access.sod.blocked" : "access.sod.waiverRequired", { roleCode: kind === "blocking" ? "access.sod.blocked" : "access.sod.waiverRequired" }, {
+/** A separation-of-duties message's parameters: both roles by code and by name in each language, and the rule. */
+async function sodParams(tx: Transaction, rule: { id: string; roleA: string; roleB: string }) {
+  const named = await tx.select().from(roles).where(inArray(roles.code, [rule.roleA, rule.roleB]));
+  const name = (code: string, zh: boolean) => {
+    const r = named.find((n) => n.code === code);
+    return r ? (zh ? r.nameZh : r.nameEn) : code;
+  };
+  return {
     roleA: rule.roleA,
     roleB: rule.roleB,
     rule: rule.id,
-  });
+    roleAName: name(rule.roleA, false),
+    roleBName: name(rule.roleB, false),
+    roleANameZh: name(rule.roleA, true),
+    roleBNameZh: name(rule.roleB, true),
+  };
+}
+
+async function sodMessage(tx: Transaction, kind: "blocking" | "waiverMissing", rule: { id: string; roleA: string; roleB: string }) {
+  const key = kind === "blocking" ? "access.sod.blocked" : "access.sod.waiverRequired";
+  return new AppError(400, key, { roleCode: key }, await sodParams(tx, rule));
 }
 
 /**
@@ -95,18 +110,14 @@ export async function checkSod(
     .where(and(eq(grantRequests.userId, userId), eq(grantRequests.status, "pending"), ne(grantRequests.roleCode, roleCode)));
   // Pending requests count as held: two requests that together break a rule are refused like one.
   const verdict = sodVerdict([...held, ...pending.map((p) => p.roleCode)], roleCode, await loadSodRules(tx), await approvedWaiverRuleIds(tx, userId));
-  if (verdict.blocking[0]) throw sodMessage("blocking", verdict.blocking[0]);
-  if (verdict.waiverMissing[0]) throw sodMessage("waiverMissing", verdict.waiverMissing[0]);
+  if (verdict.blocking[0]) throw await sodMessage(tx, "blocking", verdict.blocking[0]);
+  if (verdict.waiverMissing[0]) throw await sodMessage(tx, "waiverMissing", verdict.waiverMissing[0]);
   const justifiedByOther = (w: { roleA: string; roleB: string }) =>
     options.approving === true && [...grants, ...pending].some((x) => x.roleCode === (w.roleA === roleCode ? w.roleB : w.roleA) && x.sodJustification);
   const unjustified = verdict.warnings.filter((w) => !justifiedByOther(w));
   if (unjustified.length > 0 && !justification) {
     const w = unjustified[0]!;
-    throw new AppError(400, "access.sod.justificationRequired", { justification: "access.sod.justificationRequired" }, {
-      roleA: w.roleA,
-      roleB: w.roleB,
-      rule: w.id,
-    });
+    throw new AppError(400, "access.sod.justificationRequired", { justification: "access.sod.justificationRequired" }, await sodParams(tx, w));
   }
   return { held, pending: pending.map((p) => p.roleCode), warnings: verdict.warnings, waived: verdict.waived };
 }
