@@ -19,6 +19,7 @@ import {
   updateStepPlan,
 } from "../../app/modules/onboarding/service.server";
 import { WORKFLOW } from "../../app/modules/onboarding/workflow";
+import { translator } from "../../app/i18n/messages";
 import { updateParticipant } from "../../app/modules/participants/service.server";
 import { advanceCase, contextFor, createConsoleUser, type CaseActors } from "../factories";
 import { describeEachDatabase } from "../support/databases";
@@ -222,7 +223,8 @@ describeEachDatabase("onboarding case", (use) => {
     it("refuses a locked step and names the steps it waits for", async () => {
       const { id, maker } = await freshCase();
       const error = await expectUnchanged(id, () => refusedWith(move(maker, id, "test_credentials", "start"), 400, "case.refused.locked"));
-      expect(error.params).toEqual({ steps: "admin_activation" });
+      expect(error.params).toEqual({ steps: "Administrator activation", stepsZh: "啟用管理員帳戶" });
+      expect(translator("zh-HK")(error.messageKey, error.params)).toContain("啟用管理員帳戶");
       const view = await getCase(maker, id);
       expect(view.steps.find((s) => s.definition.key === "readiness_verification")!.blockers).toEqual(["users_and_roles", "api_certification"]);
     });

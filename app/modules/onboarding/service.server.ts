@@ -17,6 +17,7 @@ import {
 import { scopeOf } from "~/auth/permissions";
 import { AppError, forbidden, notFound } from "~/lib/errors";
 import { validate } from "~/lib/validation";
+import { translator } from "~/i18n/messages";
 import { appendAuditEvent, diffFields } from "../audit/service.server";
 import { SYSTEM_ACTOR, type Actor, type ServiceContext } from "../context.server";
 import { participantScope } from "../participants/scope.server";
@@ -162,6 +163,16 @@ const STEP_EFFECTS: Record<StepEffect, (tx: Transaction, ctx: ServiceContext, pa
   },
 };
 
+const [titlesEn, titlesZh] = [translator("en"), translator("zh-HK")];
+
+/** A refusal naming steps ("locked until …") names them by title, in each language, not by key. */
+function withStepTitles(params: Record<string, string | number>): Record<string, string | number> {
+  if (typeof params.steps !== "string" || !params.steps) return params;
+  const keys = params.steps.split(", ");
+  const titles = (t: typeof titlesEn) => keys.map((k) => (stepDefinition(k) ? t(stepDefinition(k)!.titleKey) : k)).join(", ");
+  return { ...params, steps: titles(titlesEn), stepsZh: titles(titlesZh) };
+}
+
 const ACTION_EVENT: Record<StepAction, string> = {
   start: "case.step.started",
   submit: "case.step.submitted",
@@ -197,7 +208,7 @@ async function applyTransition(
     evidenceCount: action === "submit" ? await evidenceCount(tx, participantId, row.stepKey) : 0,
   });
   if (!result.ok) {
-    throw new AppError(REFUSAL_STATUS[result.messageKey] ?? 400, result.messageKey, {}, result.params ?? {});
+    throw new AppError(REFUSAL_STATUS[result.messageKey] ?? 400, result.messageKey, {}, withStepTitles(result.params ?? {}));
   }
   const now = new Date();
   const update: Partial<OnboardingStep> = { state: result.state, version: row.version + 1, updatedAt: now };
