@@ -85,7 +85,7 @@ describeEachDatabase("Login Management over HTTP", (use) => {
     const alice = await userId("alice.tam@harbourview.example");
     const sod = await maker.post(`/users/${alice}`, { intent: "request", roleCode: "si_checker" });
     expect(sod.status).toBe(400);
-    expect(await sod.text()).toContain("Refused by separation of duties: si_maker and si_checker may not be held together (rule si_maker_checker).");
+    expect(await sod.text()).toContain("Refused by separation of duties: SI maker and SI checker may not be held together (rule si_maker_checker).");
     const noJustification = await maker.post(`/users/${await userId("checker@b01234.demo")}`, { intent: "request", roleCode: "trade_info_viewer" });
     expect(noJustification.status).toBe(400);
     expect(await noJustification.text()).toContain("write a justification to go ahead");
