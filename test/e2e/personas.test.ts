@@ -103,9 +103,12 @@ describe.skipIf(!hasBrowser())("each persona's sign-in and navigation (browser)"
       const href = await link.getAttribute("href");
       await link.click();
       await page.waitForURL((url) => url.pathname === href);
+      // The address changes as the new page's data arrives; let it render before reading it.
+      await page.waitForLoadState("networkidle");
       await page.getByRole("main").getByRole("heading", { level: 1 }).first().waitFor();
       expect(await page.getByRole("heading", { name: ERROR_HEADING }).count(), `${label} (${href})`).toBe(0);
       if (label === "Recent activity") {
+        await page.getByRole("heading", { level: 1, name: "Recent activity" }).waitFor();
         expect(await page.getByRole("main").innerText()).toContain(
           who.participant ? `Audit events of participant ${who.participant}` : "Every audit event on the platform",
         );
