@@ -185,6 +185,7 @@ async function seedCompliance(db: Database, checkpointKey: string | null): Promi
     participantIds: ["B01234", "C00123"],
     deadline,
     deadlinePolicy: "flag",
+    includeApiClients: true,
   });
   const checkerB = await contextFor(db, "checker@b01234.demo");
   const { items } = await getCampaign(checkerB, campaign.id);

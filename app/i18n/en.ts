@@ -738,6 +738,8 @@ export const en = {
   "action.user.password_reset.completed": "Password reset",
   "jwt.header.crit": "The header marks an extension as critical (crit) that the gateway does not understand, so the token must be refused.",
   "jwt.lifetime.order": "exp is not after iat: the token expires before it was issued.",
+  "reviews.includeApiClients": "Also review API clients and their owners",
+  "action.credential.client.revoked": "API client revoked",
   "time.zoneNote": "Hong Kong time",
 } as const;
 

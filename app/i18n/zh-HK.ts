@@ -740,5 +740,7 @@ export const zhHK: Record<MessageKey, string> = {
   "action.user.password_reset.completed": "已重設密碼",
   "jwt.header.crit": "標頭將閘道不理解的擴充標示為必要（crit），因此必須拒絕此權杖。",
   "jwt.lifetime.order": "exp 並不在 iat 之後：權杖在簽發前已到期。",
+  "reviews.includeApiClients": "同時覆核 API 用戶端及其負責人",
+  "action.credential.client.revoked": "撤銷 API 用戶端",
   "time.zoneNote": "香港時間",
 };

@@ -31,6 +31,7 @@ export const action = /* @__PURE__ */ protectedAction("review:manage", async ({ 
     roleCodes: fieldList(f, "roleCodes"),
     deadline: fieldValue(f, "deadline") ?? "",
     deadlinePolicy: fieldValue(f, "deadlinePolicy") ?? "",
+    includeApiClients: fieldValue(f, "includeApiClients") === "on",
   });
   return redirect(`/reviews/${campaign.id}`);
 });
@@ -72,6 +73,9 @@ export default function Reviews() {
                 </label>
               ))}
             </fieldset>
+            <label className="checkbox">
+              <input type="checkbox" name="includeApiClients" defaultChecked /> {t("reviews.includeApiClients")}
+            </label>
             <TextField name="deadline" type="date" label={t("reviews.deadline")} required error={err("deadline")} />
             <fieldset className="field">
               <legend>{t("reviews.policy")}</legend>

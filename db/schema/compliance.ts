@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { apiClients } from "./credentials";
 import { roleGrants, users } from "./identity";
 import { participants } from "./participants";
 
@@ -25,6 +26,8 @@ export const reviewCampaigns = pgTable(
     // Null means every participant / every role.
     participantIds: jsonb("participant_ids").$type<string[] | null>(),
     roleCodes: jsonb("role_codes").$type<string[] | null>(),
+    // API clients and their owners are reviewed too when set (SPEC §8).
+    includeApiClients: boolean("include_api_clients").notNull().default(false),
     deadline: timestamp("deadline", { withTimezone: true, precision: 3 }).notNull(),
     // What happens to items still undecided at the deadline.
     deadlinePolicy: text("deadline_policy").$type<CampaignPolicy>().notNull(),
@@ -53,13 +56,14 @@ export const reviewItems = pgTable(
     participantId: text("participant_id")
       .notNull()
       .references(() => participants.id),
-    grantId: text("grant_id")
-      .notNull()
-      .references(() => roleGrants.id),
+    // What is reviewed: a role grant, or an API client (whose owner is the item's user).
+    kind: text("kind").$type<"grant" | "api_client">().notNull().default("grant"),
+    grantId: text("grant_id").references(() => roleGrants.id),
+    apiClientId: text("api_client_id").references(() => apiClients.id),
     userId: text("user_id")
       .notNull()
       .references(() => users.id),
-    roleCode: text("role_code").notNull(),
+    roleCode: text("role_code"),
     decision: text("decision").$type<ReviewDecision>(),
     comment: text("comment"),
     decidedBy: text("decided_by").references(() => users.id),
@@ -70,6 +74,8 @@ export const reviewItems = pgTable(
   },
   (t) => [
     uniqueIndex("review_items_campaign_grant_unique").on(t.campaignId, t.grantId),
+    uniqueIndex("review_items_campaign_client_unique").on(t.campaignId, t.apiClientId),
+    check("review_items_subject", sql`(${t.kind} = 'grant' and ${t.grantId} is not null) or (${t.kind} = 'api_client' and ${t.apiClientId} is not null)`),
     index("review_items_participant_idx").on(t.participantId, t.campaignId),
     index("review_items_grant_idx").on(t.grantId),
     check("review_items_decision_valid", sql`${t.decision} is null or ${t.decision} in ('keep','revoke')`),

@@ -124,7 +124,7 @@ describeEachDatabase("access reviews", (use) => {
       const item = itemOf(await items(compliance, campaign.id), u1, "si_maker");
       const error = await refusal(decideItem(a.checker, item.id, { decision: "revoke", comment: "no" }), 400);
       expect(error.fieldErrors).toEqual({ comment: "review.error.commentRequired" });
-      expect((await grantOf(item.grantId)).status).toBe("active");
+      expect((await grantOf(item.grantId!)).status).toBe("active");
     });
 
     it("revokes through the normal path: the grant ends, the role is gone, and both events are recorded", async () => {
@@ -133,7 +133,7 @@ describeEachDatabase("access reviews", (use) => {
       const mark = await lastAuditId(db);
       const decided = await decideItem(a.checker, item.id, { decision: "revoke", comment: "Left the SI team in March." });
       expect(decided).toMatchObject({ decision: "revoke", decidedBy: a.checker.actor.userId });
-      expect(await grantOf(item.grantId)).toMatchObject({ status: "revoked", revokedBy: a.checker.actor.userId, revokeReason: 'Access review "Q1 review of A": Left the SI team in March.' });
+      expect(await grantOf(item.grantId!)).toMatchObject({ status: "revoked", revokedBy: a.checker.actor.userId, revokeReason: 'Access review "Q1 review of A": Left the SI team in March.' });
       expect((await heldRoleCodes(db, u1, clock.current())).sort()).toEqual(["trade_info_viewer"]);
       const events = await auditEventsSince(db, mark);
       expect(events.map((e) => e.action)).toEqual(["role.grant.revoked", "review.item.revoked"]);
@@ -148,7 +148,7 @@ describeEachDatabase("access reviews", (use) => {
       const item = itemOf(await items(compliance, campaign.id), a.maker.actor.userId!, "da_maker");
       const mark = await lastAuditId(db);
       await refusal(decideItem(secondChecker, item.id, { decision: "revoke", comment: "Testing the last maker rule" }), 400, "access.refused.lastAdministrator");
-      expect((await grantOf(item.grantId)).status).toBe("active");
+      expect((await grantOf(item.grantId!)).status).toBe("active");
       expect(itemOf(await items(compliance, campaign.id), a.maker.actor.userId!, "da_maker").decision).toBeNull();
       expect(await auditEventsSince(db, mark)).toEqual([]);
     });
@@ -166,13 +166,13 @@ describeEachDatabase("access reviews", (use) => {
 
       const first = itemOf(list, a.checker.actor.userId!, "da_checker");
       await refusal(decideItem(a.maker, first.id, { decision: "revoke", comment: "Testing the last checker rule" }), 400, "access.refused.lastAdministrator");
-      expect((await grantOf(first.grantId)).status).toBe("active");
+      expect((await grantOf(first.grantId!)).status).toBe("active");
     });
 
     it("records a keep", async () => {
       const item = itemOf(await items(compliance, campaign.id), u2, "ref_data_viewer");
       await decideItem(a.maker, item.id, { decision: "keep", comment: "Still on the reference-data desk." });
-      expect((await grantOf(item.grantId)).status).toBe("active");
+      expect((await grantOf(item.grantId!)).status).toBe("active");
       const summary = (await getCampaign(compliance, campaign.id)).campaign;
       expect(summary).toMatchObject({ total: 6, decided: 3, kept: 1, revoked: 2, flagged: 0 });
     });
@@ -204,7 +204,7 @@ describeEachDatabase("access reviews", (use) => {
       expect(outcome(a.checker.actor.userId!, "da_checker")).toBe("flagged");
 
       // Auto-revoked through the normal path; the last administrators keep their roles.
-      expect(await grantOf(itemOf(before, u1, "trade_info_viewer").grantId)).toMatchObject({ status: "revoked", revokedBy: null });
+      expect(await grantOf(itemOf(before, u1, "trade_info_viewer").grantId!)).toMatchObject({ status: "revoked", revokedBy: null });
       expect(await heldRoleCodes(db, u1, clock.current())).toEqual([]);
       expect(await heldRoleCodes(db, a.maker.actor.userId!, clock.current())).toEqual(["da_maker"]);
       expect(await heldRoleCodes(db, a.checker.actor.userId!, clock.current())).toEqual(["da_checker"]);
@@ -226,7 +226,7 @@ describeEachDatabase("access reviews", (use) => {
     it("with the flag policy: undecided items are flagged and the grants kept; a grant ended meanwhile is said to be", async () => {
       const { db } = use();
       const list = await items(compliance, flagCampaign.id);
-      await revokeGrant(b.checker, itemOf(list, bLeaver, "trade_info_viewer").grantId, { reason: "Left the firm before the review." });
+      await revokeGrant(b.checker, itemOf(list, bLeaver, "trade_info_viewer").grantId!, { reason: "Left the firm before the review." });
       // Closed by the jobs runner below, with the J campaign; here only what it leaves.
       const result = await runJobs(db);
       expect(result.campaignsClosed).toBe(2);
@@ -278,10 +278,10 @@ describeEachDatabase("access reviews", (use) => {
       const revocations = await db
         .select()
         .from(auditEvents)
-        .where(and(eq(auditEvents.action, "role.grant.revoked"), inArray(auditEvents.entityId, autoRevoked.map((i) => i.grantId))));
+        .where(and(eq(auditEvents.action, "role.grant.revoked"), inArray(auditEvents.entityId, autoRevoked.map((i) => i.grantId!))));
       expect(revocations).toHaveLength(autoRevoked.length);
       // The firm's only maker and only checker stay, flagged.
-      expect(outcomes.filter((i) => ["da_maker", "da_checker"].includes(i.roleCode)).map((i) => i.outcome).sort()).toEqual(["flagged", "flagged"]);
+      expect(outcomes.filter((i) => ["da_maker", "da_checker"].includes(i.roleCode ?? "")).map((i) => i.outcome).sort()).toEqual(["flagged", "flagged"]);
       expect(outcomes.filter((i) => i.roleCode === "si_status_subscriber").map((i) => i.outcome)).toEqual(["flagged", "flagged", "flagged"]);
       expect((await runJobs(db)).campaignsClosed).toBe(0);
     });

@@ -385,3 +385,30 @@ export async function sendExpiryNotices(db: Database, now = new Date()): Promise
   }
   return sent;
 }
+
+/**
+ * Ends an API client at once, with a reason (an access review's decision): the client and every key of it are
+ * revoked, so it leaves the JWKS. Inside the caller's transaction.
+ */
+export async function revokeClientInTx(tx: Transaction, ctx: ServiceContext, apiClientId: string, reason: string): Promise<"revoked" | "already_ended"> {
+  const [client] = await tx.select().from(apiClients).where(eq(apiClients.id, apiClientId)).for("update");
+  if (!client) throw notFound();
+  if (client.status === "revoked" || client.status === "rejected") return "already_ended";
+  const now = new Date();
+  await tx.update(apiClients).set({ status: "revoked", revokedAt: now, revokeReason: reason, version: client.version + 1 }).where(eq(apiClients.id, client.id));
+  const keys = await tx
+    .update(apiKeys)
+    .set({ status: "revoked", revokedAt: now, revokeReason: reason })
+    .where(and(eq(apiKeys.apiClientId, client.id), eq(apiKeys.status, "active")))
+    .returning({ kid: apiKeys.kid });
+  await appendAuditEvent(tx, ctx, {
+    action: "credential.client.revoked",
+    entityType: "api_client",
+    entityId: client.id,
+    participantId: client.participantId,
+    reason,
+    changes: { status: { before: client.status, after: "revoked" } },
+    metadata: { clientId: client.clientId, keysRevoked: keys.map((k) => k.kid) },
+  });
+  return "revoked";
+}

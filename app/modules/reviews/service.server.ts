@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { and, asc, count, desc, eq, inArray, isNull, lte, ne } from "drizzle-orm";
 import { z } from "zod";
 import type { Transaction } from "../../../db/client.server";
-import { reviewCampaigns, reviewItems, roleGrants, roles, users, type ReviewCampaign, type ReviewItem } from "../../../db/schema";
+import { apiClients, reviewCampaigns, reviewItems, roleGrants, roles, users, type ReviewCampaign, type ReviewItem } from "../../../db/schema";
+import { revokeClientInTx } from "../credentials/service.server";
 import { scopeOf } from "~/auth/permissions";
 import { AppError, forbidden, notFound } from "~/lib/errors";
 import { validate } from "~/lib/validation";
@@ -21,6 +22,7 @@ const campaignSchema = z.object({
     .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "access.error.date" })
     .transform((v) => new Date(`${v}T23:59:59.999+08:00`)),
   deadlinePolicy: z.enum(["revoke", "flag"], { error: "validation.invalid" }),
+  includeApiClients: z.boolean().default(false),
 });
 export interface CampaignInput {
   name: string;
@@ -29,6 +31,8 @@ export interface CampaignInput {
   /** The last day of the review (Hong Kong), YYYY-MM-DD; the campaign closes at its end. */
   deadline: string;
   deadlinePolicy: string;
+  /** Also review every active API client of the participants in scope, with its owner. */
+  includeApiClients?: boolean;
 }
 
 /**
@@ -50,6 +54,7 @@ export async function openCampaign(ctx: ServiceContext, input: CampaignInput): P
         roleCodes: data.roleCodes.length ? data.roleCodes : null,
         deadline: data.deadline,
         deadlinePolicy: data.deadlinePolicy,
+        includeApiClients: data.includeApiClients,
         createdBy: ctx.actor.userId,
         createdAt: now,
       })
@@ -68,13 +73,20 @@ export async function openCampaign(ctx: ServiceContext, input: CampaignInput): P
       );
     const items = grants
       .filter((g) => g.participantId !== null)
-      .map((g) => ({ id: randomUUID(), campaignId: campaign!.id, participantId: g.participantId!, grantId: g.id, userId: g.userId, roleCode: g.roleCode }));
+      .map((g) => ({ id: randomUUID(), campaignId: campaign!.id, participantId: g.participantId!, kind: "grant" as "grant" | "api_client", grantId: g.id as string | null, apiClientId: null as string | null, userId: g.userId, roleCode: g.roleCode as string | null }));
+    if (data.includeApiClients) {
+      const clients = await tx
+        .select({ id: apiClients.id, participantId: apiClients.participantId, ownerUserId: apiClients.ownerUserId })
+        .from(apiClients)
+        .where(and(eq(apiClients.status, "active"), data.participantIds.length ? inArray(apiClients.participantId, data.participantIds) : undefined));
+      items.push(...clients.map((c) => ({ id: randomUUID(), campaignId: campaign!.id, participantId: c.participantId, kind: "api_client" as const, grantId: null, apiClientId: c.id, userId: c.ownerUserId, roleCode: null })));
+    }
     for (let i = 0; i < items.length; i += 1000) await tx.insert(reviewItems).values(items.slice(i, i + 1000));
     await appendAuditEvent(tx, ctx, {
       action: "review.campaign.opened",
       entityType: "review_campaign",
       entityId: campaign!.id,
-      metadata: { name: data.name, items: items.length, participantIds: data.participantIds, roleCodes: data.roleCodes, deadline: data.deadline.toISOString(), deadlinePolicy: data.deadlinePolicy },
+      metadata: { name: data.name, items: items.length, participantIds: data.participantIds, roleCodes: data.roleCodes, includeApiClients: data.includeApiClients, deadline: data.deadline.toISOString(), deadlinePolicy: data.deadlinePolicy },
     });
     return campaign!;
   });
@@ -139,17 +151,25 @@ export async function getCampaign(ctx: ServiceContext, campaignId: string): Prom
   const [summary] = await summaries(ctx, [campaign]);
   if (scopeOf(ctx.actor.permissions, "review:read") !== "any" && summary!.total === 0) throw notFound();
   const rows = await ctx.db
-    .select({ item: reviewItems, userName: users.displayName, userEmail: users.email, roleName: roles.nameEn })
+    .select({ item: reviewItems, userName: users.displayName, userEmail: users.email, roleName: roles.nameEn, client: apiClients })
     .from(reviewItems)
     .innerJoin(users, eq(users.id, reviewItems.userId))
-    .innerJoin(roles, eq(roles.code, reviewItems.roleCode))
+    .leftJoin(roles, eq(roles.code, reviewItems.roleCode))
+    .leftJoin(apiClients, eq(apiClients.id, reviewItems.apiClientId))
     .where(and(eq(reviewItems.campaignId, campaignId), itemScope(ctx)))
     .orderBy(asc(reviewItems.participantId), asc(users.displayName), asc(reviewItems.roleCode));
   const deciders = [...new Set(rows.map((r) => r.item.decidedBy).filter((v): v is string => Boolean(v)))];
   const names = deciders.length ? await ctx.db.select({ id: users.id, name: users.displayName }).from(users).where(inArray(users.id, deciders)) : [];
   return {
     campaign: summary!,
-    items: rows.map((r) => ({ ...r.item, userName: r.userName, userEmail: r.userEmail, roleName: r.roleName, decidedByName: names.find((n) => n.id === r.item.decidedBy)?.name ?? null })),
+    items: rows.map((r) => ({
+      ...r.item,
+      userName: r.userName,
+      userEmail: r.userEmail,
+      // An API client item names the client; its user is the client's owner.
+      roleName: r.client ? `API client ${r.client.name} (${r.client.environment}, ${r.client.clientId})` : (r.roleName ?? r.item.roleCode ?? ""),
+      decidedByName: names.find((n) => n.id === r.item.decidedBy)?.name ?? null,
+    })),
   };
 }
 
@@ -180,8 +200,12 @@ export async function decideItem(ctx: ServiceContext, itemId: string, input: { d
     if (item.decision) throw new AppError(409, "review.error.alreadyDecided");
     await lockParticipantAccess(tx, item.participantId);
     if (data.decision === "revoke") {
-      const [grant] = await tx.select().from(roleGrants).where(eq(roleGrants.id, item.grantId));
-      if (grant?.status === "active") await revokeInTx(tx, ctx, item.grantId, `Access review "${campaign.name}": ${data.comment}`);
+      const reason = `Access review "${campaign.name}": ${data.comment}`;
+      if (item.kind === "api_client" && item.apiClientId) await revokeClientInTx(tx, ctx, item.apiClientId, reason);
+      else if (item.grantId) {
+        const [grant] = await tx.select().from(roleGrants).where(eq(roleGrants.id, item.grantId));
+        if (grant?.status === "active") await revokeInTx(tx, ctx, item.grantId, reason);
+      }
     }
     const now = new Date();
     const [after] = await tx
@@ -196,7 +220,7 @@ export async function decideItem(ctx: ServiceContext, itemId: string, input: { d
       participantId: item.participantId,
       reason: data.comment,
       changes: { decision: { before: null, after: data.decision } },
-      metadata: { campaignId: campaign.id, grantId: item.grantId, userId: item.userId, roleCode: item.roleCode },
+      metadata: { campaignId: campaign.id, grantId: item.grantId, apiClientId: item.apiClientId, userId: item.userId, roleCode: item.roleCode },
     });
     return after!;
   });
@@ -222,11 +246,11 @@ export async function closeCampaign(ctx: ServiceContext, campaignId: string): Pr
       let outcome: NonNullable<ReviewItem["outcome"]>;
       if (item.decision === "keep") outcome = "kept";
       else if (item.decision === "revoke") outcome = "revoked";
-      else if (campaign.deadlinePolicy === "flag") outcome = (await grantActive(tx, item.grantId)) ? "flagged" : "already_ended";
+      else if (campaign.deadlinePolicy === "flag") outcome = (await subjectActive(tx, item)) ? "flagged" : "already_ended";
       else outcome = await autoRevoke(tx, systemCtx, item, campaign);
       await tx.update(reviewItems).set({ outcome, version: item.version + 1 }).where(eq(reviewItems.id, item.id));
       if (!item.decision) {
-        events.push({ action: `review.item.${outcome}`, entityType: "review_item", entityId: item.id, participantId: item.participantId, metadata: { campaignId, grantId: item.grantId, userId: item.userId, roleCode: item.roleCode } });
+        events.push({ action: `review.item.${outcome}`, entityType: "review_item", entityId: item.id, participantId: item.participantId, metadata: { campaignId, grantId: item.grantId, apiClientId: item.apiClientId, userId: item.userId, roleCode: item.roleCode } });
       }
     }
     const [after] = await tx.update(reviewCampaigns).set({ status: "closed", closedAt: now, version: campaign.version + 1 }).where(eq(reviewCampaigns.id, campaignId)).returning();
@@ -236,17 +260,25 @@ export async function closeCampaign(ctx: ServiceContext, campaignId: string): Pr
   });
 }
 
-async function grantActive(tx: Transaction, grantId: string): Promise<boolean> {
-  const [grant] = await tx.select({ status: roleGrants.status }).from(roleGrants).where(eq(roleGrants.id, grantId));
+/** Whether what an item reviews (a grant, or an API client) is still in force. */
+async function subjectActive(tx: Transaction, item: ReviewItem): Promise<boolean> {
+  if (item.kind === "api_client" && item.apiClientId) {
+    const [client] = await tx.select({ status: apiClients.status }).from(apiClients).where(eq(apiClients.id, item.apiClientId));
+    return client?.status === "active";
+  }
+  if (!item.grantId) return false;
+  const [grant] = await tx.select({ status: roleGrants.status }).from(roleGrants).where(eq(roleGrants.id, item.grantId));
   return grant?.status === "active";
 }
 
 async function autoRevoke(tx: Transaction, ctx: ServiceContext, item: ReviewItem, campaign: ReviewCampaign): Promise<"auto_revoked" | "flagged" | "already_ended"> {
-  if (!(await grantActive(tx, item.grantId))) return "already_ended";
+  if (!(await subjectActive(tx, item))) return "already_ended";
   await lockParticipantAccess(tx, item.participantId);
+  const reason = `Access review "${campaign.name}" closed with no decision: revoked by its deadline policy`;
   try {
     await tx.transaction(async (savepoint) => {
-      await revokeInTx(savepoint, ctx, item.grantId, `Access review "${campaign.name}" closed with no decision: revoked by its deadline policy`);
+      if (item.kind === "api_client" && item.apiClientId) await revokeClientInTx(savepoint, ctx, item.apiClientId, reason);
+      else if (item.grantId) await revokeInTx(savepoint, ctx, item.grantId, reason);
     });
     return "auto_revoked";
   } catch (error) {
@@ -275,6 +307,6 @@ export async function lastConfirmations(db: ServiceContext["db"], grantIds: stri
     .where(and(inArray(reviewItems.grantId, grantIds), eq(reviewItems.decision, "keep")))
     .orderBy(asc(reviewItems.decidedAt));
   const result: Record<string, { campaignName: string; decidedAt: Date; decidedBy: string | null }> = {};
-  for (const r of rows) if (r.decidedAt) result[r.grantId] = { campaignName: r.campaignName, decidedAt: r.decidedAt, decidedBy: r.decidedBy };
+  for (const r of rows) if (r.decidedAt && r.grantId) result[r.grantId] = { campaignName: r.campaignName, decidedAt: r.decidedAt, decidedBy: r.decidedBy };
   return result;
 }
