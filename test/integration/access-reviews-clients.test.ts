@@ -3,7 +3,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { SignJWT } from "jose";
 import { beforeAll, expect, it } from "vitest";
 import { apiClients, apiKeys, auditEvents } from "../../db/schema";
-import { AppError } from "../../app/lib/errors";
+import { type AppError } from "../../app/lib/errors";
 import { systemContext } from "../../app/modules/context.server";
 import { POP_AUDIENCE } from "../../app/modules/credentials/claim-rules";
 import { createClient, issueChallenge, jwks, registerKey } from "../../app/modules/credentials/service.server";
