@@ -1,18 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { seedDemo } from "../../db/seed";
 import { participants } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { createTestDatabase, type TestDatabase } from "../support/databases";
-import {
-  expectAccessible,
-  expectNoConsoleErrors,
-  hasBrowser,
-  launchBrowser,
-  newConsolePage,
-  signIn,
-} from "../support/browser";
-import { startServer, type RunningServer } from "../support/server";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { type RunningServer } from "../support/server";
+import { useDemoConsole, type DemoConsole } from "../support/demo-console";
 
 function mainNavigation(page: Page) {
   return page.getByRole("navigation", { name: "Main navigation" });
@@ -28,20 +20,10 @@ async function participantLinks(page: Page): Promise<string[]> {
 }
 
 describe.skipIf(!hasBrowser())("sign-in failures, sign-out and participant scope (browser)", () => {
-  let database: TestDatabase & { drop(): Promise<void> };
+  let database: DemoConsole["database"];
   let server: RunningServer;
   let browser: Browser;
-  beforeAll(async () => {
-    database = await createTestDatabase("pglite");
-    await seedDemo(database.db);
-    server = await startServer(database.db);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.drop();
-  });
+  useDemoConsole((demo) => ({ database, server, browser } = demo));
 
   it("a wrong password shows the message by the form, announced and focused, and signs nobody in", async () => {
     const page = await newConsolePage(browser);

@@ -1,30 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { SignJWT, calculateJwkThumbprint, importPKCS8, type JWK } from "jose";
 import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
+import { describe, expect, it } from "vitest";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { CLAIM_RULES } from "../../app/modules/credentials/claim-rules";
-import { createTestDatabase, type TestDatabase } from "../support/databases";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, launchBrowser, newConsolePage, signIn } from "../support/browser";
-import { startServer, type RunningServer } from "../support/server";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { type RunningServer } from "../support/server";
+import { useDemoConsole } from "../support/demo-console";
 
 describe.skipIf(!hasBrowser())("a participant administrator registers an API key made in the browser and checks a token with it (browser)", () => {
-  let database: TestDatabase & { drop(): Promise<void> };
   let server: RunningServer;
   let browser: Browser;
-
-  beforeAll(async () => {
-    database = await createTestDatabase("pglite");
-    await seedDemo(database.db);
-    server = await startServer(database.db);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.drop();
-  });
+  useDemoConsole((demo) => ({ server, browser } = demo));
 
   it("gets a challenge, generates a key pair in the browser, registers it, and sees a token signed with it accepted", async () => {
     const page = await newConsolePage(browser);

@@ -1,12 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "csv-parse/sync";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { createTestDatabase, type TestDatabase } from "../support/databases";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, launchBrowser, newConsolePage, signIn } from "../support/browser";
-import { startServer, type RunningServer } from "../support/server";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { type RunningServer } from "../support/server";
+import { useDemoConsole } from "../support/demo-console";
 
 const mainNavigation = (page: Page) => page.getByRole("navigation", { name: "Main navigation" });
 
@@ -16,20 +15,9 @@ async function actionCodes(page: Page): Promise<string[]> {
 }
 
 describe.skipIf(!hasBrowser())("compliance in the browser: explorer, export, integrity, reports", () => {
-  let database: TestDatabase & { drop(): Promise<void> };
   let server: RunningServer;
   let browser: Browser;
-  beforeAll(async () => {
-    database = await createTestDatabase("pglite");
-    await seedDemo(database.db);
-    server = await startServer(database.db);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.drop();
-  });
+  useDemoConsole((demo) => ({ server, browser } = demo));
 
   it("filters the explorer, pivots to one object's history, and downloads that view as CSV", async () => {
     const page = await newConsolePage(browser);

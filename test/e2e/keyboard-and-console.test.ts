@@ -1,19 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { createTestDatabase, type TestDatabase } from "../support/databases";
-import {
-  consoleErrorsOf,
-  expectAccessible,
-  expectNoConsoleErrors,
-  focusedElement,
-  hasBrowser,
-  launchBrowser,
-  newConsolePage,
-  signIn,
-} from "../support/browser";
-import { startServer, type RunningServer } from "../support/server";
+import { consoleErrorsOf, expectAccessible, expectNoConsoleErrors, focusedElement, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { type RunningServer } from "../support/server";
+import { useDemoConsole } from "../support/demo-console";
 
 /** Presses Tab until the field labelled `label` has focus (at most `limit` presses), as a keyboard user would. */
 async function tabTo(page: Page, label: string, limit = 15): Promise<void> {
@@ -31,20 +21,9 @@ function expectVisibleFocus(focused: Awaited<ReturnType<typeof focusedElement>>)
 }
 
 describe.skipIf(!hasBrowser())("keyboard use, console errors and CSP (browser)", () => {
-  let database: TestDatabase & { drop(): Promise<void> };
   let server: RunningServer;
   let browser: Browser;
-  beforeAll(async () => {
-    database = await createTestDatabase("pglite");
-    await seedDemo(database.db);
-    server = await startServer(database.db);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.drop();
-  });
+  useDemoConsole((demo) => ({ server, browser } = demo));
 
   it("signs in with the keyboard alone: Tab between the fields, Enter to send", async () => {
     const page = await newConsolePage(browser);

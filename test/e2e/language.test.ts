@@ -1,17 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { createTestDatabase, type TestDatabase } from "../support/databases";
-import {
-  expectAccessible,
-  expectNoConsoleErrors,
-  hasBrowser,
-  launchBrowser,
-  newConsolePage,
-  signIn,
-} from "../support/browser";
-import { startServer, type RunningServer } from "../support/server";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { type RunningServer } from "../support/server";
+import { useDemoConsole } from "../support/demo-console";
 
 const htmlLang = (page: Page) => page.locator("html").getAttribute("lang");
 
@@ -37,20 +29,9 @@ function parseHongKongTime(text: string): number {
 }
 
 describe.skipIf(!hasBrowser())("language and Hong Kong time (browser)", () => {
-  let database: TestDatabase & { drop(): Promise<void> };
   let server: RunningServer;
   let browser: Browser;
-  beforeAll(async () => {
-    database = await createTestDatabase("pglite");
-    await seedDemo(database.db);
-    server = await startServer(database.db);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.drop();
-  });
+  useDemoConsole((demo) => ({ server, browser } = demo));
 
   it("switches to Traditional Chinese, keeps it across reloads and sign-out, and switches back", async () => {
     const page = await newConsolePage(browser);

@@ -1,12 +1,11 @@
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { seedDemo } from "../../db/seed";
 import { grantRequests, roleGrants, users } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { createTestDatabase, type TestDatabase } from "../support/databases";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, launchBrowser, newConsolePage, signIn } from "../support/browser";
-import { startServer, type RunningServer } from "../support/server";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { type RunningServer } from "../support/server";
+import { useDemoConsole, type DemoConsole } from "../support/demo-console";
 
 const MAKER = "Mandy Maker (B01234)";
 const CHECKER = "Chris Checker (B01234)";
@@ -15,21 +14,10 @@ const COMMENT = "Access form AF-2026-114 signed by the head of operations.";
 const mainNavigation = (page: Page) => page.getByRole("navigation", { name: "Main navigation" });
 
 describe.skipIf(!hasBrowser())("a maker requests a role; a checker approves it in another browser (browser)", () => {
-  let database: TestDatabase & { drop(): Promise<void> };
+  let database: DemoConsole["database"];
   let server: RunningServer;
   let browser: Browser;
-
-  beforeAll(async () => {
-    database = await createTestDatabase("pglite");
-    await seedDemo(database.db);
-    server = await startServer(database.db);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.drop();
-  });
+  useDemoConsole((demo) => ({ database, server, browser } = demo));
 
   it("goes from the maker's request on the user page to the checker's approval, and the user's access shows both", async () => {
     // The maker of B01234, in one browser context.

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Browser, Locator, Page } from "playwright-core";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { advanceCase, contextFor } from "../factories";
-import { createTestDatabase, type TestDatabase } from "../support/databases";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, launchBrowser, newConsolePage, signIn } from "../support/browser";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
 import { stepOf } from "../support/onboarding";
-import { startServer, type RunningServer } from "../support/server";
+import { type RunningServer } from "../support/server";
+import { useDemoConsole, type DemoConsole } from "../support/demo-console";
 
 const EVIDENCE = "Certification report: all mandatory trade-information and reference-data cases passed (program v1.2).";
 const EVIDENCE_REF = "CERT-B01234-2026-001";
@@ -17,30 +16,22 @@ function timelineEntry(page: Page, action: string, entityId: string): Locator {
 }
 
 describe.skipIf(!hasBrowser())("a participant administrator submits a step; an officer approves it (browser)", () => {
-  let database: TestDatabase & { drop(): Promise<void> };
+  let database: DemoConsole["database"];
   let server: RunningServer;
   let browser: Browser;
-
-  beforeAll(async () => {
-    database = await createTestDatabase("pglite");
-    await seedDemo(database.db);
+  useDemoConsole(
+    (demo) => ({ database, server, browser } = demo),
     // In the demo, B01234's test credentials wait for an officer; a second officer approves them here, so API
     // certification, the participant's own step, is ready for its administrator.
-    const db = database.db;
-    await advanceCase(db, "B01234", {
-      officer: await contextFor(db, "officer@hkex.demo"),
-      approver: await contextFor(db, "officer2@hkex.demo"),
-      participant: await contextFor(db, "maker@b01234.demo"),
-    }, "test_credentials");
-    expect((await stepOf(db, "B01234", "api_certification")).state).toBe("ready");
-    server = await startServer(db);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.drop();
-  });
+    async (db) => {
+      await advanceCase(db, "B01234", {
+        officer: await contextFor(db, "officer@hkex.demo"),
+        approver: await contextFor(db, "officer2@hkex.demo"),
+        participant: await contextFor(db, "maker@b01234.demo"),
+      }, "test_credentials");
+      expect((await stepOf(db, "B01234", "api_certification")).state).toBe("ready");
+    },
+  );
 
   it("goes from the maker's queue, through evidence and submission, to the officer's approval, and the timeline shows both", async () => {
     // The maker of B01234, in one browser context.

@@ -1,17 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { createTestDatabase, type TestDatabase } from "../support/databases";
-import {
-  expectAccessible,
-  expectNoConsoleErrors,
-  hasBrowser,
-  launchBrowser,
-  newConsolePage,
-  signIn,
-} from "../support/browser";
-import { startServer, type RunningServer } from "../support/server";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { type RunningServer } from "../support/server";
+import { useDemoConsole } from "../support/demo-console";
 
 /**
  * Each demo persona, written out as a person reads the page (SPEC §1). `audit` says whether the persona reads the
@@ -56,20 +48,9 @@ const mainNavigation = (page: Page) => page.getByRole("navigation", { name: "Mai
 const ERROR_HEADING = "Something stopped this page";
 
 describe.skipIf(!hasBrowser())("each persona's sign-in and navigation (browser)", () => {
-  let database: TestDatabase & { drop(): Promise<void> };
   let server: RunningServer;
   let browser: Browser;
-  beforeAll(async () => {
-    database = await createTestDatabase("pglite");
-    await seedDemo(database.db);
-    server = await startServer(database.db);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.drop();
-  });
+  useDemoConsole((demo) => ({ server, browser } = demo));
 
   it.each(PERSONAS)("$email lands on a home page naming them; the navigation offers what they may use", async (who) => {
     const page = await newConsolePage(browser);

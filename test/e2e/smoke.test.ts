@@ -1,26 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { createTestDatabase, type TestDatabase } from "../support/databases";
-import { expectAccessible, hasBrowser, launchBrowser, newConsolePage } from "../support/browser";
-import { startServer, type RunningServer } from "../support/server";
+import { expectAccessible, hasBrowser, newConsolePage } from "../support/browser";
+import { type RunningServer } from "../support/server";
+import { useDemoConsole } from "../support/demo-console";
 
 describe.skipIf(!hasBrowser())("browser smoke", () => {
-  let database: TestDatabase & { drop(): Promise<void> };
   let server: RunningServer;
   let browser: Browser;
-  beforeAll(async () => {
-    database = await createTestDatabase("pglite");
-    await seedDemo(database.db);
-    server = await startServer(database.db);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await database?.drop();
-  });
+  useDemoConsole((demo) => ({ server, browser } = demo));
 
   it("signs in as the officer and sees all participants", async () => {
     const page = await newConsolePage(browser);
