@@ -11,6 +11,7 @@ import {
   useRouteLoaderData,
 } from "@remix-run/react";
 import { publicLoader } from "~/auth/guard.server";
+import { pageHeaders } from "~/lib/headers";
 import { AppShell } from "~/components/app-shell";
 import { ErrorPanel } from "~/components/error-panel";
 import { localeOf } from "~/i18n/locale.server";
@@ -22,6 +23,9 @@ export const links: LinksFunction = () => [
   // No icon yet: an explicit empty one keeps browsers from asking for /favicon.ico (a 404 on every first visit).
   { rel: "icon", href: "data:," },
 ];
+
+// Every page below that does not say otherwise: not stored (see app/lib/headers.ts).
+export const headers = pageHeaders;
 
 export const meta: MetaFunction = () => [{ title: "OCP Onboarding Console" }];
 

@@ -3,6 +3,7 @@ import { count } from "drizzle-orm";
 import type { Database } from "./client.server";
 import { participants } from "./schema";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
+import { DEMO_TOTP_SECRET } from "../app/auth/totp.server";
 import { addStepEntry, getCase, updateStepPlan } from "../app/modules/onboarding/service.server";
 import { decideRequest, requestGrant } from "../app/modules/roles/service.server";
 import { createUser } from "../app/modules/users/service.server";
@@ -33,6 +34,8 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
       password: DEMO_PASSWORD,
       roleCodes: [account.roleCode],
       isDemo: true,
+      // Demo accounts come enrolled with the published demo key, so that a tester can use any authenticator.
+      totpSecret: DEMO_TOTP_SECRET,
     });
   }
 
@@ -82,14 +85,16 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
       password: DEMO_PASSWORD,
       roleCodes: [account.roleCode],
       isDemo: true,
+      // Demo accounts come enrolled with the published demo key, so that a tester can use any authenticator.
+      totpSecret: DEMO_TOTP_SECRET,
     });
   }
   // D00456's administrators and C00123's operations staff are not demo sign-ins: their passwords are random.
   const unknownPassword = () => randomBytes(24).toString("base64url");
-  await createConsoleUser(db, { email: "da.maker@kowloonbay.example", displayName: "Derek Maker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_maker"] });
-  await createConsoleUser(db, { email: "da.checker@kowloonbay.example", displayName: "Doris Checker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_checker"] });
-  await createConsoleUser(db, { email: "ops@kowloonbay.example", displayName: "Trade desk (D00456)", participantId: "D00456", password: null, roleCodes: ["trade_info_viewer"] });
-  await createConsoleUser(db, { email: "ops@lionrock.example", displayName: "Settlement operations (C00123)", participantId: "C00123", password: null, roleCodes: ["si_status_subscriber", "ref_data_viewer"] });
+  await createConsoleUser(db, { email: "da.maker@kowloonbay.example", displayName: "Derek Maker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_maker"], totpSecret: null });
+  await createConsoleUser(db, { email: "da.checker@kowloonbay.example", displayName: "Doris Checker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_checker"], totpSecret: null });
+  await createConsoleUser(db, { email: "ops@kowloonbay.example", displayName: "Trade desk (D00456)", participantId: "D00456", password: null, roleCodes: ["trade_info_viewer"], totpSecret: null });
+  await createConsoleUser(db, { email: "ops@lionrock.example", displayName: "Settlement operations (C00123)", participantId: "C00123", password: null, roleCodes: ["si_status_subscriber", "ref_data_viewer"], totpSecret: null });
 
   const officer = await contextFor(db, "officer@hkex.demo");
   const approver = await contextFor(db, "officer2@hkex.demo");

@@ -21,7 +21,7 @@ export function createLogger(config: AppConfig): Logger {
   return pino({
     level: config.logLevel,
     base: { service: "ocp-console" },
-    redact: { paths: ["password", "*.password", "headers.cookie", "*.headers.cookie"], censor: "[redacted]" },
+    redact: { paths: ["password", "*.password", "totpSecret", "*.totpSecret", "headers.cookie", "*.headers.cookie"], censor: "[redacted]" },
   });
 }
 

@@ -41,6 +41,9 @@ export function registerParticipant(
   return createParticipant(ctx, participantInput(overrides));
 }
 
+/** The authenticator key test users come enrolled with (test/support/totp.ts makes their codes). Tests only. */
+export const TEST_TOTP_SECRET = "N5RXALLDN5XHG33MMUWXIZLTOQWWWZLZ";
+
 export function createConsoleUser(
   db: Database,
   input: Partial<ProvisionUserInput> & Pick<ProvisionUserInput, "roleCodes">,
@@ -50,6 +53,7 @@ export function createConsoleUser(
     displayName: "Test User",
     participantId: null,
     password: null,
+    totpSecret: TEST_TOTP_SECRET,
     ...input,
   });
 }

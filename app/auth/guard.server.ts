@@ -63,13 +63,21 @@ function toResponse(error: AppError): TypedResponse<FailureData> {
   return json(body, { status: error.status });
 }
 
-function signInRedirect(request: Request, setCookie: string | null): Response {
+/** `?redirectTo=` naming the page asked for, to come back to it once signed in. */
+function comeBackQuery(request: Request): string {
   const url = new URL(request.url);
   const target = url.pathname + url.search;
+  return target === "/" ? "" : `?redirectTo=${encodeURIComponent(target)}`;
+}
+
+function signInRedirect(request: Request, setCookie: string | null): Response {
   const headers = new Headers();
   if (setCookie) headers.append("Set-Cookie", setCookie);
-  const query = target === "/" ? "" : `?redirectTo=${encodeURIComponent(target)}`;
-  return redirect(`/login${query}`, { headers });
+  return redirect(`/login${comeBackQuery(request)}`, { headers });
+}
+
+function secondFactorRedirect(request: Request, auth: Authenticated): Response {
+  return redirect(`/mfa/${auth.secondFactor === "enrol" ? "enrol" : "verify"}${comeBackQuery(request)}`);
 }
 
 /** Loaders answer their data or throw; actions may also answer a failure for the form that was sent. */
@@ -102,6 +110,8 @@ function protect<A extends Args, T, IsAction extends boolean>(
   const guarded = async (args: A) => {
     const { auth, setCookie } = await authenticate(args);
     if (!auth) throw signInRedirect(args.request, setCookie);
+    // Before the second factor a session reaches nothing but the second-factor pages and signing out.
+    if (auth.secondFactor !== "verified" && permission !== "session") throw secondFactorRedirect(args.request, auth);
     if (!allows(auth.actor.permissions, permission)) throw toResponse(new AppError(403, "error.forbidden"));
     return run(() => handler({ ...args, ctx: serviceContext(args, auth), auth }), isAction);
   };
@@ -114,7 +124,8 @@ function open<A extends Args, T, IsAction extends boolean>(
 ): Guarded<(args: A) => Promise<Answer<T, IsAction>>> {
   const guarded = async (args: A) => {
     const { auth } = await authenticate(args);
-    return run(() => handler({ ...args, auth }), isAction);
+    // A public page sees a session only once it has passed the second factor.
+    return run(() => handler({ ...args, auth: auth?.secondFactor === "verified" ? auth : null }), isAction);
   };
   return Object.assign(guarded, { permission: "public" as const });
 }

@@ -55,6 +55,7 @@ declare module "lucia" {
       lastSeenAt: Date;
       ip: string | null;
       userAgent: string | null;
+      mfaPendingSecret: string | null;
     };
     DatabaseUserAttributes: {
       email: string;

@@ -23,8 +23,12 @@ export type Scope = "any" | "own-participant";
 export type Permission = `${Resource}:${Action}:${Scope}`;
 export type Capability = `${Resource}:${Action}`;
 
-/** What a route requires: a capability, any signed-in console user, or nobody (public pages). */
-export type RoutePermission = Capability | "authenticated" | "public";
+/**
+ * What a route requires: a capability, any signed-in console user ("authenticated": password and second factor),
+ * any session at all ("session": also one that has passed only the password, for the second-factor pages and
+ * signing out), or nobody (public pages).
+ */
+export type RoutePermission = Capability | "authenticated" | "session" | "public";
 
 export const PERSONAS = [
   "officer",
@@ -132,7 +136,7 @@ export function scopeOf(permissions: ReadonlySet<Permission>, capability: Capabi
 }
 
 export function allows(permissions: ReadonlySet<Permission>, required: RoutePermission): boolean {
-  if (required === "public" || required === "authenticated") return true;
+  if (required === "public" || required === "authenticated" || required === "session") return true;
   return scopeOf(permissions, required) !== null;
 }
 

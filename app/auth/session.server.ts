@@ -1,15 +1,23 @@
 import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
-import type { Database } from "../../db/client.server";
+import type { Database, DbOrTx } from "../../db/client.server";
 import { roleGrants, roles, sessions, users } from "../../db/schema";
 import { appendAuditEvent } from "~/modules/audit/service.server";
 import type { Actor } from "~/modules/context.server";
 import { luciaFor } from "./lucia.server";
 import { PERSONA_BY_ROLE, permissionsFor, primaryPersona, type Persona } from "./permissions";
-import { LAST_SEEN_WRITE_INTERVAL_MS, nextExpiry, sessionVerdict } from "./rules";
+import { ABSOLUTE_LIFETIME_MS, LAST_SEEN_WRITE_INTERVAL_MS, nextExpiry, sessionVerdict } from "./rules";
+import { SECOND_FACTOR_TIMEOUT_MS } from "./totp.server";
+
+/**
+ * Where a session stands with the second factor: "verified" may use the console; "verify" must enter a code from
+ * its authenticator, "enrol" must first set one up. Until verified, a session reaches only the second-factor pages.
+ */
+export type SecondFactorState = "verified" | "verify" | "enrol";
 
 export interface Authenticated {
   actor: Actor;
   sessionId: string;
+  secondFactor: SecondFactorState;
 }
 
 export interface AuthResult {
@@ -25,7 +33,7 @@ interface RequestInfo {
 }
 
 /** The console roles a user holds right now, as personas. A grant past its valid-to no longer counts. */
-export async function consolePersonasOf(db: Database, userId: string, now: Date): Promise<Persona[]> {
+export async function consolePersonasOf(db: DbOrTx, userId: string, now: Date): Promise<Persona[]> {
   const rows = await db
     .select({ roleCode: roleGrants.roleCode })
     .from(roleGrants)
@@ -45,7 +53,7 @@ export async function consolePersonasOf(db: Database, userId: string, now: Date)
 
 /** The actor a user is right now: their console roles as personas and the permissions those give. */
 export async function actorOf(
-  db: Database,
+  db: DbOrTx,
   user: { id: string; displayName: string; email: string; participantId: string | null },
   now: Date,
   sessionId: string | null,
@@ -112,9 +120,18 @@ export async function authenticateRequest(
   const actor = await actorOf(db, user, now, session.id);
   const persona = primaryPersona(actor.personas);
 
+  const secondFactor: SecondFactorState = stored.session.mfaVerifiedAt
+    ? "verified"
+    : stored.session.mfaPendingSecret
+      ? "enrol"
+      : "verify";
   const endReason =
     verdict !== "valid"
       ? verdict
+      : // (when the password was accepted: the absolute limit is counted from then, by the server's clock)
+        secondFactor !== "verified" &&
+          now.getTime() - (session.absoluteExpiresAt.getTime() - ABSOLUTE_LIFETIME_MS) >= SECOND_FACTOR_TIMEOUT_MS
+        ? "second-factor-timeout"
       : user.status !== "active"
         ? "user-not-active"
         : !persona
@@ -145,5 +162,5 @@ export async function authenticateRequest(
       .set({ lastSeenAt: now, expiresAt: nextExpiry(session, now) })
       .where(eq(sessions.id, session.id));
   }
-  return { auth: { actor, sessionId: session.id }, setCookie: null };
+  return { auth: { actor, sessionId: session.id, secondFactor }, setCookie: null };
 }

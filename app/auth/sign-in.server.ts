@@ -6,6 +6,7 @@ import { SYSTEM_ACTOR, type Actor } from "~/modules/context.server";
 import { luciaFor, sessionCookieHeader } from "./lucia.server";
 import { verifyPassword } from "./password.server";
 import { primaryPersona } from "./permissions";
+import { newTotpSecret } from "./totp.server";
 import {
   ABSOLUTE_LIFETIME_MS,
   ACCOUNT_THROTTLE,
@@ -34,13 +35,13 @@ export interface SignInEnv {
 }
 
 export type SignInResult =
-  | { ok: true; setCookie: string; actor: Actor }
+  | { ok: true; setCookie: string; actor: Actor; next: "verify" | "enrol" }
   | { ok: false; reason: "invalid" }
   | { ok: false; reason: "throttled"; retryAfterSeconds: number };
 
 const HOUR_MS = 60 * 60 * 1000;
 
-async function failureHistory(
+export async function failureHistory(
   db: DbOrTx,
   column: typeof signInAttempts.emailKey | typeof signInAttempts.ip,
   key: string,
@@ -68,6 +69,37 @@ async function failureHistory(
     failuresInHour: Number(inHour?.n ?? 0),
     oldestFailureInHourAt: inHour?.oldest ? new Date(inHour.oldest) : null,
   };
+}
+
+/**
+ * Locks an active account whose sign-ins have failed too often in a row (wrong passwords and wrong codes alike),
+ * until the cool-down passes or the helpdesk unlocks it. Its sessions end at their next request (session.server.ts).
+ */
+export async function lockAfterTooManyFailures(
+  tx: DbOrTx,
+  user: { id: string; participantId: string | null; status: string; version: number },
+  key: string,
+  now: Date,
+  requestInfo: { requestId: string | null; ip: string | null; userAgent: string | null },
+): Promise<boolean> {
+  if (user.status !== "active") return false;
+  const history = await failureHistory(tx, signInAttempts.emailKey, key, now);
+  if (history.consecutiveFailures < LOCK_AFTER_FAILURES) return false;
+  const [locked] = await tx
+    .update(users)
+    .set({ status: "locked", statusReason: AUTO_LOCK_REASON, statusChangedAt: now, version: user.version + 1, updatedAt: now })
+    .where(and(eq(users.id, user.id), eq(users.status, "active")))
+    .returning();
+  if (!locked) return false;
+  await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
+    action: "user.locked",
+    entityType: "user",
+    entityId: user.id,
+    participantId: user.participantId,
+    reason: AUTO_LOCK_REASON,
+    changes: { status: { before: "active", after: "locked" } },
+  });
+  return true;
 }
 
 /**
@@ -154,51 +186,35 @@ export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignIn
         metadata: { email: key },
       });
       // Too many wrong passwords in a row lock an active account until the cool-down passes or the helpdesk unlocks it.
-      if (user && failure === "wrong-password" && user.status === "active") {
-        const history = await failureHistory(tx, signInAttempts.emailKey, key, now);
-        if (history.consecutiveFailures >= LOCK_AFTER_FAILURES) {
-          const [locked] = await tx
-            .update(users)
-            .set({ status: "locked", statusReason: AUTO_LOCK_REASON, statusChangedAt: now, version: user.version + 1, updatedAt: now })
-            .where(and(eq(users.id, user.id), eq(users.status, "active")))
-            .returning();
-          if (locked) {
-            await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
-              action: "user.locked",
-              entityType: "user",
-              entityId: user.id,
-              participantId: user.participantId,
-              reason: AUTO_LOCK_REASON,
-              changes: { status: { before: "active", after: "locked" } },
-            });
-          }
-        }
-      }
+      if (user && failure === "wrong-password") await lockAfterTooManyFailures(tx, user, key, now, requestInfo);
     });
     return { ok: false, reason: "invalid" };
   }
 
+  // The password is right: a session starts, but it can do nothing until the second factor is verified, or, for a
+  // user without one, enrolled (second-factor.server.ts). The sign-in succeeds, and is counted as a success for
+  // throttling, only then.
   const actor: Actor = await actorOf(env.db, user, now, null);
+  const enrolled = user.mfaEnrolledAt !== null && user.totpSecret !== null;
   const setCookie = await env.db.transaction(async (tx) => {
-    await tx.insert(signInAttempts).values({ emailKey: key, ip: env.ip, succeeded: true, attemptedAt: now });
     const session = await luciaFor(tx, env.secureCookie).createSession(user.id, {
       absoluteExpiresAt: new Date(now.getTime() + ABSOLUTE_LIFETIME_MS),
       lastSeenAt: now,
       ip: env.ip,
       userAgent: env.userAgent,
+      mfaPendingSecret: enrolled ? null : newTotpSecret(),
     });
-    await tx.update(users).set({ lastSignInAt: now }).where(eq(users.id, user.id));
     actor.sessionId = session.id;
     await appendAuditEvent(tx, { ...requestInfo, actor }, {
-      action: "auth.sign_in.succeeded",
+      action: "auth.sign_in.password_accepted",
       entityType: "user",
       entityId: user.id,
       participantId: user.participantId,
-      metadata: { personas },
+      metadata: { next: enrolled ? "verify" : "enrol" },
     });
     return sessionCookieHeader(tx, env.secureCookie, session.id);
   });
-  return { ok: true, setCookie, actor };
+  return { ok: true, setCookie, actor, next: enrolled ? "verify" : "enrol" };
 }
 
 /** Ends the session on the server and records it; answers the cookie that clears it in the browser. */

@@ -45,13 +45,15 @@ export function AppShell({
   const location = useLocation();
   const mainRef = useRef<HTMLElement>(null);
   const firstRender = useRef(true);
-  // After a client-side navigation, focus moves to the new page's content, as a full page load would start over.
+  // After a client-side navigation, focus moves to the new page's content, as a full page load would start over;
+  // on a page made for one field (the second-factor code), to that field.
   useEffect(() => {
     if (firstRender.current) {
       firstRender.current = false;
       return;
     }
-    mainRef.current?.focus();
+    const field = mainRef.current?.querySelector<HTMLElement>("[data-autofocus]");
+    (field ?? mainRef.current)?.focus();
   }, [location.pathname]);
   return (
     <>

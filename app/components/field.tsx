@@ -12,6 +12,7 @@ export function TextField({
   required,
   autoFocus,
   maxLength,
+  inputMode,
 }: {
   name: string;
   label: string;
@@ -24,6 +25,7 @@ export function TextField({
   required?: boolean;
   autoFocus?: boolean;
   maxLength?: number;
+  inputMode?: "numeric" | "text" | "email";
 }) {
   const { t } = useI18n();
   const id = `field-${name}`;
@@ -49,7 +51,9 @@ export function TextField({
         autoComplete={autoComplete}
         required={required}
         autoFocus={autoFocus}
+        data-autofocus={autoFocus ? "" : undefined}
         maxLength={maxLength}
+        inputMode={inputMode}
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy}
       />

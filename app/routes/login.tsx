@@ -1,4 +1,3 @@
-import type { HeadersFunction } from "@remix-run/node";
 import { json, redirect } from "@remix-run/node";
 import { useEffect, useRef } from "react";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
@@ -6,22 +5,19 @@ import { z } from "zod";
 import { publicAction, publicLoader } from "~/auth/guard.server";
 import { safeRedirectPath } from "~/auth/rules";
 import { signIn } from "~/auth/sign-in.server";
+import { DEMO_TOTP_SECRET } from "~/auth/totp.server";
 import { TextField } from "~/components/field";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { parseForm } from "~/lib/forms";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "~/modules/demo";
+import { pageHeaders } from "~/lib/headers";
 import { titled } from "~/lib/meta";
 
 export const meta = titled("signIn.title");
 
-// A document POST (no JavaScript) answers with these headers only: without this the throttle's Retry-After is lost.
-export const headers: HeadersFunction = ({ actionHeaders }) => {
-  const headers = new Headers();
-  const retryAfter = actionHeaders.get("Retry-After");
-  if (retryAfter) headers.set("Retry-After", retryAfter);
-  return headers;
-};
+// Not stored, and a throttled attempt's Retry-After kept for a document POST (no JavaScript).
+export const headers = pageHeaders;
 
 export const loader = /* @__PURE__ */ publicLoader(async ({ request, context, auth }) => {
   const url = new URL(request.url);
@@ -29,8 +25,10 @@ export const loader = /* @__PURE__ */ publicLoader(async ({ request, context, au
   return json({
     demoAccounts: context.config.demoMode ? DEMO_ACCOUNTS : [],
     demoPassword: context.config.demoMode ? DEMO_PASSWORD : null,
+    demoKey: context.config.demoMode ? DEMO_TOTP_SECRET : null,
     signedOut: url.searchParams.get("signedOut") === "1",
     notice: url.searchParams.get("activated") === "1" ? ("signIn.activated" as const) : url.searchParams.get("passwordReset") === "1" ? ("signIn.passwordReset" as const) : null,
+    secondFactorFailed: url.searchParams.get("secondFactorFailed") === "1",
   });
 });
 
@@ -61,7 +59,10 @@ export const action = /* @__PURE__ */ publicAction(async ({ request, context }) 
     { email: form.email, password: form.password },
   );
   if (result.ok) {
-    return redirect(safeRedirectPath(form.redirectTo), { headers: { "Set-Cookie": result.setCookie } });
+    // The password is only the first step: the second factor (or its enrolment) comes next, then the page asked for.
+    const target = safeRedirectPath(form.redirectTo);
+    const query = target === "/" ? "" : `?redirectTo=${encodeURIComponent(target)}`;
+    return redirect(`/mfa/${result.next}${query}`, { headers: { "Set-Cookie": result.setCookie } });
   }
   if (result.reason === "throttled") {
     return json(
@@ -105,6 +106,7 @@ export default function SignIn() {
         <p>{t("signIn.intro")}</p>
         {data.signedOut ? <p role="status" className="notice">{t("signIn.signedOut")}</p> : null}
         {data.notice ? <p role="status" className="notice">{t(data.notice)}</p> : null}
+        {data.secondFactorFailed ? <p role="alert" className="form-error">{t("signIn.secondFactorFailed")}</p> : null}
         {formMessage ? (
           <p role="alert" className="form-error" tabIndex={-1} ref={errorRef}>
             {formMessage}
@@ -138,6 +140,7 @@ export default function SignIn() {
         <section className="panel demo" aria-labelledby="demo-title">
           <h2 id="demo-title">{t("signIn.demoTitle")}</h2>
           <p>{t("signIn.demoHint", { password: data.demoPassword })}</p>
+          {data.demoKey ? <p>{t("mfa.demoHint", { key: data.demoKey })}</p> : null}
           <ul>
             {data.demoAccounts.map((a) => (
               <li key={a.email}>

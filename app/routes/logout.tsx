@@ -2,10 +2,10 @@ import { redirect } from "@remix-run/node";
 import { protectedAction, publicLoader } from "~/auth/guard.server";
 import { signOut } from "~/auth/sign-in.server";
 
-/** Signing out is a POST (a link could be followed by anyone); a GET just goes home. */
+/** Signing out is a POST (a link could be followed by anyone; a session still at the second factor may give up this way); a GET just goes home. */
 export const loader = /* @__PURE__ */ publicLoader(async () => redirect("/"));
 
-export const action = /* @__PURE__ */ protectedAction("authenticated", async ({ context, auth }) => {
+export const action = /* @__PURE__ */ protectedAction("session", async ({ context, auth }) => {
   const setCookie = await signOut(
     {
       db: context.db,

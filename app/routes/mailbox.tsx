@@ -36,11 +36,31 @@ export default function Mailbox() {
               <p>
                 <strong>{m.subject}</strong>
               </p>
-              <p className="entry-body">{m.body}</p>
+              <p className="entry-body">
+                <Linked text={m.body} />
+              </p>
             </li>
           ))}
         </ol>
       )}
     </section>
+  );
+}
+
+/** Mail text with its web addresses (activation and reset links) clickable, as a mail program shows them. */
+function Linked({ text }: { text: string }) {
+  const parts = text.split(/(https?:\/\/[^\s<>"]+)/g);
+  return (
+    <>
+      {parts.map((part, i) =>
+        i % 2 === 1 ? (
+          <a key={i} href={part}>
+            {part}
+          </a>
+        ) : (
+          part
+        ),
+      )}
+    </>
   );
 }

@@ -34,6 +34,10 @@ export const users = pgTable(
     statusChangedAt: timestamp("status_changed_at", { withTimezone: true, precision: 3 }),
     // Set when the user has enrolled two-factor authentication (credential issuance); a helpdesk reset clears it.
     mfaEnrolledAt: timestamp("mfa_enrolled_at", { withTimezone: true, precision: 3 }),
+    // The RFC 6238 shared key (base32) of the enrolled authenticator; never logged, audited or shown again.
+    totpSecret: text("totp_secret"),
+    // The last 30-second time step whose code was accepted: a code of that step or an earlier one is refused.
+    totpLastStep: integer("totp_last_step"),
     version: integer("version").notNull().default(1),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
@@ -116,6 +120,12 @@ export const sessions = pgTable(
     ip: text("ip"),
     userAgent: text("user_agent"),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    // A session starts after the password; it does nothing until the second factor is verified (or enrolled).
+    mfaVerifiedAt: timestamp("mfa_verified_at", { withTimezone: true, precision: 3 }),
+    // For a user not yet enrolled: the key offered on the enrolment page, kept until a code proves it was set up.
+    mfaPendingSecret: text("mfa_pending_secret"),
+    // Wrong codes entered in this session; too many end it.
+    mfaFailures: integer("mfa_failures").notNull().default(0),
   },
   (t) => [index("sessions_user_idx").on(t.userId)],
 );

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { participants } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { completeSecondFactor, expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole, type DemoConsole } from "../support/demo-console";
 
@@ -45,6 +45,7 @@ describe.skipIf(!hasBrowser())("sign-in failures, sign-out and participant scope
     // The right password then works from the same form.
     await page.getByLabel("Password").fill(DEMO_PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
+    await completeSecondFactor(page, server.baseUrl, "officer@hkex.demo");
     await page.getByRole("heading", { level: 1, name: "Welcome, Olivia Officer." }).waitFor();
     expectNoConsoleErrors(page, { allowStatuses: [401] });
     await page.context().close();
@@ -77,6 +78,7 @@ describe.skipIf(!hasBrowser())("sign-in failures, sign-out and participant scope
     await page.getByLabel("Email").fill("checker@c00123.demo");
     await page.getByLabel("Password").fill(DEMO_PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
+    await completeSecondFactor(page, server.baseUrl, "checker@c00123.demo");
     await page.getByRole("heading", { level: 1, name: "Recent activity" }).waitFor();
     expect(new URL(page.url()).pathname).toBe("/activity");
     expectNoConsoleErrors(page);

@@ -4,6 +4,7 @@ import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { consoleErrorsOf, expectAccessible, expectNoConsoleErrors, focusedElement, hasBrowser, newConsolePage, signIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole } from "../support/demo-console";
+import { nextCode } from "../support/totp";
 
 /** Presses Tab until the field labelled `label` has focus (at most `limit` presses), as a keyboard user would. */
 async function tabTo(page: Page, label: string, limit = 15): Promise<void> {
@@ -36,6 +37,13 @@ describe.skipIf(!hasBrowser())("keyboard use, console errors and CSP (browser)",
     expect((await focusedElement(page)).name).toBe("Password");
     expectVisibleFocus(await focusedElement(page));
     await page.keyboard.type(DEMO_PASSWORD);
+    await page.keyboard.press("Enter");
+    // The second factor: the code field has focus already; type the code, Enter.
+    await page.getByRole("heading", { level: 1, name: "Two-factor authentication" }).waitFor();
+    await expectAccessible(page);
+    expect((await focusedElement(page)).name).toBe("Authentication code");
+    expectVisibleFocus(await focusedElement(page));
+    await page.keyboard.type(await nextCode(server.baseUrl, "helpdesk@hkex.demo"));
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { level: 1, name: "Welcome, Henry Helpdesk." }).waitFor();
     await expectAccessible(page);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { completeSecondFactor, expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole } from "../support/demo-console";
 
@@ -17,8 +17,13 @@ async function signInInChinese(page: Page, email: string) {
   await page.getByLabel("電郵地址").fill(email);
   await page.getByLabel("密碼").fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: "登入" }).click();
-  await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+  await page.waitForURL((url) => url.pathname === "/mfa/verify");
+  await page.getByRole("heading", { level: 1, name: "雙重認證" }).waitFor();
+  await page.getByLabel("驗證碼").waitFor();
+  await completeSecondFactor(page, baseUrlOf(page), email);
 }
+
+const baseUrlOf = (page: Page) => new URL(page.url()).origin;
 
 /** "22/11/2026, 07:37:35" (en-GB) or "22/11/2026 07:37:35" (zh-HK), read as Hong Kong time (UTC+8, no DST). */
 function parseHongKongTime(text: string): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { expectAccessible, hasBrowser, newConsolePage } from "../support/browser";
+import { completeSecondFactor, expectAccessible, hasBrowser, newConsolePage } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole } from "../support/demo-console";
 
@@ -17,6 +17,10 @@ describe.skipIf(!hasBrowser())("browser smoke", () => {
     await page.getByLabel("Email").fill("officer@hkex.demo");
     await page.getByLabel("Password").fill(DEMO_PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
+    // The second step: a code from the authenticator (the demo accounts' key is published in demo mode).
+    await page.getByRole("heading", { level: 1, name: "Two-factor authentication" }).waitFor();
+    await expectAccessible(page);
+    await completeSecondFactor(page, server.baseUrl, "officer@hkex.demo");
     await page.getByRole("heading", { name: /Welcome/ }).waitFor();
     await page.getByRole("link", { name: "Participants" }).first().click();
     await page.getByRole("heading", { name: "Participants" }).waitFor();

@@ -3,16 +3,19 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../db/client.server";
 import { auditChainHeads, participants, roleGrants, sessions, signInAttempts, users } from "../../db/schema";
 import { permissionsFor } from "../../app/auth/permissions";
+import { verifySecondFactor } from "../../app/auth/second-factor.server";
 import { signIn, signOut, type SignInEnv } from "../../app/auth/sign-in.server";
+import { timeStepAt } from "../../app/auth/totp.server";
 import { GENESIS_HASH } from "../../app/modules/audit/hash.server";
 import { appendAuditEvent, verifyAuditChains } from "../../app/modules/audit/service.server";
 import { SYSTEM_ACTOR, systemContext, type Actor } from "../../app/modules/context.server";
 import { createParticipant } from "../../app/modules/participants/service.server";
 import { provisionUser } from "../../app/modules/users/service.server";
 import { AppError } from "../../app/lib/errors";
-import { createConsoleUser, participantInput, registerParticipant } from "../factories";
+import { createConsoleUser, participantInput, registerParticipant, TEST_TOTP_SECRET } from "../factories";
 import { auditEventsSince, lastAuditId } from "../support/audit";
 import { describeEachDatabase } from "../support/databases";
+import { codeAt } from "../support/totp";
 
 /** Everything a test could have changed, counted: a failed service must leave all of it as it was. */
 async function snapshot(db: Database) {
@@ -225,7 +228,7 @@ describeEachDatabase("a change and its audit event are one", (use) => {
       expect(JSON.stringify(events)).not.toContain("$argon2id$");
     });
 
-    it("signIn: one auth.sign_in.succeeded event and one session; a failure, one auth.sign_in.failed and none", async () => {
+    it("signIn: a failure, one auth.sign_in.failed and no session; the password, then the code, one session and their events", async () => {
       const { db } = use();
       const [user] = await db.select().from(users).where(eq(users.email, "two.roles@example.test"));
       const before = await lastAuditId(db);
@@ -233,14 +236,19 @@ describeEachDatabase("a change and its audit event are one", (use) => {
       const failed = await signIn(env(), { email: "two.roles@example.test", password: "not the password" });
       expect(failed).toEqual({ ok: false, reason: "invalid" });
       const ok = await signIn(env(), { email: "TWO.ROLES@example.test ", password });
-      expect(ok.ok).toBe(true);
+      if (!ok.ok) throw new Error("sign-in failed");
+      expect(ok.next).toBe("verify");
+      const code = codeAt(TEST_TOTP_SECRET, timeStepAt(new Date()));
+      const verified = await verifySecondFactor(env(), ok.actor.sessionId!, code);
+      expect(verified.ok).toBe(true);
 
       const events = await auditEventsSince(db, before);
       expect(events.map((e) => [e.action, e.reason, e.entityId])).toEqual([
         ["auth.sign_in.failed", "wrong-password", user!.id],
+        ["auth.sign_in.password_accepted", null, user!.id],
         ["auth.sign_in.succeeded", null, user!.id],
       ]);
-      expect(events[1]).toMatchObject({
+      expect(events[2]).toMatchObject({
         actorUserId: user!.id,
         actorPersona: "da_maker",
         ip: "198.51.100.20",
@@ -250,6 +258,8 @@ describeEachDatabase("a change and its audit event are one", (use) => {
       expect(await db.select().from(sessions).where(eq(sessions.userId, user!.id))).toHaveLength(1);
       expect(await db.select().from(signInAttempts).where(eq(signInAttempts.ip, "198.51.100.20"))).toHaveLength(2);
       expect(JSON.stringify(events)).not.toContain(password);
+      expect(JSON.stringify(events)).not.toContain(code);
+      expect(JSON.stringify(events)).not.toContain(TEST_TOTP_SECRET);
     });
 
     it("signOut: one auth.sign_out event, and the session is gone", async () => {

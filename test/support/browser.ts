@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { expect } from "vitest";
 import { chromiumPath } from "./browser-path";
+import { learnKey, nextCode } from "./totp";
 
 const require = createRequire(import.meta.url);
 const axeSource: string = (require("axe-core") as { source: string }).source;
@@ -57,7 +58,7 @@ export async function newConsolePage(browser: Browser, options: string | Console
     if (message.type() === "error") errors.push(message.text());
   });
   page.on("pageerror", (error) => {
-    errors.push(`uncaught: ${error.stack ?? error.message}`);
+    errors.push(`uncaught: ${error.stack ?? error.message} [on ${page.url()}]`);
   });
   return page;
 }
@@ -85,7 +86,23 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+  await completeSecondFactor(page, baseUrl, email);
+}
+
+/**
+ * The second step of signing in, in the browser: on the enrolment page, reads the key as a person would copy it;
+ * then types a fresh code from the tests' authenticator and waits for the page it leads to.
+ */
+export async function completeSecondFactor(page: Page, baseUrl: string, email: string): Promise<void> {
   await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+  const at = new URL(page.url()).pathname;
+  if (!at.startsWith("/mfa/")) return;
+  if (at === "/mfa/enrol") learnKey(baseUrl, email, await page.locator("#totp-key").innerText());
+  // By the field's name, not its label: the page may be in either language.
+  const form = page.locator("form", { has: page.locator('input[name="code"]') });
+  await form.locator('input[name="code"]').fill(await nextCode(baseUrl, email));
+  await form.locator('button[type="submit"]').click();
+  await page.waitForURL((url) => !url.pathname.startsWith("/mfa/"));
 }
 
 /** What a keyboard user has reached: the focused element's role-ish tag, accessible-ish name and outline. */

@@ -6,6 +6,7 @@ import pino from "pino";
 import type { Database } from "../../db/client.server";
 import { loadConfig, type AppConfig } from "../../app/env.server";
 import { createApp } from "../../server/app";
+import { learnKey, nextCode } from "./totp";
 
 let buildPromise: Promise<ServerBuild> | null = null;
 function loadBuild(): Promise<ServerBuild> {
@@ -89,7 +90,35 @@ export class HttpClient {
     return response;
   }
 
-  async signIn(email: string, password: string): Promise<Response> {
-    return this.post("/login", { email, password });
+  /** The first step only: the password. A right one answers a redirect to the second factor. */
+  async signInPassword(email: string, password: string, redirectTo?: string): Promise<Response> {
+    return this.post("/login", { email, password, ...(redirectTo === undefined ? {} : { redirectTo }) });
+  }
+
+  /**
+   * Signs in as a person would: the password, then a fresh code from the tests' authenticator, enrolling first if
+   * the console asks (reading the key off the enrolment page). Answers the last response: a refusal of the
+   * password, or the redirect to the page asked for.
+   */
+  async signIn(email: string, password: string, redirectTo?: string): Promise<Response> {
+    const first = await this.signInPassword(email, password, redirectTo);
+    const next = first.status === 302 ? new URL(first.headers.get("location") ?? "/", this.baseUrl) : null;
+    if (!next?.pathname.startsWith("/mfa/")) return first;
+    return this.completeSecondFactor(email, next.pathname + next.search);
+  }
+
+  /** Enters a code on the second-factor page the console sent the browser to (enrolling first if it is that page). */
+  async completeSecondFactor(email: string, page: string): Promise<Response> {
+    const url = new URL(page, this.baseUrl);
+    if (url.pathname === "/mfa/enrol") {
+      const html = await (await this.get(page)).text();
+      const key = /<code id="totp-key"[^>]*>([^<]+)<\/code>/.exec(html)?.[1];
+      if (!key) throw new Error("the enrolment page shows no key");
+      learnKey(this.baseUrl, email, key);
+    }
+    return this.post(url.pathname + url.search, {
+      code: await nextCode(this.baseUrl, email),
+      redirectTo: url.searchParams.get("redirectTo") ?? "/",
+    });
   }
 }

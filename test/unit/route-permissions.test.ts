@@ -109,11 +109,14 @@ describe("route permissions", () => {
     const required: Record<string, string> = {
       "participants._index.tsx": "participant:read",
       "activity.tsx": "audit:read",
-      "logout.tsx": "authenticated",
+      "logout.tsx": "session",
+      "mfa.verify.tsx": "session",
+      "mfa.enrol.tsx": "session",
     };
     for (const [file, permission] of Object.entries(required)) {
       const mod = (await import(pathToFileURL(path.join(ROUTES_DIR, file)).href)) as RouteModule;
       expect(permissionOf(file === "logout.tsx" ? mod.action : mod.loader), file).toBe(permission);
+      if (file.startsWith("mfa.")) expect(permissionOf(mod.action), file).toBe(permission);
     }
   });
 });

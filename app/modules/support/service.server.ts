@@ -54,7 +54,11 @@ export async function performSupportAction(
         await resetRolesToBaselineInTx(tx, ctx, user, data);
         break;
       case "reset_mfa": {
-        await tx.update(users).set({ mfaEnrolledAt: null, version: user.version + 1, updatedAt: now }).where(eq(users.id, user.id));
+        // The old key is forgotten: the next sign-in enrols a new one.
+        await tx
+          .update(users)
+          .set({ mfaEnrolledAt: null, totpSecret: null, totpLastStep: null, version: user.version + 1, updatedAt: now })
+          .where(eq(users.id, user.id));
         // Back to enrolment: existing sessions were made with the old second factor.
         await tx.delete(sessions).where(eq(sessions.userId, user.id));
         await audit("user.mfa.reset", { changes: { mfaEnrolled: { before: user.mfaEnrolledAt !== null, after: false } } });

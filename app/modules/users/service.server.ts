@@ -33,6 +33,8 @@ export interface ProvisionUserInput {
   password: string | null;
   roleCodes: string[];
   isDemo?: boolean;
+  /** An authenticator key the user comes enrolled with (demo accounts, tests); otherwise they enrol at first sign-in. */
+  totpSecret?: string | null;
 }
 
 /**
@@ -56,6 +58,8 @@ export async function provisionUser(ctx: ServiceContext, input: ProvisionUserInp
         passwordHash,
         status: "active",
         isDemo: input.isDemo ?? false,
+        totpSecret: input.totpSecret ?? null,
+        mfaEnrolledAt: input.totpSecret ? new Date() : null,
       })
       .returning();
     if (!user) throw new Error("user not created");
@@ -64,7 +68,7 @@ export async function provisionUser(ctx: ServiceContext, input: ProvisionUserInp
       entityType: "user",
       entityId: user.id,
       participantId: user.participantId,
-      changes: diffFields(null, user, ["email", "displayName", "participantId", "status", "isDemo"]),
+      changes: diffFields(null, user, ["email", "displayName", "participantId", "status", "isDemo", "mfaEnrolledAt"]),
     });
     for (const roleCode of input.roleCodes) {
       const [role] = await tx.select().from(roles).where(eq(roles.code, roleCode)).limit(1);

@@ -1,0 +1,159 @@
+import { eq, sql } from "drizzle-orm";
+import type { Database } from "../../db/client.server";
+import { sessions, signInAttempts, users } from "../../db/schema";
+import { appendAuditEvent } from "~/modules/audit/service.server";
+import { SYSTEM_ACTOR, type Actor } from "~/modules/context.server";
+import { luciaFor, sessionCookieHeader } from "./lucia.server";
+import { ADDRESS_THROTTLE, ACCOUNT_THROTTLE, throttleWaitMs } from "./rules";
+import { actorOf } from "./session.server";
+import { failureHistory, lockAfterTooManyFailures, type SignInEnv } from "./sign-in.server";
+import {
+  MAX_CODE_FAILURES_PER_SESSION,
+  checkTotpCode,
+  groupedKey,
+  totpQrDataUrl,
+  totpUri,
+} from "./totp.server";
+
+export type SecondFactorResult =
+  | { ok: true; setCookie: string; actor: Actor; enrolled: boolean }
+  | { ok: false; reason: "wrong-code" | "code-already-used"; attemptsLeft: number }
+  | { ok: false; reason: "throttled"; retryAfterSeconds: number }
+  /** The sign-in is over (too many wrong codes, account locked, session gone): start again with the password. */
+  | { ok: false; reason: "start-again" };
+
+/** What the enrolment page shows: the key as a QR code and as text. Only ever to the session it was made for. */
+export interface EnrolmentOffer {
+  account: string;
+  qrImage: string;
+  key: string;
+  uri: string;
+}
+
+export async function enrolmentOffer(db: Database, sessionId: string): Promise<EnrolmentOffer | null> {
+  const [row] = await db
+    .select({ secret: sessions.mfaPendingSecret, email: users.email })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.id, sessionId))
+    .limit(1);
+  if (!row?.secret) return null;
+  return {
+    account: row.email,
+    qrImage: await totpQrDataUrl(row.secret, row.email),
+    key: groupedKey(row.secret),
+    uri: totpUri(row.secret, row.email),
+  };
+}
+
+/**
+ * The second step of signing in: a code from the user's authenticator. For a user who has not enrolled yet the
+ * code proves the key offered on the enrolment page was set up, and enrols it. A code is accepted once: the step
+ * it belongs to is stored on the user row, locked for the check, so two requests racing with one code cannot both
+ * pass. On success the half-signed-in session is replaced by a new one (a new id for the new privilege). Every
+ * outcome is audited; the key and the code never are.
+ */
+export async function verifySecondFactor(
+  env: SignInEnv,
+  sessionId: string,
+  code: string,
+): Promise<SecondFactorResult> {
+  const now = new Date();
+  const requestInfo = { requestId: env.requestId, ip: env.ip, userAgent: env.userAgent };
+
+  const [current] = await env.db
+    .select({ email: users.email })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.id, sessionId))
+    .limit(1);
+  if (!current) return { ok: false, reason: "start-again" };
+  const key = current.email;
+
+  const wait = Math.max(
+    throttleWaitMs(ACCOUNT_THROTTLE, await failureHistory(env.db, signInAttempts.emailKey, key, now), now),
+    throttleWaitMs(ADDRESS_THROTTLE, await failureHistory(env.db, signInAttempts.ip, env.ip, now), now),
+  );
+
+  return env.db.transaction(async (tx): Promise<SecondFactorResult> => {
+    const [session] = await tx.select().from(sessions).where(eq(sessions.id, sessionId)).for("update").limit(1);
+    if (!session) return { ok: false, reason: "start-again" };
+    const [user] = await tx.select().from(users).where(eq(users.id, session.userId)).for("update").limit(1);
+    if (!user) return { ok: false, reason: "start-again" };
+    const actor = await actorOf(tx, user, now, session.id);
+    const audit = (action: string, extra: { reason?: string; metadata?: Record<string, unknown> } = {}) =>
+      appendAuditEvent(tx, { ...requestInfo, actor }, {
+        action,
+        entityType: "user",
+        entityId: user.id,
+        participantId: user.participantId,
+        ...extra,
+      });
+
+    if (wait > 0) {
+      await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
+        action: "auth.mfa.failed",
+        entityType: "user",
+        entityId: user.id,
+        participantId: user.participantId,
+        actorName: null,
+        reason: "throttled",
+      });
+      return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
+    }
+
+    const enrolling = !(user.mfaEnrolledAt && user.totpSecret);
+    const secret = enrolling ? session.mfaPendingSecret : user.totpSecret;
+    if (!secret || user.status !== "active") {
+      await tx.delete(sessions).where(eq(sessions.id, session.id));
+      return { ok: false, reason: "start-again" };
+    }
+
+    const verdict = checkTotpCode(secret, code, enrolling ? null : user.totpLastStep, now);
+    if (!verdict.ok) {
+      const failures = session.mfaFailures + 1;
+      await tx.insert(signInAttempts).values({ emailKey: key, ip: env.ip, succeeded: false, attemptedAt: now });
+      await audit("auth.mfa.failed", { reason: verdict.reason, metadata: { enrolling, failures } });
+      const locked = await lockAfterTooManyFailures(tx, user, key, now, requestInfo);
+      if (locked || failures >= MAX_CODE_FAILURES_PER_SESSION) {
+        await tx.delete(sessions).where(eq(sessions.id, session.id));
+        await appendAuditEvent(tx, { ...requestInfo, actor }, {
+          action: "auth.session.ended",
+          entityType: "session",
+          entityId: null,
+          participantId: user.participantId,
+          reason: locked ? "account-locked" : "too-many-wrong-codes",
+        });
+        return { ok: false, reason: "start-again" };
+      }
+      await tx.update(sessions).set({ mfaFailures: failures }).where(eq(sessions.id, session.id));
+      return { ok: false, reason: verdict.reason, attemptsLeft: MAX_CODE_FAILURES_PER_SESSION - failures };
+    }
+
+    await tx
+      .update(users)
+      .set({
+        totpLastStep: verdict.step,
+        lastSignInAt: now,
+        ...(enrolling
+          ? { totpSecret: secret, mfaEnrolledAt: now, version: sql`${users.version} + 1`, updatedAt: now }
+          : {}),
+      })
+      .where(eq(users.id, user.id));
+    await tx.insert(signInAttempts).values({ emailKey: key, ip: env.ip, succeeded: true, attemptedAt: now });
+    // A new session id for the fully signed-in session: one learnt before the second factor is worth nothing.
+    await tx.delete(sessions).where(eq(sessions.id, session.id));
+    const fresh = await luciaFor(tx, env.secureCookie).createSession(user.id, {
+      absoluteExpiresAt: session.absoluteExpiresAt,
+      lastSeenAt: now,
+      ip: env.ip,
+      userAgent: env.userAgent,
+      mfaPendingSecret: null,
+    });
+    await tx.update(sessions).set({ mfaVerifiedAt: now }).where(eq(sessions.id, fresh.id));
+    actor.sessionId = fresh.id;
+    if (enrolling) await audit("auth.mfa.enrolled", { metadata: { method: "totp" } });
+    await audit("auth.sign_in.succeeded", { metadata: { personas: actor.personas, secondFactor: "totp" } });
+    return { ok: true, setCookie: sessionCookieHeader(tx, env.secureCookie, fresh.id), actor, enrolled: enrolling };
+  });
+}
