@@ -6,7 +6,7 @@ import pino from "pino";
 import type { Database } from "../../db/client.server";
 import { loadConfig, type AppConfig } from "../../app/env.server";
 import { createApp } from "../../server/app";
-import { learnKey, nextCode } from "./totp";
+import { allowReplayRewind, learnKey, nextCode } from "./totp";
 
 let buildPromise: Promise<ServerBuild> | null = null;
 function loadBuild(): Promise<ServerBuild> {
@@ -28,6 +28,7 @@ export async function startServer(db: Database, env: Record<string, string> = {}
   const server = app.listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const { port } = server.address() as AddressInfo;
+  allowReplayRewind(`http://127.0.0.1:${port}`, db);
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     config,
