@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
 import { seedDemo } from "../db/seed";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
+import { DEMO_TOTP_SECRET } from "../app/auth/totp.server";
 import { runJobs } from "../app/modules/jobs/service.server";
 import { linkSettings } from "../app/modules/credentials/links.server";
 import { createApp } from "./app";
@@ -29,6 +30,7 @@ const server = app.listen(config.port, config.host, () => {
   if (config.demoMode) {
     lines.push(`Demo mode: sign in with any of these accounts, password ${DEMO_PASSWORD}`);
     for (const a of DEMO_ACCOUNTS) lines.push(`  ${a.email.padEnd(22)} ${a.persona}${a.participantId ? ` (${a.participantId})` : ""}`);
+    lines.push(`Then a code from an authenticator app holding the demo key ${DEMO_TOTP_SECRET} (demo accounts only).`);
   }
   console.log(lines.join("\n"));
 });

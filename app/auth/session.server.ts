@@ -100,6 +100,7 @@ export async function authenticateRequest(
         participantId: users.participantId,
         status: users.status,
         isDemo: users.isDemo,
+        mfaEnrolledAt: users.mfaEnrolledAt,
       },
     })
     .from(sessions)
@@ -120,9 +121,10 @@ export async function authenticateRequest(
   const actor = await actorOf(db, user, now, session.id);
   const persona = primaryPersona(actor.personas);
 
+  // A key on offer counts only while the user has none: enrolled meanwhile in another browser, they verify.
   const secondFactor: SecondFactorState = stored.session.mfaVerifiedAt
     ? "verified"
-    : stored.session.mfaPendingSecret
+    : stored.session.mfaPendingSecret && !stored.user.mfaEnrolledAt
       ? "enrol"
       : "verify";
   const endReason =

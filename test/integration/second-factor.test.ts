@@ -191,6 +191,48 @@ describeEachDatabase("two-factor authentication (TOTP)", (use) => {
     expect((await client.post(page, { code: right })).status).toBe(302);
   });
 
+  it("counts wrong codes toward the account lock, like wrong passwords: ten in a row lock it", async () => {
+    const firm = await createFirm(db());
+    const email = firm.checkerEmail;
+    const wrong = () => (codeAt(TEST_TOTP_SECRET, currentStep()) === "123456" ? "654321" : "123456");
+    const before = await lastAuditId(db());
+    let last: Response | null = null;
+    for (let signIn = 0; signIn < 2; signIn++) {
+      clock.advance(70 * 1000); // past the throttle's longest delay for ten failures (64 s)
+      const { client, page } = await passwordOnly(email, firm.password);
+      for (let i = 0; i < 5; i++) {
+        clock.advance(70 * 1000);
+        last = await client.post(page, { code: wrong() });
+      }
+    }
+    expect(last!.headers.get("location")).toBe("/login?secondFactorFailed=1");
+    expect((await userByEmail(email)).status).toBe("locked");
+    const actions = (await auditEventsSince(db(), before)).map((e) => e.action);
+    expect(actions.filter((a) => a === "auth.mfa.failed")).toHaveLength(10);
+    expect(actions.slice(-2)).toEqual(["user.locked", "auth.session.ended"]);
+    // Locked: even the right password and code get nowhere until the cool-down or the helpdesk.
+    clock.advance(5 * MINUTE); // past the throttle's delay after ten failures
+    expect((await new HttpClient(server.baseUrl).signInPassword(email, firm.password)).status).toBe(401);
+  });
+
+  it("asks for a code, not enrolment, once the user has enrolled in another browser meanwhile", async () => {
+    const firm = await createFirm(db());
+    const email = firm.makerEmail;
+    await db().update(users).set({ totpSecret: null, mfaEnrolledAt: null, totpLastStep: null }).where(eq(users.email, email));
+    const first = await passwordOnly(email, firm.password);
+    const second = await passwordOnly(email, firm.password);
+    const keyOfPage = async (client: HttpClient) =>
+      /<code id="totp-key"[^>]*>([^<]+)<\/code>/.exec(await (await client.get("/mfa/enrol")).text())![1]!.replace(/ /g, "");
+    const [keyA, keyB] = [await keyOfPage(first.client), await keyOfPage(second.client)];
+    expect(keyA).not.toBe(keyB);
+    expect((await first.client.post("/mfa/enrol", { code: codeAt(keyA, currentStep()) })).status).toBe(302);
+    // The other browser's offer is void: it is sent to the code page, and the enrolled key's next code works there.
+    expect((await second.client.get("/mfa/enrol")).headers.get("location")).toBe("/mfa/verify");
+    expect((await second.client.post("/mfa/verify", { code: codeAt(keyB, currentStep() + 1) })).status).toBe(400);
+    expect((await second.client.post("/mfa/verify", { code: codeAt(keyA, currentStep() + 1) })).status).toBe(302);
+    markUsed(server.baseUrl, email, currentStep() + 1);
+  });
+
   it("ends a sign-in that has not passed the second factor within ten minutes", async () => {
     const { client, page } = await passwordOnly(OFFICER, DEMO_PASSWORD);
     clock.advance(10 * MINUTE);
