@@ -6,6 +6,7 @@ import type { FailureData } from "./guard.server";
 import { luciaFor } from "./lucia.server";
 import { safeRedirectPath } from "./rules";
 import { verifySecondFactor } from "./second-factor.server";
+import { signInEnvOf } from "./sign-in.server";
 import type { Authenticated } from "./session.server";
 import { TOTP_DIGITS } from "./totp.server";
 
@@ -35,14 +36,7 @@ export async function submitSecondFactor(
   if (!new RegExp(`^\\d{${TOTP_DIGITS}}$`).test(code)) throw new AppError(400, "error.badRequest", { code: "mfa.codeFormat" });
 
   const result = await verifySecondFactor(
-    {
-      db: context.db,
-      secureCookie: context.config.cookieSecure,
-      demoMode: context.config.demoMode,
-      requestId: context.requestId,
-      ip: context.clientIp,
-      userAgent: context.userAgent,
-    },
+    signInEnvOf(context),
     auth.sessionId,
     code,
   );

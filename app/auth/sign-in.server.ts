@@ -1,5 +1,6 @@
 import { and, count, eq, gt, max, min } from "drizzle-orm";
 import type { Database, DbOrTx } from "../../db/client.server";
+import type { AppContext } from "~/context";
 import { signInAttempts, users } from "../../db/schema";
 import { appendAuditEvent } from "~/modules/audit/service.server";
 import { SYSTEM_ACTOR, type Actor } from "~/modules/context.server";
@@ -32,6 +33,18 @@ export interface SignInEnv {
   requestId: string | null;
   ip: string;
   userAgent: string | null;
+}
+
+/** The sign-in environment of a request: its database, cookie and demo settings, and where it came from. */
+export function signInEnvOf(context: AppContext): SignInEnv {
+  return {
+    db: context.db,
+    secureCookie: context.config.cookieSecure,
+    demoMode: context.config.demoMode,
+    requestId: context.requestId,
+    ip: context.clientIp,
+    userAgent: context.userAgent,
+  };
 }
 
 export type SignInResult =

@@ -4,7 +4,7 @@ import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } fr
 import { z } from "zod";
 import { publicAction, publicLoader } from "~/auth/guard.server";
 import { safeRedirectPath } from "~/auth/rules";
-import { signIn } from "~/auth/sign-in.server";
+import { signIn, signInEnvOf } from "~/auth/sign-in.server";
 import { DEMO_TOTP_SECRET } from "~/auth/totp.server";
 import { TextField } from "~/components/field";
 import { useI18n } from "~/i18n/use-i18n";
@@ -48,14 +48,7 @@ const SignInForm = z.object({
 export const action = /* @__PURE__ */ publicAction(async ({ request, context }) => {
   const form = parseForm(SignInForm, await request.formData());
   const result = await signIn(
-    {
-      db: context.db,
-      secureCookie: context.config.cookieSecure,
-      demoMode: context.config.demoMode,
-      requestId: context.requestId,
-      ip: context.clientIp,
-      userAgent: context.userAgent,
-    },
+    signInEnvOf(context),
     { email: form.email, password: form.password },
   );
   if (result.ok) {
