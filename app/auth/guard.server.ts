@@ -8,6 +8,7 @@ import {
 import { AppError } from "~/lib/errors";
 import type { ServiceContext } from "~/modules/context.server";
 import { allows, type RoutePermission } from "./permissions";
+import { withComeBack } from "./rules";
 import { authenticateRequest, type Authenticated, type AuthResult } from "./session.server";
 
 type Args = LoaderFunctionArgs | ActionFunctionArgs;
@@ -63,21 +64,20 @@ function toResponse(error: AppError): TypedResponse<FailureData> {
   return json(body, { status: error.status });
 }
 
-/** `?redirectTo=` naming the page asked for, to come back to it once signed in. */
-function comeBackQuery(request: Request): string {
+/** The page asked for, to come back to it once signed in. */
+function askedFor(request: Request): string {
   const url = new URL(request.url);
-  const target = url.pathname + url.search;
-  return target === "/" ? "" : `?redirectTo=${encodeURIComponent(target)}`;
+  return url.pathname + url.search;
 }
 
 function signInRedirect(request: Request, setCookie: string | null): Response {
   const headers = new Headers();
   if (setCookie) headers.append("Set-Cookie", setCookie);
-  return redirect(`/login${comeBackQuery(request)}`, { headers });
+  return redirect(withComeBack("/login", askedFor(request)), { headers });
 }
 
 function secondFactorRedirect(request: Request, auth: Authenticated): Response {
-  return redirect(`/mfa/${auth.secondFactor === "enrol" ? "enrol" : "verify"}${comeBackQuery(request)}`);
+  return redirect(withComeBack(`/mfa/${auth.secondFactor}`, askedFor(request)));
 }
 
 /** Loaders answer their data or throw; actions may also answer a failure for the form that was sent. */

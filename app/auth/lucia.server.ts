@@ -56,6 +56,7 @@ declare module "lucia" {
       ip: string | null;
       userAgent: string | null;
       mfaPendingSecret: string | null;
+      mfaVerifiedAt: Date | null;
     };
     DatabaseUserAttributes: {
       email: string;

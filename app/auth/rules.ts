@@ -86,6 +86,11 @@ export function throttleWaitMs(policy: ThrottlePolicy, history: FailureHistory, 
  * Where to go after signing in: only a path on this site. Anything that a browser could read as another origin
  * (`//evil`, `/\evil`, `https://…`, control characters) falls back to the home page.
  */
+/** A page, with `?redirectTo=` naming where to go once it is done; none when that is the home page. */
+export function withComeBack(path: string, target: string | null | undefined): string {
+  return !target || target === "/" ? path : `${path}?redirectTo=${encodeURIComponent(target)}`;
+}
+
 export function safeRedirectPath(target: unknown, fallback = "/"): string {
   if (typeof target !== "string" || target.length === 0 || target.length > 2000) return fallback;
   if (!target.startsWith("/") || target.startsWith("//") || target.startsWith("/\\")) return fallback;

@@ -4,19 +4,17 @@ import { AppError } from "~/lib/errors";
 import { fieldValue, formFields } from "~/lib/forms";
 import type { FailureData } from "./guard.server";
 import { luciaFor } from "./lucia.server";
-import { safeRedirectPath } from "./rules";
+import { safeRedirectPath, withComeBack } from "./rules";
 import { verifySecondFactor } from "./second-factor.server";
 import { signInEnvOf } from "./sign-in.server";
 import type { Authenticated } from "./session.server";
-import { TOTP_DIGITS } from "./totp.server";
+import { codeDigits } from "./totp.server";
 
 /** Where a session at the second factor belongs, or null if it is on the right page already. */
 export function secondFactorPageRedirect(request: Request, auth: Authenticated, page: "verify" | "enrol"): Response | null {
   const redirectTo = new URL(request.url).searchParams.get("redirectTo");
   if (auth.secondFactor === "verified") return redirect(safeRedirectPath(redirectTo));
-  if (auth.secondFactor !== page) {
-    return redirect(`/mfa/${auth.secondFactor}${redirectTo ? `?redirectTo=${encodeURIComponent(redirectTo)}` : ""}`);
-  }
+  if (auth.secondFactor !== page) return redirect(withComeBack(`/mfa/${auth.secondFactor}`, redirectTo));
   return null;
 }
 
@@ -31,9 +29,10 @@ export async function submitSecondFactor(
   const f = formFields(await request.formData());
   const redirectTo = safeRedirectPath(fieldValue(f, "redirectTo"));
   if (auth.secondFactor === "verified") return redirect(redirectTo);
-  const code = (fieldValue(f, "code") ?? "").replace(/\s+/g, "");
-  if (code === "") throw new AppError(400, "error.badRequest", { code: "validation.required" });
-  if (!new RegExp(`^\\d{${TOTP_DIGITS}}$`).test(code)) throw new AppError(400, "error.badRequest", { code: "mfa.codeFormat" });
+  const typed = fieldValue(f, "code") ?? "";
+  if (typed.trim() === "") throw new AppError(400, "error.badRequest", { code: "validation.required" });
+  const code = codeDigits(typed);
+  if (!code) throw new AppError(400, "error.badRequest", { code: "mfa.codeFormat" });
 
   const result = await verifySecondFactor(
     signInEnvOf(context),

@@ -2,21 +2,19 @@ import { eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.server";
 import { sessions, signInAttempts, users } from "../../db/schema";
 import { appendAuditEvent } from "~/modules/audit/service.server";
-import { SYSTEM_ACTOR, type Actor } from "~/modules/context.server";
+import { SYSTEM_ACTOR } from "~/modules/context.server";
 import { luciaFor, sessionCookieHeader } from "./lucia.server";
-import { ADDRESS_THROTTLE, ACCOUNT_THROTTLE, throttleWaitMs } from "./rules";
 import { actorOf } from "./session.server";
-import { failureHistory, lockAfterTooManyFailures, type SignInEnv } from "./sign-in.server";
+import { hasSecondFactor, lockAfterTooManyFailures, throttleWait, type SignInEnv } from "./sign-in.server";
 import {
   MAX_CODE_FAILURES_PER_SESSION,
   checkTotpCode,
   groupedKey,
   totpQrDataUrl,
-  totpUri,
 } from "./totp.server";
 
 export type SecondFactorResult =
-  | { ok: true; setCookie: string; actor: Actor; enrolled: boolean }
+  | { ok: true; setCookie: string }
   | { ok: false; reason: "wrong-code" | "code-already-used"; attemptsLeft: number }
   | { ok: false; reason: "throttled"; retryAfterSeconds: number }
   /** The sign-in is over (too many wrong codes, account locked, session gone): start again with the password. */
@@ -27,7 +25,6 @@ export interface EnrolmentOffer {
   account: string;
   qrImage: string;
   key: string;
-  uri: string;
 }
 
 export async function enrolmentOffer(db: Database, sessionId: string): Promise<EnrolmentOffer | null> {
@@ -42,7 +39,6 @@ export async function enrolmentOffer(db: Database, sessionId: string): Promise<E
     account: row.email,
     qrImage: await totpQrDataUrl(row.secret, row.email),
     key: groupedKey(row.secret),
-    uri: totpUri(row.secret, row.email),
   };
 }
 
@@ -61,25 +57,14 @@ export async function verifySecondFactor(
   const now = new Date();
   const requestInfo = { requestId: env.requestId, ip: env.ip, userAgent: env.userAgent };
 
-  const [current] = await env.db
-    .select({ email: users.email })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.id, sessionId))
-    .limit(1);
-  if (!current) return { ok: false, reason: "start-again" };
-  const key = current.email;
-
-  const wait = Math.max(
-    throttleWaitMs(ACCOUNT_THROTTLE, await failureHistory(env.db, signInAttempts.emailKey, key, now), now),
-    throttleWaitMs(ADDRESS_THROTTLE, await failureHistory(env.db, signInAttempts.ip, env.ip, now), now),
-  );
-
   return env.db.transaction(async (tx): Promise<SecondFactorResult> => {
     const [session] = await tx.select().from(sessions).where(eq(sessions.id, sessionId)).for("update").limit(1);
     if (!session) return { ok: false, reason: "start-again" };
     const [user] = await tx.select().from(users).where(eq(users.id, session.userId)).for("update").limit(1);
     if (!user) return { ok: false, reason: "start-again" };
+    // Throttled like the password, on the same attempts (the login name is the stored, lower-cased email).
+    const key = user.email;
+    const wait = await throttleWait(tx, key, env.ip, now);
     const actor = await actorOf(tx, user, now, session.id);
     const audit = (action: string, extra: { reason?: string; metadata?: Record<string, unknown> } = {}) =>
       appendAuditEvent(tx, { ...requestInfo, actor }, {
@@ -102,7 +87,7 @@ export async function verifySecondFactor(
       return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
     }
 
-    const enrolling = !(user.mfaEnrolledAt && user.totpSecret);
+    const enrolling = !hasSecondFactor(user);
     const secret = enrolling ? session.mfaPendingSecret : user.totpSecret;
     if (!secret || user.status !== "active") {
       await tx.delete(sessions).where(eq(sessions.id, session.id));
@@ -149,11 +134,11 @@ export async function verifySecondFactor(
       ip: env.ip,
       userAgent: env.userAgent,
       mfaPendingSecret: null,
+      mfaVerifiedAt: now,
     });
-    await tx.update(sessions).set({ mfaVerifiedAt: now }).where(eq(sessions.id, fresh.id));
     actor.sessionId = fresh.id;
     if (enrolling) await audit("auth.mfa.enrolled", { metadata: { method: "totp" } });
     await audit("auth.sign_in.succeeded", { metadata: { personas: actor.personas, secondFactor: "totp" } });
-    return { ok: true, setCookie: sessionCookieHeader(tx, env.secureCookie, fresh.id), actor, enrolled: enrolling };
+    return { ok: true, setCookie: sessionCookieHeader(tx, env.secureCookie, fresh.id) };
   });
 }

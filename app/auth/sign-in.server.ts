@@ -54,7 +54,7 @@ export type SignInResult =
 
 const HOUR_MS = 60 * 60 * 1000;
 
-export async function failureHistory(
+async function failureHistory(
   db: DbOrTx,
   column: typeof signInAttempts.emailKey | typeof signInAttempts.ip,
   key: string,
@@ -82,6 +82,19 @@ export async function failureHistory(
     failuresInHour: Number(inHour?.n ?? 0),
     oldestFailureInHourAt: inHour?.oldest ? new Date(inHour.oldest) : null,
   };
+}
+
+/** How long an attempt for this login name from this address must still wait: the longer of the two throttles. */
+export async function throttleWait(db: DbOrTx, key: string, ip: string, now: Date): Promise<number> {
+  return Math.max(
+    throttleWaitMs(ACCOUNT_THROTTLE, await failureHistory(db, signInAttempts.emailKey, key, now), now),
+    throttleWaitMs(ADDRESS_THROTTLE, await failureHistory(db, signInAttempts.ip, ip, now), now),
+  );
+}
+
+/** Whether the user has an authenticator: a key, and its enrolment proved by a code. */
+export function hasSecondFactor(user: { mfaEnrolledAt: Date | null; totpSecret: string | null }): boolean {
+  return user.mfaEnrolledAt !== null && user.totpSecret !== null;
 }
 
 /**
@@ -125,10 +138,7 @@ export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignIn
   const key = emailKey(input.email);
   const requestInfo = { requestId: env.requestId, ip: env.ip, userAgent: env.userAgent };
 
-  const wait = Math.max(
-    throttleWaitMs(ACCOUNT_THROTTLE, await failureHistory(env.db, signInAttempts.emailKey, key, now), now),
-    throttleWaitMs(ADDRESS_THROTTLE, await failureHistory(env.db, signInAttempts.ip, env.ip, now), now),
-  );
+  const wait = await throttleWait(env.db, key, env.ip, now);
 
   const [found] = await env.db.select().from(users).where(eq(users.email, key)).limit(1);
   const chain = found?.participantId ?? null;
@@ -208,7 +218,7 @@ export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignIn
   // user without one, enrolled (second-factor.server.ts). The sign-in succeeds, and is counted as a success for
   // throttling, only then.
   const actor: Actor = await actorOf(env.db, user, now, null);
-  const enrolled = user.mfaEnrolledAt !== null && user.totpSecret !== null;
+  const enrolled = hasSecondFactor(user);
   const setCookie = await env.db.transaction(async (tx) => {
     const session = await luciaFor(tx, env.secureCookie).createSession(user.id, {
       absoluteExpiresAt: new Date(now.getTime() + ABSOLUTE_LIFETIME_MS),
@@ -216,6 +226,7 @@ export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignIn
       ip: env.ip,
       userAgent: env.userAgent,
       mfaPendingSecret: enrolled ? null : newTotpSecret(),
+      mfaVerifiedAt: null,
     });
     actor.sessionId = session.id;
     await appendAuditEvent(tx, { ...requestInfo, actor }, {

@@ -18,8 +18,8 @@ export const MAX_CODE_FAILURES_PER_SESSION = 5;
 /** A signed-in session that has not passed the second factor within this time is ended. */
 export const SECOND_FACTOR_TIMEOUT_MS = 10 * 60 * 1000;
 /**
- * The key the demo accounts come enrolled with, so that a tester can add it to any authenticator. Demo only: a
- * code made with it is refused when the server is not in demo mode.
+ * The key the demo accounts come enrolled with, so that a tester can add it to any authenticator. Demo only: the
+ * seed gives it to demo accounts alone, and those cannot sign in when the server is not in demo mode.
  */
 export const DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP";
 
@@ -44,6 +44,12 @@ export function timeStepAt(at: Date): number {
   return Math.floor(at.getTime() / 1000 / TOTP_PERIOD_SECONDS);
 }
 
+/** The digits of a code as typed, without the spaces authenticators show ("123 456"); null if it is no code. */
+export function codeDigits(typed: string): string | null {
+  const digits = typed.replace(/\s+/g, "");
+  return new RegExp(`^\\d{${TOTP_DIGITS}}$`).test(digits) ? digits : null;
+}
+
 export type CodeVerdict = { ok: true; step: number } | { ok: false; reason: "wrong-code" | "code-already-used" };
 
 /**
@@ -51,8 +57,8 @@ export type CodeVerdict = { ok: true; step: number } | { ok: false; reason: "wro
  * ignored (authenticators show "123 456"); anything but six digits is simply a wrong code.
  */
 export function checkTotpCode(secret: string, code: string, lastStep: number | null, at: Date): CodeVerdict {
-  const token = code.replace(/\s+/g, "");
-  if (!new RegExp(`^\\d{${TOTP_DIGITS}}$`).test(token)) return { ok: false, reason: "wrong-code" };
+  const token = codeDigits(code);
+  if (!token) return { ok: false, reason: "wrong-code" };
   const delta = totpFor(secret, "-").validate({ token, timestamp: at.getTime(), window: TOTP_WINDOW });
   if (delta === null) return { ok: false, reason: "wrong-code" };
   const step = timeStepAt(at) + delta;

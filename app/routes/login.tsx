@@ -3,7 +3,7 @@ import { useEffect, useRef } from "react";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
 import { publicAction, publicLoader } from "~/auth/guard.server";
-import { safeRedirectPath } from "~/auth/rules";
+import { safeRedirectPath, withComeBack } from "~/auth/rules";
 import { signIn, signInEnvOf } from "~/auth/sign-in.server";
 import { DEMO_TOTP_SECRET } from "~/auth/totp.server";
 import { TextField } from "~/components/field";
@@ -53,9 +53,8 @@ export const action = /* @__PURE__ */ publicAction(async ({ request, context }) 
   );
   if (result.ok) {
     // The password is only the first step: the second factor (or its enrolment) comes next, then the page asked for.
-    const target = safeRedirectPath(form.redirectTo);
-    const query = target === "/" ? "" : `?redirectTo=${encodeURIComponent(target)}`;
-    return redirect(`/mfa/${result.next}${query}`, { headers: { "Set-Cookie": result.setCookie } });
+    const next = withComeBack(`/mfa/${result.next}`, safeRedirectPath(form.redirectTo));
+    return redirect(next, { headers: { "Set-Cookie": result.setCookie } });
   }
   if (result.reason === "throttled") {
     return json(
