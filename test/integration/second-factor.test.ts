@@ -11,7 +11,7 @@ import { createFirm } from "../support/access";
 import { auditEventsSince, lastAuditId } from "../support/audit";
 import { HOUR, MINUTE, TestClock } from "../support/clock";
 import { describeEachDatabase } from "../support/databases";
-import { HttpClient, startServer, type RunningServer } from "../support/server";
+import { HttpClient, shownKeyIn, startServer, type RunningServer } from "../support/server";
 import { codeAt, currentStep, keyOf, markUsed } from "../support/totp";
 
 const OFFICER = "officer@hkex.demo";
@@ -222,7 +222,7 @@ describeEachDatabase("two-factor authentication (TOTP)", (use) => {
     const first = await passwordOnly(email, firm.password);
     const second = await passwordOnly(email, firm.password);
     const keyOfPage = async (client: HttpClient) =>
-      /<code id="totp-key"[^>]*>([^<]+)<\/code>/.exec(await (await client.get("/mfa/enrol")).text())![1]!.replace(/ /g, "");
+      shownKeyIn(await (await client.get("/mfa/enrol")).text()).replace(/ /g, "");
     const [keyA, keyB] = [await keyOfPage(first.client), await keyOfPage(second.client)];
     expect(keyA).not.toBe(keyB);
     expect((await first.client.post("/mfa/enrol", { code: codeAt(keyA, currentStep()) })).status).toBe(302);
@@ -262,7 +262,7 @@ describeEachDatabase("two-factor authentication (TOTP)", (use) => {
     const qr = /<img class="qr-code" src="data:image\/svg\+xml;base64,([^"]+)" alt="QR code holding the authenticator key for ([^"]+)"/.exec(html)!;
     expect(qr[2]).toBe(email);
     expect(Buffer.from(qr[1]!, "base64").toString()).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    const shown = /<code id="totp-key"[^>]*>([^<]+)<\/code>/.exec(html)![1]!;
+    const shown = shownKeyIn(html);
     expect(shown).toMatch(/^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/); // 160 bits, base32, in groups of four
     const key = shown.replace(/ /g, "");
     expect(key).not.toBe(TEST_TOTP_SECRET);
@@ -312,7 +312,7 @@ describeEachDatabase("two-factor authentication (TOTP)", (use) => {
     clock.advance(STEP_MS);
     const { client: next, page } = await passwordOnly(firm.checkerEmail, firm.password);
     expect(page).toBe("/mfa/enrol");
-    const key = /<code id="totp-key"[^>]*>([^<]+)<\/code>/.exec(await (await next.get(page)).text())![1]!.replace(/ /g, "");
+    const key = shownKeyIn(await (await next.get(page)).text()).replace(/ /g, "");
     expect(key).not.toBe(keyOf(server.baseUrl, firm.checkerEmail));
     // The old authenticator's codes no longer work.
     expect((await next.post(page, { code: codeAt(TEST_TOTP_SECRET, currentStep()) })).status).toBe(400);

@@ -40,6 +40,13 @@ export async function startServer(db: Database, env: Record<string, string> = {}
   };
 }
 
+/** The authenticator key an enrolment page shows, as shown (groups of four). */
+export function shownKeyIn(html: string): string {
+  const key = /<code id="totp-key"[^>]*>([^<]+)<\/code>/.exec(html)?.[1];
+  if (!key) throw new Error("the enrolment page shows no key");
+  return key;
+}
+
 /** A minimal browser stand-in for HTTP tests: keeps cookies, sends this site's Origin on POSTs. */
 export class HttpClient {
   private cookies = new Map<string, string>();
@@ -112,10 +119,7 @@ export class HttpClient {
   async completeSecondFactor(email: string, page: string): Promise<Response> {
     const url = new URL(page, this.baseUrl);
     if (url.pathname === "/mfa/enrol") {
-      const html = await (await this.get(page)).text();
-      const key = /<code id="totp-key"[^>]*>([^<]+)<\/code>/.exec(html)?.[1];
-      if (!key) throw new Error("the enrolment page shows no key");
-      learnKey(this.baseUrl, email, key);
+      learnKey(this.baseUrl, email, shownKeyIn(await (await this.get(page)).text()));
     }
     return this.post(url.pathname + url.search, {
       code: await nextCode(this.baseUrl, email),

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { vi } from "vitest";
 import type { Database } from "../../db/client.server";
 import { users } from "../../db/schema";
-import { DEMO_TOTP_SECRET, TOTP_PERIOD_SECONDS } from "../../app/auth/totp.server";
+import { DEMO_TOTP_SECRET, TOTP_PERIOD_SECONDS, timeStepAt } from "../../app/auth/totp.server";
 import { TEST_TOTP_SECRET } from "../factories";
 
 /**
@@ -37,20 +37,21 @@ export function codeAt(secret: string, step: number): string {
 }
 
 export function currentStep(): number {
-  return Math.floor(Date.now() / PERIOD_MS);
+  return timeStepAt(new Date());
 }
 
 /**
  * A fresh code for the account: the earliest step the console still accepts (one step either side of now) that has
- * not been used; if all three have, it waits for the next step, as a person would. Under a frozen test clock it
- * cannot wait, and says so.
+ * not been used. If all three have been, it sets the account's last used step back on the server's database (see
+ * below), or, without one, waits for the next step as a person would (and, under a frozen test clock, says it
+ * cannot).
  */
 export async function nextCode(baseUrl: string, email: string): Promise<string> {
   const key = accountKey(baseUrl, email);
   const secret = keyOf(baseUrl, email);
   for (;;) {
     const now = Date.now();
-    const current = Math.floor(now / PERIOD_MS);
+    const current = timeStepAt(new Date(now));
     // The step before now only while it stays acceptable for the round trip.
     const earliest = now % PERIOD_MS < PERIOD_MS - 10_000 ? current - 1 : current;
     const step = Math.max(earliest, (lastStepUsed.get(key) ?? -Infinity) + 1);
