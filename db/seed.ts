@@ -15,14 +15,14 @@ import { SignJWT } from "jose";
 import { POP_AUDIENCE } from "../app/modules/credentials/claim-rules";
 import { createClient, issueChallenge, registerKey, sendExpiryNotices } from "../app/modules/credentials/service.server";
 import { systemContext } from "../app/modules/context.server";
-import { advanceCase, contextFor, createConsoleUser, registerParticipant, type CaseActors } from "../test/factories";
+import { advanceCase, contextFor, createConsoleUser, registerParticipant, type CaseActors } from "./factories";
 
 /**
  * The demo: HKEX staff, participants at different points of onboarding (one live, one mid-way with an overdue
  * step, one certified, one just registered), a maker and a checker for B01234 and C00123. Seeds only an empty
  * database; answers whether it did. Everything goes through the services, so the audit trail tells the story.
  */
-export async function seedDemo(db: Database, checkpointKey: string | null = DEMO_CHECKPOINT_KEY): Promise<boolean> {
+export async function seedDemo(db: Database, checkpointKey: string | null = DEMO_CHECKPOINT_KEY, baseUrl?: string): Promise<boolean> {
   const [row] = await db.select({ n: count() }).from(participants);
   if (Number(row?.n ?? 0) > 0) return false;
 
@@ -116,30 +116,32 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   const view = await getCase(officer, "B01234");
   const usersStep = view.steps.find((s) => s.definition.key === "users_and_roles")!;
   const overdue = new Date(Date.now() - 5 * 24 * 3600 * 1000).toISOString().slice(0, 10);
-  await updateStepPlan(officer, "B01234", {
+  await updateStepPlan(officer, {
+    participantId: "B01234",
     stepKey: "users_and_roles",
     version: usersStep.row.version,
     ownerUserId: b.participant.actor.userId,
     dueDate: overdue,
   });
-  await addStepEntry(b.participant, "B01234", {
+  await addStepEntry(b.participant, {
+    participantId: "B01234",
     stepKey: "users_and_roles",
     kind: "note",
     body: "SI users are being set up; waiting for the SI checker's HKID copy from HR.",
   });
   // Login Management: B01234's staff through maker-checker, a pending request for each participant's checker,
   // and one separation-of-duties warning with its justification.
-  await seedLoginManagement(db);
+  await seedLoginManagement(db, baseUrl);
   // API credentials: B01234's simulator client with a key about to expire (its notice is in the demo mailbox).
-  await seedCredentials(db);
+  await seedCredentials(db, baseUrl);
   // Compliance: one open access review with a few decisions, and a signed checkpoint of the audit chains.
   await seedCompliance(db, checkpointKey);
   // A00003: just registered; the application waits for the officer.
   return true;
 }
 
-async function seedLoginManagement(db: Database): Promise<void> {
-  const makerB = await contextFor(db, "maker@b01234.demo");
+async function seedLoginManagement(db: Database, baseUrl?: string): Promise<void> {
+  const makerB = { ...(await contextFor(db, "maker@b01234.demo")), baseUrl };
   const checkerB = await contextFor(db, "checker@b01234.demo");
   const alice = await createUser(makerB, {
     participantId: "B01234",
@@ -154,7 +156,7 @@ async function seedLoginManagement(db: Database): Promise<void> {
     roles: ["si_checker", "si_status_subscriber"],
   });
   for (const requestId of [...alice.requests, ...sam.requests]) {
-    await decideRequest(checkerB, requestId, { decision: "approve", comment: "Matches the signed user-access form." });
+    await decideRequest(checkerB, { requestId, decision: "approve", comment: "Matches the signed user-access form." });
   }
   // The warning: a DA holding an operational role, allowed with a written justification.
   const own = await requestGrant(makerB, {
@@ -162,7 +164,7 @@ async function seedLoginManagement(db: Database): Promise<void> {
     roleCode: "ref_data_viewer",
     justification: "Two-person operations team: the maker also checks the reference-data feed during month-end.",
   });
-  await decideRequest(checkerB, own.id, { decision: "approve", comment: "Accepted for the small team; review at the next access review." });
+  await decideRequest(checkerB, { requestId: own.id, decision: "approve", comment: "Accepted for the small team; review at the next access review." });
   // Waiting for B01234's checker: a time-limited grant for a contractor.
   const contractor = await createUser(makerB, {
     participantId: "B01234",
@@ -173,7 +175,7 @@ async function seedLoginManagement(db: Database): Promise<void> {
   await requestGrant(makerB, { userId: contractor.user.id, roleCode: "trade_info_viewer", validTo: end });
 
   // Waiting for C00123's checker.
-  const makerC = await contextFor(db, "maker@c00123.demo");
+  const makerC = { ...(await contextFor(db, "maker@c00123.demo")), baseUrl };
   await createUser(makerC, {
     participantId: "C00123",
     email: "wing.cheung@lionrock.example",
@@ -195,19 +197,19 @@ async function seedCompliance(db: Database, checkpointKey: string | null): Promi
   const checkerB = await contextFor(db, "checker@b01234.demo");
   const { items } = await getCampaign(checkerB, campaign.id);
   for (const item of items.filter((i) => i.userEmail === "alice.tam@harbourview.example")) {
-    await decideItem(checkerB, item.id, { decision: "keep", comment: "Still on the trading desk." });
+    await decideItem(checkerB, { itemId: item.id, decision: "keep", comment: "Still on the trading desk." });
   }
   // Without AUDIT_CHECKPOINT_KEY the demo key signs it: public, and accepted only in demo mode (app/env.server.ts).
-  if (checkpointKey) await createCheckpoint(compliance, checkpointKey);
+  if (checkpointKey) await createCheckpoint(compliance, { key: checkpointKey });
 }
 
-async function seedCredentials(db: Database): Promise<void> {
+async function seedCredentials(db: Database, baseUrl?: string): Promise<void> {
   const maker = await contextFor(db, "maker@b01234.demo");
-  const system = systemContext(db);
-  const client = await createClient(system, { environment: "simulator", name: "Trade feed (simulator)", ownerUserId: maker.actor.userId! });
+  const system = { ...systemContext(db), baseUrl };
+  const client = await createClient(system, { participantId: "B01234", environment: "simulator", name: "Trade feed (simulator)", ownerUserId: maker.actor.userId! });
   // The demo's key pair is made here and its private half thrown away: only the public key is registered.
   const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const { nonce } = await issueChallenge(system, client.id);
+  const { nonce } = await issueChallenge(system, { clientId: client.id });
   const proof = await new SignJWT({ nonce })
     .setProtectedHeader({ alg: "ES256" })
     .setAudience(POP_AUDIENCE)
@@ -216,11 +218,12 @@ async function seedCredentials(db: Database): Promise<void> {
     .setExpirationTime("10m")
     .sign(privateKey);
   const soon = new Date(Date.now() + 5 * 24 * 3600 * 1000 + 8 * 3600 * 1000).toISOString().slice(0, 10);
-  await registerKey(system, client.id, {
+  await registerKey(system, {
+    clientId: client.id,
     publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
     proof,
     nonce,
     expiresOn: soon,
   });
-  await sendExpiryNotices(db);
+  await sendExpiryNotices(system);
 }

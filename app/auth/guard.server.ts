@@ -6,6 +6,7 @@ import {
   type TypedResponse,
 } from "@remix-run/node";
 import { AppError } from "~/lib/errors";
+import { readSubmission, type Submission } from "~/lib/forms";
 import type { ServiceContext } from "~/modules/context.server";
 import { allows, type RoutePermission } from "./permissions";
 import { withComeBack } from "./rules";
@@ -13,8 +14,11 @@ import { authenticateRequest, type Authenticated, type AuthResult } from "./sess
 
 type Args = LoaderFunctionArgs | ActionFunctionArgs;
 
-/** A loader or action that says which permission it needs; the route-permission test reads this. */
-export type Guarded<F> = F & { permission: RoutePermission };
+/**
+ * A loader or action that says which permission it needs; the route-permission test reads this. An action with
+ * several intents also lists each intent's own permission.
+ */
+export type Guarded<F> = F & { permission: RoutePermission; intents?: Readonly<Record<string, RoutePermission>> };
 
 const authCache = new WeakMap<Request, Promise<AuthResult>>();
 
@@ -52,14 +56,17 @@ export interface FailureData {
   messageKey: AppError["messageKey"];
   fieldErrors: AppError["fieldErrors"];
   params: AppError["params"];
+  /** What was typed (never secrets), so that a form refused without JavaScript shows it again. */
+  values: Record<string, string>;
 }
 
-function toResponse(error: AppError): TypedResponse<FailureData> {
+function toResponse(error: AppError, values: Record<string, string> = {}): TypedResponse<FailureData> {
   const body: FailureData = {
     ok: false,
     messageKey: error.messageKey,
     fieldErrors: error.fieldErrors,
     params: error.params,
+    values,
   };
   return json(body, { status: error.status });
 }
@@ -83,15 +90,26 @@ function secondFactorRedirect(request: Request, auth: Authenticated): Response {
 /** Loaders answer their data or throw; actions may also answer a failure for the form that was sent. */
 type Answer<T, IsAction extends boolean> = IsAction extends true ? T | TypedResponse<FailureData> : T;
 
-async function run<T, IsAction extends boolean>(fn: () => Promise<T>, isAction: IsAction): Promise<Answer<T, IsAction>> {
+/** What an action's handler receives besides the request: its form, read once and safely (see readSubmission). */
+type WithForm<A extends Args, IsAction extends boolean> = IsAction extends true ? A & { form: Submission } : A;
+
+async function run<A extends Args, T, IsAction extends boolean>(
+  args: A,
+  fn: (args: WithForm<A, IsAction>) => Promise<T>,
+  isAction: IsAction,
+): Promise<Answer<T, IsAction>> {
+  let values: Record<string, string> = {};
   try {
-    return await fn();
+    if (!isAction) return await fn(args as WithForm<A, IsAction>);
+    const form = await readSubmission(args.request);
+    values = form.echo();
+    return await fn({ ...args, form } as WithForm<A, IsAction>);
   } catch (error) {
     if (error instanceof AppError) {
       // Bad input, refusals and conflicts come back to the form that sent them, to be shown beside it; a missing
       // object (404) goes to the error boundary.
       if (isAction && (error.status === 400 || error.status === 403 || error.status === 409 || error.status === 429)) {
-        return toResponse(error) as Answer<T, IsAction>;
+        return toResponse(error, values) as Answer<T, IsAction>;
       }
       throw toResponse(error);
     }
@@ -102,30 +120,36 @@ async function run<T, IsAction extends boolean>(fn: () => Promise<T>, isAction: 
 type ProtectedArgs<A extends Args> = A & { ctx: ServiceContext; auth: Authenticated };
 type PublicArgs<A extends Args> = A & { auth: Authenticated | null };
 
+/** Authenticates and authorizes a request for `permission`, or throws the redirect or refusal it gets instead. */
+async function admit<A extends Args>(args: A, permission: Exclude<RoutePermission, "public">): Promise<Authenticated> {
+  const { auth, setCookie } = await authenticate(args);
+  if (!auth) throw signInRedirect(args.request, setCookie);
+  // Before the second factor a session reaches nothing but the second-factor pages and signing out.
+  if (auth.secondFactor !== "verified" && permission !== "session") throw secondFactorRedirect(args.request, auth);
+  if (!allows(auth.actor.permissions, permission)) throw toResponse(new AppError(403, "error.forbidden"));
+  return auth;
+}
+
 function protect<A extends Args, T, IsAction extends boolean>(
   permission: Exclude<RoutePermission, "public">,
-  handler: (args: ProtectedArgs<A>) => Promise<T>,
+  handler: (args: WithForm<ProtectedArgs<A>, IsAction>) => Promise<T>,
   isAction: IsAction,
 ): Guarded<(args: A) => Promise<Answer<T, IsAction>>> {
   const guarded = async (args: A) => {
-    const { auth, setCookie } = await authenticate(args);
-    if (!auth) throw signInRedirect(args.request, setCookie);
-    // Before the second factor a session reaches nothing but the second-factor pages and signing out.
-    if (auth.secondFactor !== "verified" && permission !== "session") throw secondFactorRedirect(args.request, auth);
-    if (!allows(auth.actor.permissions, permission)) throw toResponse(new AppError(403, "error.forbidden"));
-    return run(() => handler({ ...args, ctx: serviceContext(args, auth), auth }), isAction);
+    const auth = await admit(args, permission);
+    return run({ ...args, ctx: serviceContext(args, auth), auth }, handler, isAction);
   };
   return Object.assign(guarded, { permission });
 }
 
 function open<A extends Args, T, IsAction extends boolean>(
-  handler: (args: PublicArgs<A>) => Promise<T>,
+  handler: (args: WithForm<PublicArgs<A>, IsAction>) => Promise<T>,
   isAction: IsAction,
 ): Guarded<(args: A) => Promise<Answer<T, IsAction>>> {
   const guarded = async (args: A) => {
     const { auth } = await authenticate(args);
     // A public page sees a session only once it has passed the second factor.
-    return run(() => handler({ ...args, auth: auth?.secondFactor === "verified" ? auth : null }), isAction);
+    return run({ ...args, auth: auth?.secondFactor === "verified" ? auth : null }, handler, isAction);
   };
   return Object.assign(guarded, { permission: "public" as const });
 }
@@ -140,9 +164,45 @@ export function protectedLoader<T>(
 
 export function protectedAction<T>(
   permission: Exclude<RoutePermission, "public">,
-  handler: (args: ProtectedArgs<ActionFunctionArgs>) => Promise<T>,
+  handler: (args: ProtectedArgs<ActionFunctionArgs> & { form: Submission }) => Promise<T>,
 ) {
   return protect(permission, handler, true as const);
+}
+
+type IntentArgs = ProtectedArgs<ActionFunctionArgs> & { form: Submission };
+interface Intent<T> {
+  permission: Exclude<RoutePermission, "public" | "session">;
+  handler: (args: IntentArgs) => Promise<T>;
+}
+
+/**
+ * An action with several intents (the form's `intent` field), each with its own permission: the guard checks the
+ * one the submission names before its handler runs, and the route inventory lists them all. An unknown intent is
+ * bad input.
+ */
+export function intentAction<M extends Record<string, Intent<unknown>>>(intents: M) {
+  type Result = Awaited<ReturnType<M[keyof M]["handler"]>>;
+  const guarded = async (args: ActionFunctionArgs): Promise<Result | TypedResponse<FailureData>> => {
+    const auth = await admit(args, "authenticated");
+    const protectedArgs: ProtectedArgs<ActionFunctionArgs> = { ...args, ctx: serviceContext(args, auth), auth };
+    return run(
+      protectedArgs,
+      async (withForm: IntentArgs): Promise<Result> => {
+        const name = withForm.form.value("intent") ?? "";
+        const intent = Object.hasOwn(intents, name) ? intents[name] : undefined;
+        if (!intent) throw new AppError(400, "error.badRequest", { intent: "validation.invalid" });
+        if (!allows(auth.actor.permissions, intent.permission)) throw new AppError(403, "error.forbidden");
+        return (await intent.handler(withForm)) as Awaited<Result>;
+      },
+      true as const,
+    );
+  };
+  const listed = Object.fromEntries(Object.entries(intents).map(([name, intent]) => [name, intent.permission]));
+  return Object.assign(guarded, { permission: "authenticated" as const, intents: listed });
+}
+
+export function intent<T>(permission: Intent<T>["permission"], handler: Intent<T>["handler"]): Intent<T> {
+  return { permission, handler };
 }
 
 /** A loader open to everyone, signed in or not (sign-in page, health checks). */
@@ -150,6 +210,6 @@ export function publicLoader<T>(handler: (args: PublicArgs<LoaderFunctionArgs>) 
   return open(handler, false as const);
 }
 
-export function publicAction<T>(handler: (args: PublicArgs<ActionFunctionArgs>) => Promise<T>) {
+export function publicAction<T>(handler: (args: PublicArgs<ActionFunctionArgs> & { form: Submission }) => Promise<T>) {
   return open(handler, true as const);
 }

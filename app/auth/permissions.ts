@@ -18,7 +18,11 @@ export type Action =
   | "plan"
   | "revoke"
   | "import"
-  | "decide";
+  | "decide"
+  // Capabilities only the console itself holds (SYSTEM_PERMISSIONS): never given to a persona.
+  | "provision"
+  | "automate"
+  | "notify";
 export type Scope = "any" | "own-participant";
 export type Permission = `${Resource}:${Action}:${Scope}`;
 export type Capability = `${Resource}:${Action}`;
@@ -123,6 +127,34 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "credential:manage:own-participant",
   ],
 };
+
+/**
+ * What the console itself may do when it acts on its own (demo seed, scheduled jobs, automatic steps): an explicit
+ * list, so that services never special-case the system actor. `provision` creates active users with roles (seed and
+ * tests), `automate` completes automatic onboarding steps, `notify` sends expiry notices.
+ */
+export const SYSTEM_PERMISSIONS: readonly Permission[] = [
+  "participant:read:any",
+  "participant:create:any",
+  "participant:update:any",
+  "case:read:any",
+  "case:complete:any",
+  "case:approve:any",
+  "case:comment:any",
+  "case:plan:any",
+  "case:automate:any",
+  "user:read:any",
+  "user:provision:any",
+  "role:revoke:any",
+  "review:read:any",
+  "review:manage:any",
+  "audit:read:any",
+  "audit:manage:any",
+  "credential:read:any",
+  "credential:create:any",
+  "credential:manage:any",
+  "credential:notify:any",
+];
 
 export function permissionsFor(personas: readonly Persona[]): Set<Permission> {
   return new Set(personas.flatMap((p) => PERMISSIONS_BY_PERSONA[p]));

@@ -1,7 +1,7 @@
 import { json, redirect, type ActionFunctionArgs } from "@remix-run/node";
 import type { MessageKey } from "~/i18n/messages";
 import { AppError } from "~/lib/errors";
-import { fieldValue, formFields } from "~/lib/forms";
+import type { Submission } from "~/lib/forms";
 import type { FailureData } from "./guard.server";
 import { luciaFor } from "./lucia.server";
 import { safeRedirectPath, withComeBack } from "./rules";
@@ -23,13 +23,12 @@ export function secondFactorPageRedirect(request: Request, auth: Authenticated, 
  * counted); a wrong or reused code counts against the sign-in; too many, and it starts again at the password.
  */
 export async function submitSecondFactor(
-  { request, context }: ActionFunctionArgs,
+  { context, form }: ActionFunctionArgs & { form: Submission },
   auth: Authenticated,
 ): Promise<Response> {
-  const f = formFields(await request.formData());
-  const redirectTo = safeRedirectPath(fieldValue(f, "redirectTo"));
+  const redirectTo = safeRedirectPath(form.value("redirectTo"));
   if (auth.secondFactor === "verified") return redirect(redirectTo);
-  const typed = fieldValue(f, "code") ?? "";
+  const typed = form.value("code") ?? "";
   if (typed.trim() === "") throw new AppError(400, "error.badRequest", { code: "validation.required" });
   const code = codeDigits(typed);
   if (!code) throw new AppError(400, "error.badRequest", { code: "mfa.codeFormat" });
@@ -45,7 +44,7 @@ export async function submitSecondFactor(
     return redirect("/login?secondFactorFailed=1", { headers: { "Set-Cookie": blank } });
   }
   if (result.reason === "throttled") {
-    const body: FailureData = { ok: false, messageKey: "signIn.throttled", fieldErrors: {}, params: { seconds: result.retryAfterSeconds } };
+    const body: FailureData = { ok: false, messageKey: "signIn.throttled", fieldErrors: {}, params: { seconds: result.retryAfterSeconds }, values: {} };
     return json(body, { status: 429, headers: { "Retry-After": String(result.retryAfterSeconds) } });
   }
   const fieldKey: MessageKey = result.reason === "code-already-used" ? "mfa.codeUsed" : "mfa.wrongCode";
@@ -54,6 +53,7 @@ export async function submitSecondFactor(
     messageKey: "error.badRequest",
     fieldErrors: { code: fieldKey },
     params: { attemptsLeft: result.attemptsLeft },
+    values: {},
   };
   return json(body, { status: 400 });
 }

@@ -1,11 +1,12 @@
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
 import type { Database } from "../../db/client.server";
 import { sessions, signInAttempts, users } from "../../db/schema";
-import { appendAuditEvent } from "~/modules/audit/service.server";
-import { SYSTEM_ACTOR } from "~/modules/context.server";
+import { defineCommand } from "~/modules/command.server";
+import { recordSecondFactor } from "~/modules/users/account.server";
 import { luciaFor, sessionCookieHeader } from "./lucia.server";
 import { actorOf } from "./session.server";
-import { hasSecondFactor, lockAfterTooManyFailures, throttleWait, type SignInEnv } from "./sign-in.server";
+import { hasSecondFactor, lockAfterTooManyFailures, signInContext, throttleWait, type SignInEnv } from "./sign-in.server";
 import {
   MAX_CODE_FAILURES_PER_SESSION,
   checkTotpCode,
@@ -49,41 +50,37 @@ export async function enrolmentOffer(db: Database, sessionId: string): Promise<E
  * pass. On success the half-signed-in session is replaced by a new one (a new id for the new privilege). Every
  * outcome is audited; the key and the code never are.
  */
-export async function verifySecondFactor(
-  env: SignInEnv,
-  sessionId: string,
-  code: string,
-): Promise<SecondFactorResult> {
-  const now = new Date();
-  const requestInfo = { requestId: env.requestId, ip: env.ip, userAgent: env.userAgent };
-
-  return env.db.transaction(async (tx): Promise<SecondFactorResult> => {
-    const [session] = await tx.select().from(sessions).where(eq(sessions.id, sessionId)).for("update").limit(1);
+const verifySecondFactorCommand = defineCommand({
+  name: "auth.verifySecondFactor",
+  permission: "public",
+  input: z.object({ sessionId: z.string().max(200), code: z.string().max(200), secureCookie: z.boolean() }),
+  events: ["auth.mfa.failed", "auth.session.ended", "auth.mfa.enrolled", "auth.sign_in.succeeded", "user.locked"],
+  async tenant(tx, input) {
+    const [row] = await tx
+      .select({ participantId: users.participantId })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(eq(sessions.id, input.sessionId))
+      .limit(1);
+    return row?.participantId ?? null;
+  },
+  lockParticipant: false,
+  async run(cx): Promise<SecondFactorResult> {
+    const { tx, input, now } = cx;
+    const ip = cx.ctx.ip ?? "unknown";
+    const [session] = await tx.select().from(sessions).where(eq(sessions.id, input.sessionId)).for("update").limit(1);
     if (!session) return { ok: false, reason: "start-again" };
     const [user] = await tx.select().from(users).where(eq(users.id, session.userId)).for("update").limit(1);
     if (!user) return { ok: false, reason: "start-again" };
     // Throttled like the password, on the same attempts (the login name is the stored, lower-cased email).
     const key = user.email;
-    const wait = await throttleWait(tx, key, env.ip, now);
+    const wait = await throttleWait(tx, key, ip, now);
     const actor = await actorOf(tx, user, now, session.id);
-    const audit = (action: string, extra: { reason?: string; metadata?: Record<string, unknown> } = {}) =>
-      appendAuditEvent(tx, { ...requestInfo, actor }, {
-        action,
-        entityType: "user",
-        entityId: user.id,
-        participantId: user.participantId,
-        ...extra,
-      });
+    const audit = (action: "auth.mfa.failed" | "auth.mfa.enrolled" | "auth.sign_in.succeeded" | "auth.session.ended", extra: { reason?: string; metadata?: Record<string, unknown>; entityType?: string } = {}) =>
+      cx.audit({ action, entityType: "user", entityId: user.id, participantId: user.participantId, actor, ...extra });
 
     if (wait > 0) {
-      await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
-        action: "auth.mfa.failed",
-        entityType: "user",
-        entityId: user.id,
-        participantId: user.participantId,
-        actorName: null,
-        reason: "throttled",
-      });
+      cx.audit({ action: "auth.mfa.failed", entityType: "user", entityId: user.id, participantId: user.participantId, actorName: null, reason: "throttled" });
       return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
     }
 
@@ -94,51 +91,40 @@ export async function verifySecondFactor(
       return { ok: false, reason: "start-again" };
     }
 
-    const verdict = checkTotpCode(secret, code, enrolling ? null : user.totpLastStep, now);
+    const verdict = checkTotpCode(secret, input.code, enrolling ? null : user.totpLastStep, now);
     if (!verdict.ok) {
       const failures = session.mfaFailures + 1;
-      await tx.insert(signInAttempts).values({ emailKey: key, ip: env.ip, succeeded: false, attemptedAt: now });
-      await audit("auth.mfa.failed", { reason: verdict.reason, metadata: { enrolling, failures } });
-      const locked = await lockAfterTooManyFailures(tx, user, key, now, requestInfo);
+      await tx.insert(signInAttempts).values({ emailKey: key, ip, succeeded: false, attemptedAt: now });
+      audit("auth.mfa.failed", { reason: verdict.reason, metadata: { enrolling, failures } });
+      const locked = await lockAfterTooManyFailures(cx, user, key);
       if (locked || failures >= MAX_CODE_FAILURES_PER_SESSION) {
         await tx.delete(sessions).where(eq(sessions.id, session.id));
-        await appendAuditEvent(tx, { ...requestInfo, actor }, {
-          action: "auth.session.ended",
-          entityType: "session",
-          entityId: null,
-          participantId: user.participantId,
-          reason: locked ? "account-locked" : "too-many-wrong-codes",
-        });
+        audit("auth.session.ended", { entityType: "session", reason: locked ? "account-locked" : "too-many-wrong-codes" });
         return { ok: false, reason: "start-again" };
       }
       await tx.update(sessions).set({ mfaFailures: failures }).where(eq(sessions.id, session.id));
       return { ok: false, reason: verdict.reason, attemptsLeft: MAX_CODE_FAILURES_PER_SESSION - failures };
     }
 
-    await tx
-      .update(users)
-      .set({
-        totpLastStep: verdict.step,
-        lastSignInAt: now,
-        ...(enrolling
-          ? { totpSecret: secret, mfaEnrolledAt: now, version: sql`${users.version} + 1`, updatedAt: now }
-          : {}),
-      })
-      .where(eq(users.id, user.id));
-    await tx.insert(signInAttempts).values({ emailKey: key, ip: env.ip, succeeded: true, attemptedAt: now });
+    await recordSecondFactor(cx, user, verdict.step, enrolling ? secret : null);
+    await tx.insert(signInAttempts).values({ emailKey: key, ip, succeeded: true, attemptedAt: now });
     // A new session id for the fully signed-in session: one learnt before the second factor is worth nothing.
     await tx.delete(sessions).where(eq(sessions.id, session.id));
-    const fresh = await luciaFor(tx, env.secureCookie).createSession(user.id, {
+    const fresh = await luciaFor(tx, input.secureCookie).createSession(user.id, {
       absoluteExpiresAt: session.absoluteExpiresAt,
       lastSeenAt: now,
-      ip: env.ip,
-      userAgent: env.userAgent,
+      ip,
+      userAgent: cx.ctx.userAgent,
       mfaPendingSecret: null,
       mfaVerifiedAt: now,
     });
     actor.sessionId = fresh.id;
-    if (enrolling) await audit("auth.mfa.enrolled", { metadata: { method: "totp" } });
-    await audit("auth.sign_in.succeeded", { metadata: { personas: actor.personas, secondFactor: "totp" } });
-    return { ok: true, setCookie: sessionCookieHeader(tx, env.secureCookie, fresh.id) };
-  });
+    if (enrolling) audit("auth.mfa.enrolled", { metadata: { method: "totp" } });
+    audit("auth.sign_in.succeeded", { metadata: { personas: actor.personas, secondFactor: "totp" } });
+    return { ok: true, setCookie: sessionCookieHeader(tx, input.secureCookie, fresh.id) };
+  },
+});
+
+export function verifySecondFactor(env: SignInEnv, sessionId: string, code: string): Promise<SecondFactorResult> {
+  return verifySecondFactorCommand(signInContext(env), { sessionId, code, secureCookie: env.secureCookie });
 }

@@ -1,7 +1,8 @@
 import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
-import type { Database, DbOrTx } from "../../db/client.server";
+import type { Database, DbOrTx, Transaction } from "../../db/client.server";
 import { roleGrants, roles, sessions, users } from "../../db/schema";
-import { appendAuditEvent } from "~/modules/audit/service.server";
+import { z } from "zod";
+import { defineCommand } from "~/modules/command.server";
 import type { Actor } from "~/modules/context.server";
 import { luciaFor } from "./lucia.server";
 import { PERSONA_BY_ROLE, permissionsFor, primaryPersona, type Persona } from "./permissions";
@@ -30,6 +31,29 @@ interface RequestInfo {
   requestId: string | null;
   ip: string | null;
   userAgent: string | null;
+}
+
+/** Ends a session that has expired or may no longer be used, and records why; another request may end it first. */
+const endSession = defineCommand({
+  name: "auth.endSession",
+  permission: "public",
+  input: z.object({ sessionId: z.string(), reason: z.string() }),
+  events: ["auth.session.ended"],
+  tenant: (_tx, _input, actor) => actor.participantId,
+  lockParticipant: false,
+  async run(cx): Promise<void> {
+    const deleted = await cx.tx.delete(sessions).where(eq(sessions.id, cx.input.sessionId)).returning({ id: sessions.id });
+    // Another request may have ended it at the same moment: record the end once.
+    if (deleted.length > 0) {
+      cx.audit({ action: "auth.session.ended", entityType: "session", entityId: null, participantId: cx.actor.participantId, reason: cx.input.reason });
+    }
+  },
+});
+
+/** Ends every session of a user at once (suspension, deactivation, a password or 2FA reset); answers how many. */
+export async function endSessionsOf(tx: Transaction, userId: string): Promise<number> {
+  const ended = await tx.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
+  return ended.length;
 }
 
 /** The console roles a user holds right now, as personas. A grant past its valid-to no longer counts. */
@@ -142,19 +166,7 @@ export async function authenticateRequest(
             ? "demo-account-outside-demo-mode"
             : null;
   if (endReason) {
-    await db.transaction(async (tx) => {
-      const deleted = await tx.delete(sessions).where(eq(sessions.id, session.id)).returning({ id: sessions.id });
-      // Another request may have ended it at the same moment: record the end once.
-      if (deleted.length > 0) {
-        await appendAuditEvent(tx, { ...info, actor }, {
-          action: "auth.session.ended",
-          entityType: "session",
-          entityId: null,
-          participantId: user.participantId,
-          reason: endReason,
-        });
-      }
-    });
+    await endSession({ db, actor, ...info }, { sessionId: session.id, reason: endReason });
     return { auth: null, setCookie: blank };
   }
 

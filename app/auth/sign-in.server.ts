@@ -1,9 +1,11 @@
 import { and, count, eq, gt, max, min } from "drizzle-orm";
+import { z } from "zod";
 import type { Database, DbOrTx } from "../../db/client.server";
 import type { AppContext } from "~/context";
 import { signInAttempts, users } from "../../db/schema";
-import { appendAuditEvent } from "~/modules/audit/service.server";
-import { SYSTEM_ACTOR, type Actor } from "~/modules/context.server";
+import { defineCommand, type CommandContext } from "~/modules/command.server";
+import { ANONYMOUS_ACTOR, type Actor, type ServiceContext } from "~/modules/context.server";
+import { lockAccount, unlockAfterCoolDown } from "~/modules/users/account.server";
 import { luciaFor, sessionCookieHeader } from "./lucia.server";
 import { verifyPassword } from "./password.server";
 import { primaryPersona } from "./permissions";
@@ -33,6 +35,11 @@ export interface SignInEnv {
   requestId: string | null;
   ip: string;
   userAgent: string | null;
+}
+
+/** The context of a sign-in command: nobody is signed in yet, so the actor is anonymous. */
+export function signInContext(env: Pick<SignInEnv, "db" | "requestId" | "ip" | "userAgent">): ServiceContext {
+  return { db: env.db, actor: ANONYMOUS_ACTOR, requestId: env.requestId, ip: env.ip, userAgent: env.userAgent };
 }
 
 /** The sign-in environment of a request: its database, cookie and demo settings, and where it came from. */
@@ -101,160 +108,126 @@ export function hasSecondFactor(user: { mfaEnrolledAt: Date | null; totpSecret: 
  * Locks an active account whose sign-ins have failed too often in a row (wrong passwords and wrong codes alike),
  * until the cool-down passes or the helpdesk unlocks it. Its sessions end at their next request (session.server.ts).
  */
-export async function lockAfterTooManyFailures(
-  tx: DbOrTx,
-  user: { id: string; participantId: string | null; status: string; version: number },
-  key: string,
-  now: Date,
-  requestInfo: { requestId: string | null; ip: string | null; userAgent: string | null },
-): Promise<boolean> {
+export async function lockAfterTooManyFailures(cx: CommandContext, user: { id: string; participantId: string | null; status: string }, key: string): Promise<boolean> {
   if (user.status !== "active") return false;
-  const history = await failureHistory(tx, signInAttempts.emailKey, key, now);
+  const history = await failureHistory(cx.tx, signInAttempts.emailKey, key, cx.now);
   if (history.consecutiveFailures < LOCK_AFTER_FAILURES) return false;
-  const [locked] = await tx
-    .update(users)
-    .set({ status: "locked", statusReason: AUTO_LOCK_REASON, statusChangedAt: now, version: user.version + 1, updatedAt: now })
-    .where(and(eq(users.id, user.id), eq(users.status, "active")))
-    .returning();
-  if (!locked) return false;
-  await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
-    action: "user.locked",
-    entityType: "user",
-    entityId: user.id,
-    participantId: user.participantId,
-    reason: AUTO_LOCK_REASON,
-    changes: { status: { before: "active", after: "locked" } },
-  });
-  return true;
+  return lockAccount(cx, user);
 }
 
+const signInSchema = z.object({
+  email: z.string().max(2000),
+  password: z.string().max(5000),
+  demoMode: z.boolean(),
+  secureCookie: z.boolean(),
+});
+
 /**
- * Signs a console user in. Every outcome is an audit event; every refusal answers the same "invalid" whether
- * the account is unknown, the password wrong, the account not active or without a console role, so that the
- * answer never tells which accounts exist. Throttling is keyed on the login name as typed, known or not.
+ * Signs a console user in (the password step). Every outcome is an audit event; every refusal answers the same
+ * "invalid" whether the account is unknown, the password wrong, the account not active or without a console role,
+ * so that the answer never tells which accounts exist. Throttling is keyed on the login name as typed, known or not.
  */
-export async function signIn(env: SignInEnv, input: SignInInput): Promise<SignInResult> {
-  const now = new Date();
-  const key = emailKey(input.email);
-  const requestInfo = { requestId: env.requestId, ip: env.ip, userAgent: env.userAgent };
+const signInCommand = defineCommand({
+  name: "auth.signIn",
+  permission: "public",
+  input: signInSchema,
+  events: ["auth.sign_in.failed", "auth.sign_in.password_accepted", "user.locked", "user.unlocked"],
+  async tenant(tx, input) {
+    const [found] = await tx.select({ participantId: users.participantId }).from(users).where(eq(users.email, emailKey(input.email))).limit(1);
+    return found?.participantId ?? null;
+  },
+  lockParticipant: false,
+  async run(cx): Promise<SignInResult> {
+    const { tx, input, now } = cx;
+    const key = emailKey(input.email);
+    const ip = cx.ctx.ip ?? "unknown";
+    const wait = await throttleWait(tx, key, ip, now);
+    const [found] = await tx.select().from(users).where(eq(users.email, key)).limit(1);
+    const chain = found?.participantId ?? null;
+    const failed = (reason: string, userId: string | null) =>
+      cx.audit({ action: "auth.sign_in.failed", entityType: "user", entityId: userId, participantId: chain, actorName: null, reason, metadata: { email: key } });
 
-  const wait = await throttleWait(env.db, key, env.ip, now);
+    if (wait > 0) {
+      failed("throttled", found?.id ?? null);
+      return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
+    }
 
-  const [found] = await env.db.select().from(users).where(eq(users.email, key)).limit(1);
-  const chain = found?.participantId ?? null;
+    let user = found;
+    // An account locked by failed sign-ins unlocks itself once the cool-down has passed.
+    if (user && user.status === "locked" && user.statusReason === AUTO_LOCK_REASON && user.statusChangedAt && now.getTime() - user.statusChangedAt.getTime() >= LOCK_COOL_DOWN_MS) {
+      user = await unlockAfterCoolDown(cx, user);
+    }
+    const passwordOk = await verifyPassword(user?.passwordHash ?? null, input.password);
+    const personas = user ? await consolePersonasOf(tx, user.id, now) : [];
+    const persona = primaryPersona(personas);
+    const failure = !user
+      ? "unknown-account"
+      : !passwordOk
+        ? "wrong-password"
+        : user.status !== "active"
+          ? `account-${user.status}`
+          : !persona
+            ? "no-console-role"
+            : user.isDemo && !input.demoMode
+              ? "demo-account-outside-demo-mode"
+              : null;
 
-  if (wait > 0) {
-    await env.db.transaction(async (tx) => {
-      await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
-        action: "auth.sign_in.failed",
-        entityType: "user",
-        entityId: found?.id ?? null,
-        participantId: chain,
-        actorName: null,
-        reason: "throttled",
-        metadata: { email: key },
-      });
-    });
-    return { ok: false, reason: "throttled", retryAfterSeconds: Math.ceil(wait / 1000) };
-  }
-
-  let user = found;
-  // An account locked by failed sign-ins unlocks itself once the cool-down has passed.
-  if (user && user.status === "locked" && user.statusReason === AUTO_LOCK_REASON && user.statusChangedAt && now.getTime() - user.statusChangedAt.getTime() >= LOCK_COOL_DOWN_MS) {
-    const locked = user;
-    user = await env.db.transaction(async (tx) => {
-      const [after] = await tx
-        .update(users)
-        .set({ status: "active", statusReason: "cool-down passed", statusChangedAt: now, version: locked.version + 1, updatedAt: now })
-        .where(and(eq(users.id, locked.id), eq(users.status, "locked")))
-        .returning();
-      if (after) {
-        await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
-          action: "user.unlocked",
-          entityType: "user",
-          entityId: locked.id,
-          participantId: locked.participantId,
-          reason: "cool-down passed",
-          changes: { status: { before: "locked", after: "active" } },
-        });
-      }
-      return after ?? locked;
-    });
-  }
-  const passwordOk = await verifyPassword(user?.passwordHash ?? null, input.password);
-  const personas = user ? await consolePersonasOf(env.db, user.id, now) : [];
-  const persona = primaryPersona(personas);
-  const failure = !user
-    ? "unknown-account"
-    : !passwordOk
-      ? "wrong-password"
-      : user.status !== "active"
-        ? `account-${user.status}`
-        : !persona
-          ? "no-console-role"
-          : user.isDemo && !env.demoMode
-            ? "demo-account-outside-demo-mode"
-            : null;
-
-  if (failure || !user || !persona) {
-    await env.db.transaction(async (tx) => {
-      await tx.insert(signInAttempts).values({ emailKey: key, ip: env.ip, succeeded: false, attemptedAt: now });
-      await appendAuditEvent(tx, { ...requestInfo, actor: SYSTEM_ACTOR }, {
-        action: "auth.sign_in.failed",
-        entityType: "user",
-        entityId: user?.id ?? null,
-        participantId: chain,
-        actorName: null,
-        reason: failure ?? "invalid",
-        metadata: { email: key },
-      });
+    if (failure || !user || !persona) {
+      await tx.insert(signInAttempts).values({ emailKey: key, ip, succeeded: false, attemptedAt: now });
+      failed(failure ?? "invalid", user?.id ?? null);
       // Too many wrong passwords in a row lock an active account until the cool-down passes or the helpdesk unlocks it.
-      if (user && failure === "wrong-password") await lockAfterTooManyFailures(tx, user, key, now, requestInfo);
-    });
-    return { ok: false, reason: "invalid" };
-  }
+      if (user && failure === "wrong-password") await lockAfterTooManyFailures(cx, user, key);
+      return { ok: false, reason: "invalid" };
+    }
 
-  // The password is right: a session starts, but it can do nothing until the second factor is verified, or, for a
-  // user without one, enrolled (second-factor.server.ts). The sign-in succeeds, and is counted as a success for
-  // throttling, only then.
-  const actor: Actor = await actorOf(env.db, user, now, null);
-  const enrolled = hasSecondFactor(user);
-  const setCookie = await env.db.transaction(async (tx) => {
-    const session = await luciaFor(tx, env.secureCookie).createSession(user.id, {
+    // The password is right: a session starts, but it can do nothing until the second factor is verified, or, for a
+    // user without one, enrolled (second-factor.server.ts). The sign-in succeeds, and is counted as a success for
+    // throttling, only then.
+    const actor: Actor = await actorOf(tx, user, now, null);
+    const enrolled = hasSecondFactor(user);
+    const session = await luciaFor(tx, input.secureCookie).createSession(user.id, {
       absoluteExpiresAt: new Date(now.getTime() + ABSOLUTE_LIFETIME_MS),
       lastSeenAt: now,
-      ip: env.ip,
-      userAgent: env.userAgent,
+      ip,
+      userAgent: cx.ctx.userAgent,
       mfaPendingSecret: enrolled ? null : newTotpSecret(),
       mfaVerifiedAt: null,
     });
     actor.sessionId = session.id;
-    await appendAuditEvent(tx, { ...requestInfo, actor }, {
+    cx.audit({
       action: "auth.sign_in.password_accepted",
       entityType: "user",
       entityId: user.id,
       participantId: user.participantId,
       metadata: { next: enrolled ? "verify" : "enrol" },
+      actor,
     });
-    return sessionCookieHeader(tx, env.secureCookie, session.id);
-  });
-  return { ok: true, setCookie, actor, next: enrolled ? "verify" : "enrol" };
+    return { ok: true, setCookie: sessionCookieHeader(tx, input.secureCookie, session.id), actor, next: enrolled ? "verify" : "enrol" };
+  },
+});
+
+export function signIn(env: SignInEnv, input: SignInInput): Promise<SignInResult> {
+  return signInCommand(signInContext(env), { ...input, demoMode: env.demoMode, secureCookie: env.secureCookie });
 }
+
+const signOutCommand = defineCommand({
+  name: "auth.signOut",
+  permission: "public",
+  input: z.object({ secureCookie: z.boolean() }),
+  events: ["auth.sign_out"],
+  tenant: (_tx, _input, actor) => actor.participantId,
+  lockParticipant: false,
+  async run(cx): Promise<void> {
+    if (cx.actor.sessionId) await luciaFor(cx.tx, cx.input.secureCookie).invalidateSession(cx.actor.sessionId);
+    cx.audit({ action: "auth.sign_out", entityType: "session", entityId: null, participantId: cx.actor.participantId });
+  },
+});
 
 /** Ends the session on the server and records it; answers the cookie that clears it in the browser. */
 export async function signOut(
   env: Omit<SignInEnv, "demoMode" | "ip"> & { ip: string | null },
   actor: Actor,
 ): Promise<string> {
-  await env.db.transaction(async (tx) => {
-    if (actor.sessionId) await luciaFor(tx, env.secureCookie).invalidateSession(actor.sessionId);
-    await appendAuditEvent(tx, { requestId: env.requestId, ip: env.ip, userAgent: env.userAgent, actor }, {
-      action: "auth.sign_out",
-      entityType: "session",
-      entityId: null,
-      participantId: actor.participantId,
-    });
-  });
+  await signOutCommand({ db: env.db, actor, requestId: env.requestId, ip: env.ip, userAgent: env.userAgent }, { secureCookie: env.secureCookie });
   return luciaFor(env.db, env.secureCookie).createBlankSessionCookie().serialize();
 }
-

@@ -88,6 +88,8 @@ export const en = {
   "error.notFound": "We could not find that page or record.",
   "error.forbidden": "You do not have permission to do that.",
   "error.conflict": "Someone else changed this record. Here is its current state.",
+  "error.busy": "Others were changing the same records at that moment. Nothing was saved: please try again.",
+  "error.notAForm": "The console expected a form from one of its pages and received something else. Nothing was changed.",
   "error.badRequest": "The request was not understood.",
   "error.generic": "Something went wrong on our side. The request id is {requestId}.",
   "error.backHome": "Go to the home page",

@@ -90,6 +90,8 @@ export const zhHK: Record<MessageKey, string> = {
   "error.notFound": "找不到該頁面或記錄。",
   "error.forbidden": "你沒有執行此操作的權限。",
   "error.conflict": "其他人已修改此記錄。以下是最新狀態。",
+  "error.busy": "其他人正同時修改相同的記錄，是次操作未有儲存，請再試一次。",
+  "error.notAForm": "平台預期收到由其頁面提交的表格，但收到的並非表格，因此未有作出任何更改。",
   "error.badRequest": "無法理解此要求。",
   "error.generic": "系統出現問題。要求編號：{requestId}。",
   "error.backHome": "前往主頁",

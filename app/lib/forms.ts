@@ -1,5 +1,61 @@
 import type { z } from "zod";
+import { AppError } from "./errors";
 import { validate } from "./validation";
+
+/** Field names whose values are never sent back to the page with a refusal. */
+const SECRET_FIELDS = /password|confirmation|code|token|secret|proof|private/i;
+
+/** A submitted form, read once by the guard: its text fields, any files, and what may be shown again. */
+export interface Submission {
+  fields: Record<string, string | string[]>;
+  /** One field's value (the first when sent several times). */
+  value(name: string): string | undefined;
+  /** A field sent zero, one or several times, as a list. */
+  list(name: string): string[];
+  /** An uploaded file, or null. */
+  file(name: string): File | null;
+  /** The values typed, minus secrets, to put back in the form when it is refused (no JavaScript needed). */
+  echo(): Record<string, string>;
+}
+
+const FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"];
+
+/**
+ * Reads a request's form body. Anything that is not a form (JSON, plain text, a truncated multipart body) is bad
+ * input: a 400 with a message, never a server error. Text with NUL characters is refused the same way.
+ */
+export async function readSubmission(request: Request): Promise<Submission> {
+  const type = (request.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (!FORM_TYPES.includes(type)) throw new AppError(400, "error.notAForm", { form: "error.notAForm" });
+  let form: FormData;
+  try {
+    form = await request.formData();
+  } catch {
+    throw new AppError(400, "error.notAForm", { form: "error.notAForm" });
+  }
+  const fields = formFields(form);
+  for (const [name, value] of Object.entries(fields)) {
+    if ((Array.isArray(value) ? value : [value]).some((v) => v.includes("\u0000"))) {
+      throw new AppError(400, "error.badRequest", { [name]: "validation.invalid" });
+    }
+  }
+  return {
+    fields,
+    value: (name) => fieldValue(fields, name),
+    list: (name) => fieldList(fields, name),
+    file(name) {
+      const v = form.get(name);
+      return v && typeof v !== "string" ? v : null;
+    },
+    echo() {
+      const shown: Record<string, string> = {};
+      for (const [name, value] of Object.entries(fields)) {
+        if (!SECRET_FIELDS.test(name) && typeof value === "string" && value.length <= 10_000) shown[name] = value;
+      }
+      return shown;
+    },
+  };
+}
 
 /**
  * Form fields as an object: a name sent once gives a string, a name sent several times (checkboxes,

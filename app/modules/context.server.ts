@@ -1,5 +1,5 @@
 import type { Database } from "../../db/client.server";
-import type { Permission, Persona } from "~/auth/permissions";
+import { SYSTEM_PERMISSIONS, type Permission, type Persona } from "~/auth/permissions";
 
 /** Who is acting. HKEX staff have no participant; a participant administrator acts for exactly one. */
 export interface Actor {
@@ -8,8 +8,9 @@ export interface Actor {
   email: string | null;
   participantId: string | null;
   /**
-   * "system" is the console itself (seed, jobs) and bypasses tenant checks; "none" is a user without a console
-   * role, who may do nothing. Never give a user "system".
+   * The persona recorded in the audit trail. "system" is the console itself (seed, jobs, automatic steps), whose
+   * capabilities are the explicit SYSTEM_PERMISSIONS; "none" is a user without a console role, who may do nothing.
+   * Services decide by permissions and tenancy (tenancy.server.ts), never by persona.
    */
   persona: Persona | "system" | "none";
   personas: readonly Persona[];
@@ -36,9 +37,15 @@ export const SYSTEM_ACTOR: Actor = {
   participantId: null,
   persona: "system",
   personas: [],
-  permissions: new Set(),
+  permissions: new Set(SYSTEM_PERMISSIONS),
   sessionId: null,
 };
+
+/**
+ * The actor of a request nobody is signed in for (signing in, redeeming a link): it may do nothing by permission;
+ * the public commands authorize by what they are given (a password, a session, a link).
+ */
+export const ANONYMOUS_ACTOR: Actor = { ...SYSTEM_ACTOR, permissions: new Set() };
 
 export function systemContext(db: Database, requestId: string | null = null): ServiceContext {
   return { db, actor: SYSTEM_ACTOR, requestId, ip: null, userAgent: null };

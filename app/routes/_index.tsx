@@ -1,7 +1,7 @@
 import { json } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { mayOn } from "~/modules/tenancy.server";
 import { navigationFor } from "~/components/navigation";
 import { myWork } from "~/modules/onboarding/service.server";
 import { useI18n } from "~/i18n/use-i18n";
@@ -12,7 +12,7 @@ import { titled } from "~/lib/meta";
 export const meta = titled("home.title");
 export const loader = /* @__PURE__ */ protectedLoader("authenticated", async ({ auth, ctx }) => {
   const { actor } = auth;
-  const work = scopeOf(actor.permissions, "case:complete") ? await myWork(ctx) : [];
+  const work = mayOn(actor, "case:complete", actor.participantId) ? await myWork(ctx) : [];
   return json({
     openWork: work.filter((w) => w.reason === "approve" || w.reason === "work").length,
     displayName: actor.displayName,

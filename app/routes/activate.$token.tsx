@@ -5,9 +5,9 @@ import { MIN_PASSWORD_LENGTH } from "~/auth/password-policy";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
-import { fieldValue, formFields } from "~/lib/forms";
 import { titled } from "~/lib/meta";
-import { inspectLink, redeemLink } from "~/modules/credentials/links.server";
+import { ANONYMOUS_ACTOR } from "~/modules/context.server";
+import { inspectLink, redeemLink } from "~/modules/users/links.server";
 
 export const meta = titled("link.title");
 
@@ -20,14 +20,10 @@ export const loader = /* @__PURE__ */ publicLoader(async ({ context, params }) =
   return json({ valid: state.valid, purpose: state.valid ? state.purpose : null, email: state.valid ? state.email : null });
 });
 
-export const action = /* @__PURE__ */ publicAction(async ({ context, params, request }) => {
-  const f = formFields(await request.formData());
+export const action = /* @__PURE__ */ publicAction(async ({ context, params, form }) => {
   const { purpose } = await redeemLink(
-    context.db,
-    { requestId: context.requestId, ip: context.clientIp, userAgent: context.userAgent },
-    params.token ?? "",
-    fieldValue(f, "password") ?? "",
-    fieldValue(f, "confirmation") ?? "",
+    { db: context.db, actor: ANONYMOUS_ACTOR, requestId: context.requestId, ip: context.clientIp, userAgent: context.userAgent },
+    { token: params.token ?? "", password: form.value("password") ?? "", confirmation: form.value("confirmation") ?? "" },
   );
   return redirect(`/login?${purpose === "invitation" ? "activated" : "passwordReset"}=1`);
 });

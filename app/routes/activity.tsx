@@ -1,7 +1,7 @@
 import { json } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { mayOn, tenantOf } from "~/modules/tenancy.server";
 import { ChangesList } from "~/components/timeline";
 import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey } from "~/i18n/messages";
@@ -15,10 +15,10 @@ export const loader = /* @__PURE__ */ protectedLoader("audit:read", async ({ ctx
   const params = new URL(request.url).searchParams;
   const filters = parseAuditFilters(params);
   const page = await exploreAudit(ctx, filters, params.get("cursor"), 50);
-  const own = scopeOf(ctx.actor.permissions, "audit:read") === "own-participant";
+  const own = tenantOf(ctx.actor, "audit:read") !== null;
   return json({
     ownParticipant: own ? ctx.actor.participantId : null,
-    canExport: Boolean(scopeOf(ctx.actor.permissions, "audit:export")),
+    canExport: mayOn(ctx.actor, "audit:export", ctx.actor.participantId),
     filters,
     paged: params.has("cursor"),
     query: new URLSearchParams(Object.entries(filters).filter((e): e is [string, string] => Boolean(e[1]))).toString(),

@@ -1,14 +1,11 @@
 import { json } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { z } from "zod";
-import { protectedAction, protectedLoader } from "~/auth/guard.server";
+import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { fieldList, fieldValue, formFields } from "~/lib/forms";
-import { validate } from "~/lib/validation";
-import { getCatalogue, saveRole, saveSodRule, saveTemplate } from "~/modules/catalogue/service.server";
+import { getCatalogue, saveRole, saveSodRule, saveTemplate } from "~/modules/roles/catalogue.server";
 import { titled } from "~/lib/meta";
 
 
@@ -17,37 +14,36 @@ export const loader = /* @__PURE__ */ protectedLoader("catalogue:manage", async 
   return json(await getCatalogue(ctx.db));
 });
 
-const Intent = z.object({ intent: z.enum(["role", "template", "rule"], { error: "validation.invalid" }) });
-
-export const action = /* @__PURE__ */ protectedAction("catalogue:manage", async ({ ctx, request }) => {
-  const f = formFields(await request.formData());
-  const v = (name: string) => fieldValue(f, name);
-  const { intent } = validate(Intent, { intent: v("intent") });
-  if (intent === "role") {
+export const action = /* @__PURE__ */ intentAction({
+  role: intent("catalogue:manage", async ({ ctx, form }) => {
     await saveRole(ctx, {
-      code: v("code") ?? "",
-      nameEn: v("nameEn") ?? "",
-      nameZh: v("nameZh") ?? "",
-      population: (v("population") ?? "") as "participant",
-      service: (v("service") ?? "") as "",
-      isConsole: v("isConsole") === "on",
-      active: v("active") === "on",
-      version: v("version") || undefined,
+      code: form.value("code") ?? "",
+      nameEn: form.value("nameEn") ?? "",
+      nameZh: form.value("nameZh") ?? "",
+      population: form.value("population") ?? "",
+      service: form.value("service") ?? "",
+      isConsole: form.value("isConsole") === "on",
+      active: form.value("active") === "on",
+      version: form.value("version") || undefined,
     });
-  } else if (intent === "template") {
-    await saveTemplate(ctx, v("code") ?? "", { version: v("version") ?? "", roles: fieldList(f, "roles") });
-  } else {
+    return json({ ok: true as const, intent: "role" });
+  }),
+  template: intent("catalogue:manage", async ({ ctx, form }) => {
+    await saveTemplate(ctx, { templateCode: form.value("code") ?? "", version: form.value("version") ?? "", roles: form.list("roles") });
+    return json({ ok: true as const, intent: "template" });
+  }),
+  rule: intent("catalogue:manage", async ({ ctx, form }) => {
     await saveSodRule(ctx, {
-      id: v("id") ?? "",
-      roleA: v("roleA") ?? "",
-      roleB: v("roleB") ?? "",
-      kind: (v("kind") ?? "") as "warn",
-      descriptionEn: v("descriptionEn") ?? "",
-      descriptionZh: v("descriptionZh"),
-      version: v("version") || undefined,
+      id: form.value("id") ?? "",
+      roleA: form.value("roleA") ?? "",
+      roleB: form.value("roleB") ?? "",
+      kind: form.value("kind") ?? "",
+      descriptionEn: form.value("descriptionEn") ?? "",
+      descriptionZh: form.value("descriptionZh"),
+      version: form.value("version") || undefined,
     });
-  }
-  return json({ ok: true as const, intent });
+    return json({ ok: true as const, intent: "rule" });
+  }),
 });
 
 export default function CataloguePage() {

@@ -1,31 +1,26 @@
 import { json } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { useState } from "react";
-import { z } from "zod";
-import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { InlineReasonForm } from "~/components/decide-form";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { KeyGenerator } from "~/components/key-generator";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { fieldValue, formFields } from "~/lib/forms";
 import { titled } from "~/lib/meta";
-import { validate } from "~/lib/validation";
 import { CLAIM_RULES, POP_AUDIENCE } from "~/modules/credentials/claim-rules";
 import { checkToken, decideClient, getClient, issueChallenge, registerKey, revokeKey } from "~/modules/credentials/service.server";
 
 export const meta = titled("credentials.title");
 
 export const loader = /* @__PURE__ */ protectedLoader("credential:read", async ({ ctx, params }) => {
-  const { client, ownerName, keys } = await getClient(ctx, params.id ?? "");
+  const { client, ownerName, keys, can } = await getClient(ctx, params.id ?? "");
   const now = Date.now();
-  const p = ctx.actor.permissions;
   return json({
     me: ctx.actor.userId,
-    canManage: scopeOf(p, "credential:manage") === "own-participant",
-    canApprove: scopeOf(p, "credential:approve") === "own-participant" && client.status === "pending_approval" && client.requestedBy !== ctx.actor.userId,
+    canManage: can.manage,
+    canApprove: can.approve,
     audience: CLAIM_RULES[client.environment].audience,
     client: { id: client.id, clientId: client.clientId, name: client.name, participantId: client.participantId, environment: client.environment, status: client.status, ownerName },
     keys: keys.map((k) => ({
@@ -39,41 +34,45 @@ export const loader = /* @__PURE__ */ protectedLoader("credential:read", async (
   });
 });
 
-const Intent = z.object({ intent: z.enum(["challenge", "register", "revoke", "check", "decide"], { error: "validation.invalid" }) });
+const answer = (intent: string, extra: { nonce?: string; expiresAt?: string; check?: { ok: boolean; findings: Awaited<ReturnType<typeof checkToken>>["findings"] } } = {}) => ({
+  ok: true as const,
+  intent,
+  nonce: extra.nonce ?? null,
+  expiresAt: extra.expiresAt ?? null,
+  check: extra.check ?? null,
+});
 
-export const action = /* @__PURE__ */ protectedAction("credential:read", async ({ ctx, params, request }) => {
-  const id = params.id ?? "";
-  const f = formFields(await request.formData());
-  const v = (name: string) => fieldValue(f, name);
-  const { intent } = validate(Intent, { intent: v("intent") });
-  switch (intent) {
-    case "challenge": {
-      const challenge = await issueChallenge(ctx, id);
-      return json({ ok: true as const, intent, nonce: challenge.nonce, expiresAt: challenge.expiresAt.toISOString(), check: null });
-    }
-    case "register":
-      await registerKey(ctx, id, {
-        publicKey: v("publicKey") ?? "",
-        proof: v("proof") ?? "",
-        nonce: v("nonce") ?? "",
-        expiresOn: v("expiresOn") ?? "",
-        rsaAlgorithm: v("rsaAlgorithm"),
-        replacesKeyId: v("replacesKeyId"),
-        overlapUntil: v("overlapUntil") || undefined,
-      });
-      break;
-    case "revoke":
-      await revokeKey(ctx, v("keyId") ?? "", { reason: v("reason") ?? "" });
-      break;
-    case "decide":
-      await decideClient(ctx, id, { decision: v("decision") ?? "" });
-      break;
-    case "check": {
-      const result = await checkToken(ctx, id, v("token") ?? "");
-      return json({ ok: true as const, intent, nonce: null, expiresAt: null, check: { ok: result.ok, findings: result.findings } });
-    }
-  }
-  return json({ ok: true as const, intent, nonce: null, expiresAt: null, check: null });
+export const action = /* @__PURE__ */ intentAction({
+  challenge: intent("credential:manage", async ({ ctx, params }) => {
+    const challenge = await issueChallenge(ctx, { clientId: params.id ?? "" });
+    return json(answer("challenge", { nonce: challenge.nonce, expiresAt: challenge.expiresAt.toISOString() }));
+  }),
+  register: intent("credential:manage", async ({ ctx, params, form }) => {
+    await registerKey(ctx, {
+      clientId: params.id ?? "",
+      publicKey: form.value("publicKey") ?? "",
+      proof: form.value("proof") ?? "",
+      nonce: form.value("nonce") ?? "",
+      expiresOn: form.value("expiresOn") ?? "",
+      rsaAlgorithm: form.value("rsaAlgorithm"),
+      replacesKeyId: form.value("replacesKeyId"),
+      overlapUntil: form.value("overlapUntil") || undefined,
+    });
+    return json(answer("register"));
+  }),
+  revoke: intent("credential:manage", async ({ ctx, form }) => {
+    await revokeKey(ctx, { keyId: form.value("keyId") ?? "", reason: form.value("reason") ?? "" });
+    return json(answer("revoke"));
+  }),
+  decide: intent("credential:approve", async ({ ctx, params, form }) => {
+    await decideClient(ctx, { clientId: params.id ?? "", decision: form.value("decision") ?? "" });
+    return json(answer("decide"));
+  }),
+  // Reading, not a change: anyone who may read the client may check a token against it.
+  check: intent("credential:read", async ({ ctx, params, form }) => {
+    const result = await checkToken(ctx, params.id ?? "", form.value("token") ?? "");
+    return json(answer("check", { check: { ok: result.ok, findings: result.findings } }));
+  }),
 });
 
 function inMonths(months: number): string {

@@ -1,12 +1,11 @@
 import { json, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { mayOn } from "~/modules/tenancy.server";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { fieldValue, formFields } from "~/lib/forms";
 import { titled } from "~/lib/meta";
 import { createClient, listClients } from "~/modules/credentials/service.server";
 import { listUsers } from "~/modules/users/service.server";
@@ -15,7 +14,7 @@ export const meta = titled("credentials.title");
 
 export const loader = /* @__PURE__ */ protectedLoader("credential:read", async ({ ctx }) => {
   const clients = await listClients(ctx);
-  const canCreate = scopeOf(ctx.actor.permissions, "credential:create") === "own-participant";
+  const canCreate = ctx.actor.participantId !== null && mayOn(ctx.actor, "credential:create", ctx.actor.participantId);
   return json({
     canCreate,
     owners: canCreate ? (await listUsers(ctx, {})).filter((u) => u.status !== "deactivated").map((u) => ({ id: u.id, name: u.displayName })) : [],
@@ -23,9 +22,9 @@ export const loader = /* @__PURE__ */ protectedLoader("credential:read", async (
   });
 });
 
-export const action = /* @__PURE__ */ protectedAction("credential:create", async ({ ctx, request }) => {
-  const f = formFields(await request.formData());
-  const client = await createClient(ctx, { environment: fieldValue(f, "environment") ?? "", name: fieldValue(f, "name") ?? "", ownerUserId: fieldValue(f, "ownerUserId") ?? "" });
+export const action = /* @__PURE__ */ protectedAction("credential:create", async ({ ctx, form }) => {
+  // A participant administrator creates clients for their own participant.
+  const client = await createClient(ctx, { participantId: ctx.actor.participantId ?? "", environment: form.value("environment") ?? "", name: form.value("name") ?? "", ownerUserId: form.value("ownerUserId") ?? "" });
   return redirect(`/credentials/${client.id}`);
 });
 

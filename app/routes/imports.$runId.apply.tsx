@@ -12,7 +12,7 @@ export const loader = /* @__PURE__ */ publicLoader(async ({ params }) => redirec
 export const action = /* @__PURE__ */ protectedAction("user:import", async ({ ctx, params, request, context }) => {
   const runId = params.runId ?? "";
   if (!(request.headers.get("Accept") ?? "").includes("application/x-ndjson")) {
-    await applyImport(ctx, runId);
+    await applyImport(ctx, { runId });
     return redirect(`/imports/${runId}`);
   }
   const encoder = new TextEncoder();
@@ -21,14 +21,14 @@ export const action = /* @__PURE__ */ protectedAction("user:import", async ({ ct
       const send = (message: object) => controller.enqueue(encoder.encode(`${JSON.stringify(message)}\n`));
       let last = 0;
       try {
-        const run = await applyImport(ctx, runId, (phase, done, total) => {
+        const run = await applyImport(ctx, { runId, progress: (phase, done, total) => {
           // Checking is the first half of the bar, writing the second.
           const value = phase === "checking" ? done / 2 : phase === "writing" ? total / 2 + done / 2 : total;
           if (phase === "done" || value - last >= total / 50) {
             last = value;
             send({ phase, done: Math.round(value), total });
           }
-        });
+        } });
         send({ phase: "done", done: run.rowCount, total: run.rowCount });
       } catch (error) {
         if (error instanceof AppError) {

@@ -2,7 +2,7 @@ import { json } from "@remix-run/node";
 import { Form, Link, useLoaderData, useRevalidator } from "@remix-run/react";
 import { useState } from "react";
 import { protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { mayOn } from "~/modules/tenancy.server";
 import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey, type MessageKey } from "~/i18n/messages";
 import { getImportRun } from "~/modules/users/import.server";
@@ -25,7 +25,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
       errorCount: run.errorCount,
       appliedAt: run.appliedAt?.toISOString() ?? null,
     },
-    canApply: Boolean(scopeOf(ctx.actor.permissions, "user:import")) && run.outcome === "valid" && !run.appliedAt,
+    canApply: mayOn(ctx.actor, "user:import", run.participantId) && run.outcome === "valid" && !run.appliedAt,
     problems: problems.slice(0, SHOWN_ROWS),
     applied: run.appliedAt ? run.report.slice(0, SHOWN_ROWS) : [],
   });

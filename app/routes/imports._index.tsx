@@ -1,7 +1,7 @@
 import { json, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { mayOn } from "~/modules/tenancy.server";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
@@ -13,7 +13,7 @@ import { titled } from "~/lib/meta";
 
 export const meta = titled("imports.title");
 export const loader = /* @__PURE__ */ protectedLoader("user:import", async ({ ctx }) => {
-  const officer = scopeOf(ctx.actor.permissions, "user:import") === "any";
+  const officer = mayOn(ctx.actor, "user:import", null);
   const runs = await listImportRuns(ctx);
   return json({
     officer,
@@ -24,15 +24,14 @@ export const loader = /* @__PURE__ */ protectedLoader("user:import", async ({ ct
   });
 });
 
-export const action = /* @__PURE__ */ protectedAction("user:import", async ({ ctx, request }) => {
+export const action = /* @__PURE__ */ protectedAction("user:import", async ({ ctx, request, form }) => {
   const length = Number(request.headers.get("Content-Length") ?? 0);
   if (length > MAX_IMPORT_BYTES + 64 * 1024) throw new AppError(400, "import.error.tooLarge", { file: "import.error.tooLarge" });
-  const form = await request.formData();
-  const file = form.get("file");
-  if (!file || typeof file === "string" || file.size === 0) throw new AppError(400, "error.badRequest", { file: "import.error.noFile" });
+  const file = form.file("file");
+  if (!file || file.size === 0) throw new AppError(400, "error.badRequest", { file: "import.error.noFile" });
   if (file.size > MAX_IMPORT_BYTES) throw new AppError(400, "import.error.tooLarge", { file: "import.error.tooLarge" });
-  const participantId = String(form.get("participantId") ?? ctx.actor.participantId ?? "");
-  const run = await checkImport(ctx, participantId, file.name, await file.text());
+  const participantId = form.value("participantId") ?? ctx.actor.participantId ?? "";
+  const run = await checkImport(ctx, { participantId, fileName: file.name, text: await file.text() });
   return redirect(`/imports/${run.id}`);
 });
 

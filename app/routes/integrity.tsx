@@ -14,7 +14,7 @@ export const loader = /* @__PURE__ */ protectedLoader("audit:manage", async ({ c
 });
 
 export const action = /* @__PURE__ */ protectedAction("audit:manage", async ({ ctx, context }) => {
-  const { checkpoint, jws } = await createCheckpoint(ctx, context.config.auditCheckpointKey);
+  const { checkpoint, jws } = await createCheckpoint(ctx, { key: context.config.auditCheckpointKey });
   return json({ ok: true as const, id: checkpoint.id, jws });
 });
 

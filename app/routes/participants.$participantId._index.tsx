@@ -1,14 +1,11 @@
 import { json } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { z } from "zod";
-import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
+import { mayOn } from "~/modules/tenancy.server";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { Timeline } from "~/components/timeline";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { formFields } from "~/lib/forms";
-import { validate } from "~/lib/validation";
 import { caseTimeline, getCase, runAutomaticSteps } from "~/modules/onboarding/service.server";
 import {
   getParticipantProfile,
@@ -45,8 +42,8 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
     ncpIds: profile.ncpIds,
     clearedBy: profile.clearedBy,
     contacts: profile.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })),
-    canEdit: scopeOf(ctx.actor.permissions, "participant:update") === "any",
-    canRunChecks: Boolean(scopeOf(ctx.actor.permissions, "case:complete")),
+    canEdit: mayOn(ctx.actor, "participant:update", id),
+    canRunChecks: mayOn(ctx.actor, "case:complete", id),
     steps: view.steps.map((s) => ({
       key: s.definition.key,
       titleKey: s.definition.titleKey,
@@ -74,20 +71,19 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
   });
 });
 
-const Intent = z.object({ intent: z.enum(["suspend", "reinstate", "run-checks"], { error: "validation.invalid" }) });
-
-export const action = /* @__PURE__ */ protectedAction("case:read", async ({ ctx, params, request }) => {
-  const id = params.participantId ?? "";
-  const fields = formFields(await request.formData());
-  const { intent } = validate(Intent, { intent: fields.intent });
-  if (intent === "run-checks") {
-    await runAutomaticSteps(ctx, id);
+export const action = /* @__PURE__ */ intentAction({
+  "run-checks": intent("case:complete", async ({ ctx, params }) => {
+    await runAutomaticSteps(ctx, { participantId: params.participantId ?? "" });
     return json({ ok: true as const });
-  }
-  const input = { version: String(fields.version ?? ""), reason: String(fields.reason ?? "") };
-  if (intent === "suspend") await suspendParticipant(ctx, id, input);
-  else await reinstateParticipant(ctx, id, input);
-  return json({ ok: true as const });
+  }),
+  suspend: intent("participant:update", async ({ ctx, params, form }) => {
+    await suspendParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
+    return json({ ok: true as const });
+  }),
+  reinstate: intent("participant:update", async ({ ctx, params, form }) => {
+    await reinstateParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
+    return json({ ok: true as const });
+  }),
 });
 
 export default function ParticipantCase() {

@@ -29,10 +29,10 @@ export const loader = /* @__PURE__ */ protectedLoader("participant:update", asyn
   });
 });
 
-export const action = /* @__PURE__ */ protectedAction("participant:update", async ({ ctx, params, request }) => {
+export const action = /* @__PURE__ */ protectedAction("participant:update", async ({ ctx, params, form }) => {
   const id = params.participantId ?? "";
-  const input = participantInputFromForm(await request.formData());
-  await updateParticipant(ctx, id, { ...input, version: input.version ?? "" });
+  const input = participantInputFromForm(form);
+  await updateParticipant(ctx, { ...input, participantId: id, version: input.version ?? "" });
   return redirect(`/participants/${id}`);
 });
 

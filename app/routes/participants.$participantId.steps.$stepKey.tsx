@@ -1,14 +1,11 @@
 import { json } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { z } from "zod";
-import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
+import { mayOn } from "~/modules/tenancy.server";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { fieldValue, formFields } from "~/lib/forms";
-import { validate } from "~/lib/validation";
 import { addStepEntry, getStep, transitionStep, updateStepPlan } from "~/modules/onboarding/service.server";
 import { titled } from "~/lib/meta";
 
@@ -47,38 +44,50 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
       authorName: e.authorName,
       createdAt: e.createdAt.toISOString(),
     })),
-    canComment: Boolean(scopeOf(ctx.actor.permissions, "case:comment")),
-    canPlan: scopeOf(ctx.actor.permissions, "case:plan") === "any",
+    canComment: mayOn(ctx.actor, "case:comment", step.participant.id),
+    canPlan: mayOn(ctx.actor, "case:plan", step.participant.id),
     owners: step.owners,
   });
 });
 
-const Intent = z.object({ intent: z.enum(["transition", "plan", "entry"], { error: "validation.invalid" }) });
+/** Moving a step: starting and submitting are the case's work, approving and returning are an officer's. */
+const move = (permission: "case:complete" | "case:approve", name: string) =>
+  intent(permission, async ({ ctx, params, form }) => {
+    await transitionStep(ctx, {
+      participantId: params.participantId ?? "",
+      stepKey: params.stepKey ?? "",
+      action: form.value("action") ?? "",
+      version: form.value("version") ?? "",
+      reason: form.value("reason"),
+    });
+    return json({ ok: true as const, intent: name });
+  });
 
-export const action = /* @__PURE__ */ protectedAction("case:read", async ({ ctx, params, request }) => {
-  const participantId = params.participantId ?? "";
-  const stepKey = params.stepKey ?? "";
-  const fields = formFields(await request.formData());
-  const one = (name: string) => fieldValue(fields, name);
-  const { intent } = validate(Intent, { intent: one("intent") });
-  if (intent === "transition") {
-    await transitionStep(ctx, participantId, {
-      stepKey,
-      action: one("action") ?? "",
-      version: one("version") ?? "",
-      reason: one("reason"),
+export const action = /* @__PURE__ */ intentAction({
+  start: move("case:complete", "start"),
+  submit: move("case:complete", "submit"),
+  approve: move("case:approve", "approve"),
+  return: move("case:approve", "return"),
+  plan: intent("case:plan", async ({ ctx, params, form }) => {
+    await updateStepPlan(ctx, {
+      participantId: params.participantId ?? "",
+      stepKey: params.stepKey ?? "",
+      version: form.value("version") ?? "",
+      ownerUserId: form.value("ownerUserId"),
+      dueDate: form.value("dueDate"),
     });
-  } else if (intent === "plan") {
-    await updateStepPlan(ctx, participantId, {
-      stepKey,
-      version: one("version") ?? "",
-      ownerUserId: one("ownerUserId"),
-      dueDate: one("dueDate"),
+    return json({ ok: true as const, intent: "plan" });
+  }),
+  entry: intent("case:comment", async ({ ctx, params, form }) => {
+    await addStepEntry(ctx, {
+      participantId: params.participantId ?? "",
+      stepKey: params.stepKey ?? "",
+      kind: form.value("kind") ?? "",
+      body: form.value("body") ?? "",
+      reference: form.value("reference"),
     });
-  } else {
-    await addStepEntry(ctx, participantId, { stepKey, kind: one("kind") ?? "", body: one("body") ?? "", reference: one("reference") });
-  }
-  return json({ ok: true as const, intent });
+    return json({ ok: true as const, intent: "entry" });
+  }),
 });
 
 export default function StepPage() {
@@ -133,7 +142,7 @@ export default function StepPage() {
               .filter((a) => a !== "return")
               .map((a) => (
                 <Form method="post" key={a}>
-                  <input type="hidden" name="intent" value="transition" />
+                  <input type="hidden" name="intent" value={a} />
                   <input type="hidden" name="action" value={a} />
                   <input type="hidden" name="version" value={s.version} />
                   <button type="submit" className={a === "approve" || a === "submit" ? "button primary" : "button secondary"} disabled={busy}>
@@ -143,7 +152,7 @@ export default function StepPage() {
               ))}
             {data.allowedActions.includes("return") ? (
               <Form method="post" className="inline-form">
-                <input type="hidden" name="intent" value="transition" />
+                <input type="hidden" name="intent" value="return" />
                 <input type="hidden" name="action" value="return" />
                 <input type="hidden" name="version" value={s.version} />
                 <TextField name="reason" label={t("case.returnReason")} required />

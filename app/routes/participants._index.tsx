@@ -3,7 +3,7 @@ import { Link, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { PARTICIPANT_STATUSES, PARTICIPANT_TYPES } from "~/modules/participants/constants";
 import { protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { mayOn } from "~/modules/tenancy.server";
 import { ParticipantFilters } from "~/components/participant-filters";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
@@ -23,7 +23,7 @@ export const loader = /* @__PURE__ */ protectedLoader("participant:read", async 
   const rows = await listParticipants(ctx, filters);
   return json({
     filters,
-    canRegister: scopeOf(ctx.actor.permissions, "participant:create") === "any",
+    canRegister: mayOn(ctx.actor, "participant:create", null),
     ownParticipant: ctx.actor.persona.startsWith("da_") ? ctx.actor.participantId : null,
     participants: rows.map((p) => ({
       id: p.id,

@@ -14,8 +14,8 @@ export const loader = /* @__PURE__ */ protectedLoader("participant:create", asyn
   return json({ services: await listServiceCatalogue(ctx.db) });
 });
 
-export const action = /* @__PURE__ */ protectedAction("participant:create", async ({ ctx, request }) => {
-  const input = participantInputFromForm(await request.formData());
+export const action = /* @__PURE__ */ protectedAction("participant:create", async ({ ctx, form }) => {
+  const input = participantInputFromForm(form);
   const participant = await createParticipant(ctx, { ...input, id: input.id ?? "" });
   return redirect(`/participants/${participant.id}`);
 });

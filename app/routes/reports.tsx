@@ -1,7 +1,7 @@
 import { json } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { tenantOf } from "~/modules/tenancy.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import {
@@ -50,7 +50,7 @@ export const meta = titled("reports.title");
 export const loader = /* @__PURE__ */ protectedLoader("report:read", async ({ ctx, request }) => {
   const params = new URL(request.url).searchParams;
   const report = (REPORTS as readonly string[]).includes(params.get("report") ?? "") ? (params.get("report") as ReportName) : "access";
-  const own = scopeOf(ctx.actor.permissions, "report:read") === "own-participant";
+  const own = tenantOf(ctx.actor, "report:read") !== null;
   const requested = params.get("participantId")?.trim().toUpperCase() ?? "";
   const participantId = /^[A-Z][0-9]{5}$/.test(requested) ? requested : undefined;
   const now = new Date();

@@ -1,14 +1,11 @@
 import { json } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
-import { z } from "zod";
-import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
+import { mayOn } from "~/modules/tenancy.server";
 import { DecideForm, InlineReasonForm } from "~/components/decide-form";
 import { asFailure, FormMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { fieldValue, formFields } from "~/lib/forms";
-import { validate } from "~/lib/validation";
 import { decideRequest, decideWaiver, listPendingWaivers, listRequests, type RequestRow } from "~/modules/roles/service.server";
 import { titled } from "~/lib/meta";
 
@@ -36,9 +33,9 @@ const view = (r: RequestRow) => ({
 
 export const meta = titled("requests.title");
 export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx }) => {
-  const p = ctx.actor.permissions;
-  const checker = scopeOf(p, "role:approve") === "own-participant";
-  const maker = scopeOf(p, "role:request") === "own-participant";
+  const own = ctx.actor.participantId;
+  const checker = own !== null && mayOn(ctx.actor, "role:approve", own);
+  const maker = own !== null && mayOn(ctx.actor, "role:request", own);
   const waivers = await listPendingWaivers(ctx);
   return json({
     checker,
@@ -49,15 +46,15 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx 
   });
 });
 
-const Decision = z.object({ kind: z.enum(["request", "waiver"], { error: "validation.invalid" }) });
-
-export const action = /* @__PURE__ */ protectedAction("user:read", async ({ ctx, request }) => {
-  const f = formFields(await request.formData());
-  const { kind } = validate(Decision, { kind: fieldValue(f, "kind") ?? "request" });
-  const input = { decision: fieldValue(f, "decision") ?? "", comment: fieldValue(f, "comment") };
-  if (kind === "waiver") await decideWaiver(ctx, fieldValue(f, "waiverId") ?? "", input);
-  else await decideRequest(ctx, fieldValue(f, "requestId") ?? "", input);
-  return json({ ok: true as const });
+export const action = /* @__PURE__ */ intentAction({
+  decide: intent("role:approve", async ({ ctx, form }) => {
+    await decideRequest(ctx, { requestId: form.value("requestId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
+    return json({ ok: true as const });
+  }),
+  "decide-waiver": intent("waiver:approve", async ({ ctx, form }) => {
+    await decideWaiver(ctx, { waiverId: form.value("waiverId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
+    return json({ ok: true as const });
+  }),
 });
 
 export default function Requests() {
@@ -136,7 +133,7 @@ export default function Requests() {
                 <Link to={`/users/${w.userId}`}>{w.userName}</Link> ({w.participantId}) · {w.ruleId} · {time(w.requestedAt)} — {w.reason}
                 <InlineReasonForm
                   id={`waiver-${w.id}`}
-                  hidden={{ kind: "waiver", waiverId: w.id }}
+                  hidden={{ intent: "decide-waiver", waiverId: w.id }}
                   inputName="comment"
                   label={t("requests.comment")}
                   buttons={[

@@ -1,14 +1,11 @@
 import { json } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
-import { z } from "zod";
-import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
+import { mayOn } from "~/modules/tenancy.server";
 import { InlineReasonForm } from "~/components/decide-form";
 import { asFailure, FormMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { fieldValue, formFields } from "~/lib/forms";
-import { validate } from "~/lib/validation";
 import { closeCampaign, decideItem, getCampaign } from "~/modules/reviews/service.server";
 import { titled } from "~/lib/meta";
 
@@ -18,8 +15,8 @@ export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ct
   const { campaign, items } = await getCampaign(ctx, params.campaignId ?? "");
   return json({
     me: ctx.actor.userId,
-    canDecide: scopeOf(ctx.actor.permissions, "review:decide") === "own-participant",
-    canClose: scopeOf(ctx.actor.permissions, "review:manage") === "any" && campaign.status === "open" && campaign.deadline.getTime() <= Date.now(),
+    canDecide: ctx.actor.participantId !== null && mayOn(ctx.actor, "review:decide", ctx.actor.participantId),
+    canClose: mayOn(ctx.actor, "review:manage", null) && campaign.status === "open" && campaign.deadline.getTime() <= Date.now(),
     campaign: {
       id: campaign.id,
       name: campaign.name,
@@ -49,14 +46,15 @@ export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ct
   });
 });
 
-const Intent = z.object({ intent: z.enum(["decide", "close"], { error: "validation.invalid" }) });
-
-export const action = /* @__PURE__ */ protectedAction("review:read", async ({ ctx, params, request }) => {
-  const f = formFields(await request.formData());
-  const { intent } = validate(Intent, { intent: fieldValue(f, "intent") });
-  if (intent === "close") await closeCampaign(ctx, params.campaignId ?? "");
-  else await decideItem(ctx, fieldValue(f, "itemId") ?? "", { decision: fieldValue(f, "decision") ?? "", comment: fieldValue(f, "comment") });
-  return json({ ok: true as const });
+export const action = /* @__PURE__ */ intentAction({
+  decide: intent("review:decide", async ({ ctx, form }) => {
+    await decideItem(ctx, { itemId: form.value("itemId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
+    return json({ ok: true as const });
+  }),
+  close: intent("review:manage", async ({ ctx, params }) => {
+    await closeCampaign(ctx, { campaignId: params.campaignId ?? "" });
+    return json({ ok: true as const });
+  }),
 });
 
 export default function Campaign() {

@@ -1,13 +1,13 @@
 import { json, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { mayOn } from "~/modules/tenancy.server";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { fieldList, fieldValue, formFields } from "~/lib/forms";
-import { getCatalogue } from "~/modules/catalogue/service.server";
+import { fieldList, fieldValue } from "~/lib/forms";
+import { getCatalogue } from "~/modules/roles/catalogue.server";
 import { listCampaigns, openCampaign } from "~/modules/reviews/service.server";
 import { titled } from "~/lib/meta";
 
@@ -15,7 +15,7 @@ import { titled } from "~/lib/meta";
 export const meta = titled("reviews.title");
 export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ctx }) => {
   const campaigns = await listCampaigns(ctx);
-  const manage = scopeOf(ctx.actor.permissions, "review:manage") === "any";
+  const manage = mayOn(ctx.actor, "review:manage", null);
   return json({
     manage,
     roles: manage ? (await getCatalogue(ctx.db)).roles.filter((r) => r.population === "participant").map((r) => ({ code: r.code, nameEn: r.nameEn, nameZh: r.nameZh })) : [],
@@ -23,8 +23,8 @@ export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ct
   });
 });
 
-export const action = /* @__PURE__ */ protectedAction("review:manage", async ({ ctx, request }) => {
-  const f = formFields(await request.formData());
+export const action = /* @__PURE__ */ protectedAction("review:manage", async ({ ctx, form }) => {
+  const f = form.fields;
   const campaign = await openCampaign(ctx, {
     name: fieldValue(f, "name") ?? "",
     participantIds: (fieldValue(f, "participantIds") ?? "").split(/[\s,]+/).map((s) => s.trim().toUpperCase()).filter(Boolean),

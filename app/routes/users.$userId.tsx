@@ -1,18 +1,14 @@
 import { json } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { z } from "zod";
-import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { DecideForm, InlineReasonForm } from "~/components/decide-form";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { fieldValue, formFields } from "~/lib/forms";
-import { validate } from "~/lib/validation";
-import { getCatalogue } from "~/modules/catalogue/service.server";
+import { getCatalogue } from "~/modules/roles/catalogue.server";
 import { cancelRequest, decideRequest, requestGrant, requestWaiver, revokeGrant } from "~/modules/roles/service.server";
-import { performSupportAction, supportHistory, type SupportAction } from "~/modules/support/service.server";
+import { performSupportAction, supportHistory } from "~/modules/users/support.server";
 import { changeUserStatus, getUserProfile, updateUser } from "~/modules/users/service.server";
 import { titled } from "~/lib/meta";
 
@@ -24,8 +20,6 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
   const profile = await getUserProfile(ctx, params.userId ?? "");
   const { user } = profile;
   const catalogue = await getCatalogue(ctx.db);
-  const p = ctx.actor.permissions;
-  const sameParticipant = user.participantId !== null && (scopeOf(p, "user:read") === "any" || user.participantId === ctx.actor.participantId);
   const history = await supportHistory(ctx, user.id);
   return json({
     user: {
@@ -41,14 +35,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
     },
     dormant: profile.dormant,
     me: ctx.actor.userId,
-    can: {
-      update: Boolean(scopeOf(p, "user:update")) && sameParticipant,
-      request: scopeOf(p, "role:request") === "own-participant" && sameParticipant,
-      approve: scopeOf(p, "role:approve") === "own-participant" && sameParticipant,
-      revoke: Boolean(scopeOf(p, "role:revoke")) && sameParticipant,
-      waiver: Boolean(scopeOf(p, "waiver:request")) && sameParticipant,
-      support: scopeOf(p, "user:support") === "any",
-    },
+    can: profile.can,
     roles: catalogue.roles.filter((r) => r.population === "participant" && r.active).map((r) => ({ code: r.code, nameEn: r.nameEn, nameZh: r.nameZh })),
     grants: profile.grants.map((g) => ({
       id: g.id,
@@ -90,42 +77,41 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
   });
 });
 
-const Intent = z.object({
-  intent: z.enum(["update", "lifecycle", "request", "revoke", "withdraw", "decide", "waiver", "support"], { error: "validation.invalid" }),
-});
+const done = (intent: string) => ({ ok: true as const, intent, done: intent === "support" ? ("support.done" as const) : null });
 
-export const action = /* @__PURE__ */ protectedAction("user:read", async ({ ctx, params, request }) => {
-  const userId = params.userId ?? "";
-  const f = formFields(await request.formData());
-  const v = (name: string) => fieldValue(f, name);
-  const { intent } = validate(Intent, { intent: v("intent") });
-  switch (intent) {
-    case "update":
-      await updateUser(ctx, userId, { version: v("version") ?? "", displayName: v("displayName") ?? "" });
-      break;
-    case "lifecycle":
-      await changeUserStatus(ctx, userId, { action: v("action") ?? "", version: v("version") ?? "", reason: v("reason") ?? "" });
-      break;
-    case "request":
-      await requestGrant(ctx, { userId, roleCode: v("roleCode") ?? "", validFrom: v("validFrom"), validTo: v("validTo"), justification: v("justification") });
-      break;
-    case "revoke":
-      await revokeGrant(ctx, v("grantId") ?? "", { reason: v("reason") ?? "" });
-      break;
-    case "withdraw":
-      await cancelRequest(ctx, v("requestId") ?? "");
-      break;
-    case "decide":
-      await decideRequest(ctx, v("requestId") ?? "", { decision: v("decision") ?? "", comment: v("comment") });
-      break;
-    case "waiver":
-      await requestWaiver(ctx, { userId, ruleId: v("ruleId") ?? "", reason: v("reason") ?? "" });
-      break;
-    case "support":
-      await performSupportAction(ctx, userId, (v("action") ?? "") as SupportAction, { ticketRef: v("ticketRef") ?? "", reason: v("reason") ?? "" });
-      break;
-  }
-  return json({ ok: true as const, intent, done: intent === "support" ? ("support.done" as const) : null });
+export const action = /* @__PURE__ */ intentAction({
+  update: intent("user:update", async ({ ctx, params, form }) => {
+    await updateUser(ctx, { userId: params.userId ?? "", version: form.value("version") ?? "", displayName: form.value("displayName") ?? "" });
+    return done("update");
+  }),
+  lifecycle: intent("user:update", async ({ ctx, params, form }) => {
+    await changeUserStatus(ctx, { userId: params.userId ?? "", action: form.value("action") ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
+    return done("lifecycle");
+  }),
+  request: intent("role:request", async ({ ctx, params, form }) => {
+    await requestGrant(ctx, { userId: params.userId ?? "", roleCode: form.value("roleCode") ?? "", validFrom: form.value("validFrom"), validTo: form.value("validTo"), justification: form.value("justification") });
+    return done("request");
+  }),
+  revoke: intent("role:revoke", async ({ ctx, form }) => {
+    await revokeGrant(ctx, { grantId: form.value("grantId") ?? "", reason: form.value("reason") ?? "" });
+    return done("revoke");
+  }),
+  withdraw: intent("role:request", async ({ ctx, form }) => {
+    await cancelRequest(ctx, { requestId: form.value("requestId") ?? "" });
+    return done("withdraw");
+  }),
+  decide: intent("role:approve", async ({ ctx, form }) => {
+    await decideRequest(ctx, { requestId: form.value("requestId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
+    return done("decide");
+  }),
+  waiver: intent("waiver:request", async ({ ctx, params, form }) => {
+    await requestWaiver(ctx, { userId: params.userId ?? "", ruleId: form.value("ruleId") ?? "", reason: form.value("reason") ?? "" });
+    return done("waiver");
+  }),
+  support: intent("user:support", async ({ ctx, params, form }) => {
+    await performSupportAction(ctx, { userId: params.userId ?? "", action: form.value("action") ?? "", ticketRef: form.value("ticketRef") ?? "", reason: form.value("reason") ?? "" });
+    return done("support");
+  }),
 });
 
 type Data = ReturnType<typeof useLoaderData<typeof loader>>;

@@ -1,7 +1,7 @@
 import { json } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { mayOn, tenantOf } from "~/modules/tenancy.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { userSearchSchema } from "~/modules/users/schemas";
@@ -22,8 +22,8 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
   const rows = await listUsers(ctx, filters);
   return json({
     filters,
-    own: scopeOf(ctx.actor.permissions, "user:read") === "own-participant" ? ctx.actor.participantId : null,
-    canCreate: Boolean(scopeOf(ctx.actor.permissions, "user:create")),
+    own: tenantOf(ctx.actor, "user:read"),
+    canCreate: mayOn(ctx.actor, "user:create", ctx.actor.participantId),
     users: rows.map((u) => ({
       id: u.id,
       email: u.email,

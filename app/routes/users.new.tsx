@@ -1,12 +1,12 @@
 import { json, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
-import { scopeOf } from "~/auth/permissions";
+import { mayOn } from "~/modules/tenancy.server";
 import { TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
-import { fieldList, fieldValue, formFields } from "~/lib/forms";
-import { getCatalogue } from "~/modules/catalogue/service.server";
+import { fieldList, fieldValue } from "~/lib/forms";
+import { getCatalogue } from "~/modules/roles/catalogue.server";
 import { listParticipants } from "~/modules/participants/service.server";
 import { createUser } from "~/modules/users/service.server";
 import { titled } from "~/lib/meta";
@@ -14,7 +14,7 @@ import { titled } from "~/lib/meta";
 
 export const meta = titled("users.newTitle");
 export const loader = /* @__PURE__ */ protectedLoader("user:create", async ({ ctx }) => {
-  const officer = scopeOf(ctx.actor.permissions, "user:create") === "any";
+  const officer = mayOn(ctx.actor, "user:create", null);
   const catalogue = await getCatalogue(ctx.db);
   return json({
     officer,
@@ -26,8 +26,8 @@ export const loader = /* @__PURE__ */ protectedLoader("user:create", async ({ ct
   });
 });
 
-export const action = /* @__PURE__ */ protectedAction("user:create", async ({ ctx, request }) => {
-  const f = formFields(await request.formData());
+export const action = /* @__PURE__ */ protectedAction("user:create", async ({ ctx, form }) => {
+  const f = form.fields;
   const result = await createUser(ctx, {
     participantId: fieldValue(f, "participantId") ?? ctx.actor.participantId ?? "",
     email: fieldValue(f, "email") ?? "",

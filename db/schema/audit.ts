@@ -1,5 +1,8 @@
 import { sql } from "drizzle-orm";
 import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { users } from "./users";
+
+/** The audit module's tables (app/modules/audit): the hash-chained trail and its signed checkpoints (SPEC §8). Only that module writes them (eslint: local/module-owns-tables). */
 
 export type FieldChanges = Record<string, { before: unknown; after: unknown }>;
 
@@ -54,3 +57,15 @@ export const auditChainHeads = pgTable("audit_chain_heads", {
 });
 
 export type AuditEvent = typeof auditEvents.$inferSelect;
+
+/** A signed checkpoint of every chain head: a later verification compares the chains against it. */
+export const auditCheckpoints = pgTable("audit_checkpoints", {
+  id: text("id").primaryKey(),
+  createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
+  createdBy: text("created_by").references(() => users.id),
+  heads: jsonb("heads").$type<{ chainKey: string; seq: number; hash: string }[]>().notNull(),
+  // Compact JWS (HS256) over the heads, with the key from configuration.
+  signature: text("signature").notNull(),
+});
+
+export type AuditCheckpoint = typeof auditCheckpoints.$inferSelect;

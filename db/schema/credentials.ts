@@ -1,18 +1,9 @@
 import { sql } from "drizzle-orm";
-import {
-  bigserial,
-  check,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-} from "drizzle-orm/pg-core";
-import { users } from "./identity";
+import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { participants } from "./participants";
+import { users } from "./users";
+
+/** The credentials module's tables (app/modules/credentials): API clients and their keys (SPEC §5). Only that module writes them (eslint: local/module-owns-tables). */
 
 export const API_ENVIRONMENTS = ["simulator", "test", "production"] as const;
 export type ApiEnvironment = (typeof API_ENVIRONMENTS)[number];
@@ -104,56 +95,5 @@ export const keyExpiryNotices = pgTable(
   (t) => [primaryKey({ columns: [t.keyId, t.daysBefore] })],
 );
 
-/** Outgoing mail: written in the transaction of the change that causes it, sent by the jobs runner. */
-export const mailOutbox = pgTable(
-  "mail_outbox",
-  {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
-    toAddress: text("to_address").notNull(),
-    subject: text("subject").notNull(),
-    body: text("body").notNull(),
-    kind: text("kind").notNull(),
-    participantId: text("participant_id"),
-    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
-    sentAt: timestamp("sent_at", { withTimezone: true, precision: 3 }),
-    attempts: integer("attempts").notNull().default(0),
-    lastError: text("last_error"),
-    metadata: jsonb("metadata").$type<Record<string, unknown>>(),
-  },
-  (t) => [index("mail_outbox_unsent_idx").on(t.sentAt, t.createdAt)],
-);
-
 export type ApiClient = typeof apiClients.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
-export type MailMessage = typeof mailOutbox.$inferSelect;
-
-export const LINK_PURPOSES = ["invitation", "password_reset"] as const;
-export type LinkPurpose = (typeof LINK_PURPOSES)[number];
-
-/**
- * One-time links (SPEC §5): the token is random (256 bits) and only its SHA-256 is stored; single use; 72 hours.
- * Issuing a new link for the same purpose voids the user's earlier unused ones.
- */
-export const credentialLinks = pgTable(
-  "credential_links",
-  {
-    id: text("id").primaryKey(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id),
-    purpose: text("purpose").$type<LinkPurpose>().notNull(),
-    tokenHash: text("token_hash").notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
-    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
-    usedAt: timestamp("used_at", { withTimezone: true, precision: 3 }),
-    voidedAt: timestamp("voided_at", { withTimezone: true, precision: 3 }),
-    createdBy: text("created_by").references(() => users.id),
-  },
-  (t) => [
-    uniqueIndex("credential_links_token_unique").on(t.tokenHash),
-    index("credential_links_user_idx").on(t.userId, t.purpose),
-    check("credential_links_purpose_valid", sql`${t.purpose} in ('invitation','password_reset')`),
-  ],
-);
-
-export type CredentialLink = typeof credentialLinks.$inferSelect;

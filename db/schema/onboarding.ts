@@ -1,71 +1,9 @@
 import { sql } from "drizzle-orm";
-import {
-  bigserial,
-  check,
-  date,
-  index,
-  integer,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-} from "drizzle-orm/pg-core";
-import { users } from "./identity";
+import { bigserial, check, date, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 import { participants } from "./participants";
+import { users } from "./users";
 
-/** Catalogue of OCP services a participant can subscribe to (SPEC §2), seeded by migration. */
-export const ocpServices = pgTable("ocp_services", {
-  code: text("code").primaryKey(),
-  nameEn: text("name_en").notNull(),
-  nameZh: text("name_zh").notNull(),
-  sortOrder: integer("sort_order").notNull().default(0),
-});
-
-export const participantServices = pgTable(
-  "participant_services",
-  {
-    participantId: text("participant_id")
-      .notNull()
-      .references(() => participants.id),
-    serviceCode: text("service_code")
-      .notNull()
-      .references(() => ocpServices.code),
-  },
-  (t) => [primaryKey({ columns: [t.participantId, t.serviceCode] })],
-);
-
-/** The Non-Clearing Participants a General Clearing Participant clears for. */
-export const participantClearing = pgTable(
-  "participant_clearing",
-  {
-    gcpId: text("gcp_id")
-      .notNull()
-      .references(() => participants.id),
-    ncpId: text("ncp_id")
-      .notNull()
-      .references(() => participants.id),
-  },
-  (t) => [
-    primaryKey({ columns: [t.gcpId, t.ncpId] }),
-    check("participant_clearing_not_self", sql`${t.gcpId} <> ${t.ncpId}`),
-  ],
-);
-
-export const participantContacts = pgTable(
-  "participant_contacts",
-  {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
-    participantId: text("participant_id")
-      .notNull()
-      .references(() => participants.id),
-    position: integer("position").notNull(),
-    name: text("name").notNull(),
-    email: text("email").notNull(),
-    phone: text("phone"),
-    title: text("title"),
-  },
-  (t) => [index("participant_contacts_participant_idx").on(t.participantId, t.position)],
-);
+/** The onboarding module's tables (app/modules/onboarding): each participant's case, step by step (SPEC §3). Only that module writes them (eslint: local/module-owns-tables). */
 
 export const STEP_STATES = ["locked", "ready", "in_progress", "submitted", "approved", "returned"] as const;
 export type StepState = (typeof STEP_STATES)[number];
@@ -126,7 +64,5 @@ export const onboardingStepEntries = pgTable(
   ],
 );
 
-export type OcpService = typeof ocpServices.$inferSelect;
-export type ParticipantContact = typeof participantContacts.$inferSelect;
 export type OnboardingStep = typeof onboardingSteps.$inferSelect;
 export type OnboardingStepEntry = typeof onboardingStepEntries.$inferSelect;

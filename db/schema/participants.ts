@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
-import { check, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigserial, check, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+
+/** The participants module's tables (app/modules/participants): the registry of SPEC §2. Only that module writes them (eslint: local/module-owns-tables). */
 
 export const PARTICIPANT_TYPES = [
   "DCP",
@@ -44,3 +46,60 @@ export const participants = pgTable(
 
 export type Participant = typeof participants.$inferSelect;
 export type NewParticipant = typeof participants.$inferInsert;
+
+/** Catalogue of OCP services a participant can subscribe to (SPEC §2), seeded by migration. */
+export const ocpServices = pgTable("ocp_services", {
+  code: text("code").primaryKey(),
+  nameEn: text("name_en").notNull(),
+  nameZh: text("name_zh").notNull(),
+  sortOrder: integer("sort_order").notNull().default(0),
+});
+
+export const participantServices = pgTable(
+  "participant_services",
+  {
+    participantId: text("participant_id")
+      .notNull()
+      .references(() => participants.id),
+    serviceCode: text("service_code")
+      .notNull()
+      .references(() => ocpServices.code),
+  },
+  (t) => [primaryKey({ columns: [t.participantId, t.serviceCode] })],
+);
+
+/** The Non-Clearing Participants a General Clearing Participant clears for. */
+export const participantClearing = pgTable(
+  "participant_clearing",
+  {
+    gcpId: text("gcp_id")
+      .notNull()
+      .references(() => participants.id),
+    ncpId: text("ncp_id")
+      .notNull()
+      .references(() => participants.id),
+  },
+  (t) => [
+    primaryKey({ columns: [t.gcpId, t.ncpId] }),
+    check("participant_clearing_not_self", sql`${t.gcpId} <> ${t.ncpId}`),
+  ],
+);
+
+export const participantContacts = pgTable(
+  "participant_contacts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    participantId: text("participant_id")
+      .notNull()
+      .references(() => participants.id),
+    position: integer("position").notNull(),
+    name: text("name").notNull(),
+    email: text("email").notNull(),
+    phone: text("phone"),
+    title: text("title"),
+  },
+  (t) => [index("participant_contacts_participant_idx").on(t.participantId, t.position)],
+);
+
+export type OcpService = typeof ocpServices.$inferSelect;
+export type ParticipantContact = typeof participantContacts.$inferSelect;

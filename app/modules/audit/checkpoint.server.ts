@@ -3,10 +3,10 @@ import { CompactSign, compactVerify } from "jose";
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { Database } from "../../../db/client.server";
 import { auditCheckpoints, auditEvents, type AuditCheckpoint } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { AppError, forbidden } from "~/lib/errors";
-import type { ServiceContext } from "../context.server";
-import { appendAuditEvent, verifyAuditChains, type ChainReport } from "./service.server";
+import { z } from "zod";
+import { AppError } from "~/lib/errors";
+import { defineCommand, platformWide } from "../command.server";
+import { verifyAuditChains, type ChainReport } from "./service.server";
 
 export interface CheckpointHead {
   chainKey: string;
@@ -39,10 +39,16 @@ async function currentHeads(db: Database): Promise<CheckpointHead[]> {
  * Signs the current head of every chain (HS256, key from configuration) and keeps it. A later verification that
  * finds a different hash at a checkpointed position has caught a chain rewritten with recomputed hashes.
  */
-export async function createCheckpoint(ctx: ServiceContext, key: string | null): Promise<{ checkpoint: AuditCheckpoint; jws: string }> {
-  if (scopeOf(ctx.actor.permissions, "audit:manage") !== "any" && ctx.actor.persona !== "system") throw forbidden();
-  if (!key) throw new AppError(400, "integrity.noKey");
-  return ctx.db.transaction(async (tx) => {
+export const createCheckpoint = defineCommand({
+  name: "audit.createCheckpoint",
+  permission: "audit:manage",
+  // The key comes from configuration, never from a form.
+  input: z.object({ key: z.string().nullable() }),
+  events: ["audit.checkpoint.created"],
+  tenant: platformWide,
+  async run(cx): Promise<{ checkpoint: AuditCheckpoint; jws: string }> {
+    const { tx, input: { key } } = cx;
+    if (!key) throw new AppError(400, "integrity.noKey");
     // The heads are read inside the transaction that records the checkpoint, so they are a consistent cut.
     const heads = await currentHeads(tx as unknown as Database);
     const payload: CheckpointPayload = { v: 1, id: randomUUID(), createdAt: new Date().toISOString(), heads };
@@ -51,17 +57,17 @@ export async function createCheckpoint(ctx: ServiceContext, key: string | null):
       .sign(keyBytes(key));
     const [checkpoint] = await tx
       .insert(auditCheckpoints)
-      .values({ id: payload.id, createdAt: new Date(payload.createdAt), createdBy: ctx.actor.userId, heads, signature: jws })
+      .values({ id: payload.id, createdAt: new Date(payload.createdAt), createdBy: cx.actor.userId, heads, signature: jws })
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "audit.checkpoint.created",
       entityType: "audit_checkpoint",
       entityId: payload.id,
       metadata: { chains: heads.length, events: heads.reduce((n, h) => n + h.seq, 0) },
     });
     return { checkpoint: checkpoint!, jws };
-  });
-}
+  },
+});
 
 export interface CheckpointReport {
   checkpointId: string | null;

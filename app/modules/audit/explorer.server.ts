@@ -2,9 +2,8 @@ import { stringify } from "csv-stringify/sync";
 import { and, desc, eq, gte, like, lt, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { auditEvents, type AuditEvent } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { forbidden } from "~/lib/errors";
-import { appendAuditEvent } from "./service.server";
+import { defineCommand } from "../command.server";
+import { tenantOf, whereTenant } from "../tenancy.server";
 import type { ServiceContext } from "../context.server";
 import { userNamesIn } from "../onboarding/service.server";
 
@@ -44,10 +43,7 @@ export function parseAuditFilters(params: URLSearchParams): AuditFilters {
 
 /** The where clause of a filtered view, with the actor's scope applied: a DA sees only their own participant. */
 function whereOf(ctx: ServiceContext, capability: "audit:read" | "audit:export", f: AuditFilters): SQL | undefined {
-  const scope = scopeOf(ctx.actor.permissions, capability);
-  if (!scope) throw forbidden();
-  const conditions: (SQL | undefined)[] = [];
-  if (scope === "own-participant") conditions.push(eq(auditEvents.participantId, ctx.actor.participantId ?? "-"));
+  const conditions: (SQL | undefined)[] = [whereTenant(ctx.actor, capability, auditEvents.participantId)];
   if (f.participantId === "platform") conditions.push(sql`${auditEvents.participantId} is null`);
   else if (f.participantId) conditions.push(eq(auditEvents.participantId, f.participantId));
   if (f.actorUserId) conditions.push(eq(auditEvents.actorUserId, f.actorUserId));
@@ -195,20 +191,29 @@ function csvLine(e: AuditEvent): string {
 export type ExportFormat = "csv" | "jsonl";
 
 /**
+ * An export is recorded before its first byte is sent (SPEC §8: every export is an audit event), on the chain of
+ * what it reads: the participant's for a participant administrator, the platform's for HKEX staff. A GET that
+ * writes, on purpose: who took the history out matters as much as who changed it.
+ */
+const recordExport = defineCommand({
+  name: "audit.recordExport",
+  permission: "audit:export",
+  input: z.object({ format: z.enum(["csv", "jsonl"]), filters: z.record(z.string(), z.unknown()) }),
+  events: ["audit.exported"],
+  tenant: (_tx, _input, actor) => tenantOf(actor, "audit:export"),
+  lockParticipant: false,
+  async run(cx): Promise<void> {
+    cx.audit({ action: "audit.exported", entityType: "audit_export", entityId: null, participantId: cx.participantId, metadata: { format: cx.input.format, filters: cx.input.filters } });
+  },
+});
+
+/**
  * A filtered view as CSV (RFC 4180) or JSON lines, streamed in keyset batches so that memory stays flat however
  * many events match. The export itself is audited before the first byte is sent.
  */
 export async function exportAudit(ctx: ServiceContext, filters: AuditFilters, format: ExportFormat, batchSize = 1000): Promise<ReadableStream<Uint8Array>> {
   const where = whereOf(ctx, "audit:export", filters);
-  await ctx.db.transaction(async (tx) => {
-    await appendAuditEvent(tx, ctx, {
-      action: "audit.exported",
-      entityType: "audit_export",
-      entityId: null,
-      participantId: scopeOf(ctx.actor.permissions, "audit:export") === "own-participant" ? ctx.actor.participantId : null,
-      metadata: { format, filters },
-    });
-  });
+  await recordExport(ctx, { format, filters });
   const encoder = new TextEncoder();
   let cursor: Cursor | null = null;
   let headerSent = false;

@@ -1,15 +1,15 @@
-import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
-import type { Database, DbOrTx } from "../../../db/client.server";
+import { and, asc, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
+import { rowsOf, type Database, type Transaction } from "../../../db/client.server";
 import { auditChainHeads, auditEvents, type AuditEvent, type FieldChanges } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { forbidden } from "~/lib/errors";
 import type { ServiceContext } from "../context.server";
+import { whereTenant } from "../tenancy.server";
+import type { AuditAction } from "./actions";
 import { GENESIS_HASH, eventHash } from "./hash.server";
 
 export const PLATFORM_CHAIN = "platform";
 
 export interface AuditEventInput {
-  action: string;
+  action: AuditAction;
   entityType: string;
   entityId?: string | null;
   /** The participant the event is about; it selects the chain. Null for platform-wide events. */
@@ -21,6 +21,8 @@ export interface AuditEventInput {
   metadata?: Record<string, unknown> | null;
   /** Overrides the actor's name when there is no actor (for example a failed sign-in). */
   actorName?: string | null;
+  /** Who did it, when not the command's actor: the console itself completing an automatic step inside a user's change. */
+  actor?: AuditActorContext["actor"];
 }
 
 /** What JSON (and so jsonb) keeps of a value: hashing this exact form makes the hash survive the round trip. */
@@ -29,55 +31,43 @@ function asStoredJson<T>(value: T | null | undefined): T | null {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-type AuditActorContext = Pick<ServiceContext, "actor" | "requestId" | "ip" | "userAgent">;
+export type AuditActorContext = Pick<ServiceContext, "actor" | "requestId" | "ip" | "userAgent">;
 
 /**
  * Appends one event to its chain, inside the caller's transaction: if the change rolls back, so does its event,
- * and if the event cannot be written, the change fails. The chain head row is locked FOR UPDATE, so writers in
- * different processes take turns on a chain and never fork it.
+ * and if the event cannot be written, the change fails. Commands (app/modules/command.server.ts) append their
+ * events through this; it takes only a transaction, never the plain database handle.
  */
-export async function appendAuditEvent(tx: DbOrTx, ctx: AuditActorContext, input: AuditEventInput): Promise<AuditEvent> {
-  const [event] = await appendAuditEvents(tx, ctx, [input]);
-  return event!;
+export async function appendAuditEvent(tx: Transaction, ctx: AuditActorContext, input: AuditEventInput): Promise<void> {
+  await appendAuditEvents(tx, ctx, [input]);
 }
 
-const INSERT_BATCH = 500;
+const INSERT_BATCH = 1000;
 
 /**
- * Appends many events in one go (bulk imports): each chain's head is locked once, in chain order so that two
- * batches never wait on each other crosswise, the events are hashed in sequence in memory and inserted in
- * batches. Same guarantees as appendAuditEvent.
+ * Appends events in two round trips, however many there are (a bulk import's thousands in a few more): the heads
+ * of the chains concerned are locked FOR UPDATE in one statement, in chain order so that two writers never wait on
+ * each other crosswise; the events are hashed in sequence in memory; then one statement inserts them and advances
+ * the heads. Writers in different processes take turns on a chain and never fork it.
  */
-export async function appendAuditEvents(
-  tx: DbOrTx,
-  ctx: AuditActorContext,
-  inputs: readonly AuditEventInput[],
-): Promise<AuditEvent[]> {
+export async function appendAuditEvents(tx: Transaction, ctx: AuditActorContext, inputs: readonly AuditEventInput[]): Promise<void> {
+  if (inputs.length === 0) return;
   const chains = [...new Set(inputs.map((i) => i.participantId ?? PLATFORM_CHAIN))].sort();
-  const heads = new Map<string, { lastSeq: number; lastHash: string }>();
-  for (const chainKey of chains) {
-    await tx.insert(auditChainHeads).values({ chainKey, lastSeq: 0, lastHash: GENESIS_HASH }).onConflictDoNothing();
-    const [head] = await tx
-      .select({ lastSeq: auditChainHeads.lastSeq, lastHash: auditChainHeads.lastHash })
-      .from(auditChainHeads)
-      .where(eq(auditChainHeads.chainKey, chainKey))
-      .for("update");
-    if (!head) throw new Error(`audit chain head ${chainKey} missing`);
-    heads.set(chainKey, head);
-  }
+  const heads = await lockHeads(tx, chains);
 
   const occurredAt = new Date();
   const rows = inputs.map((input) => {
     const chainKey = input.participantId ?? PLATFORM_CHAIN;
     const head = heads.get(chainKey)!;
+    const actor = input.actor ?? ctx.actor;
     const fields = {
       chainKey,
       seq: head.lastSeq + 1,
       prevHash: head.lastHash,
       occurredAt,
-      actorUserId: ctx.actor.userId,
-      actorName: input.actorName ?? ctx.actor.displayName,
-      actorPersona: ctx.actor.persona === "none" ? null : ctx.actor.persona,
+      actorUserId: actor.userId,
+      actorName: input.actorName ?? actor.displayName,
+      actorPersona: actor.persona === "none" ? null : actor.persona,
       onBehalfOfUserId: input.onBehalfOfUserId ?? null,
       ticketRef: input.ticketRef ?? null,
       participantId: input.participantId ?? null,
@@ -96,19 +86,60 @@ export async function appendAuditEvents(
     return { ...fields, hash };
   });
 
-  const written: AuditEvent[] = [];
   for (let i = 0; i < rows.length; i += INSERT_BATCH) {
-    written.push(...(await tx.insert(auditEvents).values(rows.slice(i, i + INSERT_BATCH)).returning()));
+    const batch = rows.slice(i, i + INSERT_BATCH);
+    const last = i + INSERT_BATCH >= rows.length;
+    const values = sql.join(
+      batch.map(
+        (r) => sql`(${r.chainKey}, ${r.seq}::bigint, ${r.occurredAt.toISOString()}::timestamptz, ${r.actorUserId}, ${r.actorName}, ${r.actorPersona},
+          ${r.onBehalfOfUserId}, ${r.ticketRef}, ${r.participantId}, ${r.action}, ${r.entityType}, ${r.entityId},
+          ${r.changes === null ? null : JSON.stringify(r.changes)}::jsonb, ${r.reason}, ${r.requestId}, ${r.ip}, ${r.userAgent},
+          ${r.metadata === null ? null : JSON.stringify(r.metadata)}::jsonb, ${r.prevHash}, ${r.hash})`,
+      ),
+      sql`, `,
+    );
+    const insert = sql`insert into ${auditEvents} (chain_key, seq, occurred_at, actor_user_id, actor_name, actor_persona,
+      on_behalf_of_user_id, ticket_ref, participant_id, action, entity_type, entity_id, changes, reason, request_id, ip,
+      user_agent, metadata, prev_hash, hash) values ${values}`;
+    if (!last) {
+      await tx.execute(insert);
+      continue;
+    }
+    // With the last batch, the heads advance in the same statement.
+    const advanced = sql.join(
+      chains.map((k) => sql`(${k}, ${heads.get(k)!.lastSeq}::bigint, ${heads.get(k)!.lastHash})`),
+      sql`, `,
+    );
+    const result = await tx.execute(sql`with ins as (${insert} returning 1), upd as (
+        update ${auditChainHeads} h set last_seq = v.last_seq, last_hash = v.last_hash, updated_at = ${occurredAt.toISOString()}::timestamptz
+        from (values ${advanced}) as v(chain_key, last_seq, last_hash) where h.chain_key = v.chain_key returning 1)
+      select (select count(*) from ins)::int as events, (select count(*) from upd)::int as heads`);
+    const [counts] = rowsOf<{ events: number; heads: number }>(result);
+    if (Number(counts?.events) !== batch.length || Number(counts?.heads) !== chains.length) throw new Error("audit events not written");
   }
-  for (const chainKey of chains) {
-    const head = heads.get(chainKey)!;
+}
+
+/** Locks the heads of the given chains (sorted), creating a chain's head with its first event. */
+async function lockHeads(tx: Transaction, chains: string[]): Promise<Map<string, { lastSeq: number; lastHash: string }>> {
+  const read = () =>
+    tx
+      .select({ chainKey: auditChainHeads.chainKey, lastSeq: auditChainHeads.lastSeq, lastHash: auditChainHeads.lastHash })
+      .from(auditChainHeads)
+      .where(chains.length === 1 ? eq(auditChainHeads.chainKey, chains[0]!) : inArray(auditChainHeads.chainKey, chains))
+      .orderBy(asc(auditChainHeads.chainKey))
+      .for("update");
+  let found = await read();
+  if (found.length < chains.length) {
+    const missing = chains.filter((k) => !found.some((f) => f.chainKey === k));
     await tx
-      .update(auditChainHeads)
-      .set({ lastSeq: head.lastSeq, lastHash: head.lastHash, updatedAt: occurredAt })
-      .where(eq(auditChainHeads.chainKey, chainKey));
+      .insert(auditChainHeads)
+      .values(missing.map((chainKey) => ({ chainKey, lastSeq: 0, lastHash: GENESIS_HASH })))
+      .onConflictDoNothing();
+    found = await read();
   }
-  if (written.length !== inputs.length) throw new Error("audit events not written");
-  return written;
+  const heads = new Map(found.map((h) => [h.chainKey, { lastSeq: h.lastSeq, lastHash: h.lastHash }]));
+  for (const k of chains) if (!heads.has(k)) throw new Error(`audit chain head ${k} missing`);
+  return heads;
 }
 
 /** Field-by-field differences between two versions of a record, for an event's `changes`. */
@@ -136,19 +167,13 @@ export async function listRecentAuditEvents(
   ctx: ServiceContext,
   options: { before?: number; limit?: number } = {},
 ): Promise<RecentEventsPage> {
-  const scope = scopeOf(ctx.actor.permissions, "audit:read");
-  if (!scope) throw forbidden();
   const limit = Math.min(Math.max(options.limit ?? 50, 1), 200);
-  const conditions = [];
-  if (scope === "own-participant") {
-    if (!ctx.actor.participantId) throw forbidden();
-    conditions.push(eq(auditEvents.participantId, ctx.actor.participantId));
-  }
+  const conditions = [whereTenant(ctx.actor, "audit:read", auditEvents.participantId)];
   if (options.before) conditions.push(lt(auditEvents.id, options.before));
   const rows = await ctx.db
     .select()
     .from(auditEvents)
-    .where(conditions.length ? and(...conditions) : undefined)
+    .where(and(...conditions))
     .orderBy(desc(auditEvents.id))
     .limit(limit + 1);
   const events = rows.slice(0, limit);

@@ -1,14 +1,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { and, asc, desc, eq, gt, inArray, isNull, lte, ne } from "drizzle-orm";
 import { z } from "zod";
-import type { Database, Transaction } from "../../../db/client.server";
+import type { Database, DbOrTx } from "../../../db/client.server";
 import {
   API_ENVIRONMENTS,
   apiClients,
   apiKeys,
   keyChallenges,
   keyExpiryNotices,
-  mailOutbox,
   onboardingSteps,
   roleGrants,
   users,
@@ -16,22 +15,21 @@ import {
   type ApiEnvironment,
   type ApiKey,
 } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { AppError, forbidden, notFound } from "~/lib/errors";
-import { validate } from "~/lib/validation";
-import { appendAuditEvent, diffFields } from "../audit/service.server";
-import { SYSTEM_ACTOR, type ServiceContext } from "../context.server";
+import { AppError, notFound } from "~/lib/errors";
+import { diffFields } from "../audit/service.server";
+import { defineCommand, type CommandContext } from "../command.server";
+import type { ServiceContext } from "../context.server";
+import { queueMail } from "../mail/service.server";
 import { optionalText, requiredText } from "../participants/schemas";
 import { grantCountsNow } from "../roles/facts.server";
+import { mayOn, whereTenant } from "../tenancy.server";
 import { CHALLENGE_MINUTES, EXPIRY_NOTICE_DAYS, MAX_KEY_LIFETIME_MONTHS, MAX_ROTATION_OVERLAP_DAYS } from "./claim-rules";
 import { checkJwt, parsePublicKey, verifyProofOfPossession, type JwtCheckResult } from "./keys.server";
 
 const DAY = 24 * 3600 * 1000;
 
 function clientScope(ctx: ServiceContext) {
-  const scope = ctx.actor.persona === "system" ? "any" : scopeOf(ctx.actor.permissions, "credential:read");
-  if (!scope) throw forbidden();
-  return scope === "own-participant" ? eq(apiClients.participantId, ctx.actor.participantId ?? "-") : undefined;
+  return whereTenant(ctx.actor, "credential:read", apiClients.participantId);
 }
 
 export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { ownerName: string; keys: number })[]> {
@@ -48,15 +46,33 @@ export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { o
 }
 
 /** A client in the actor's scope (404 otherwise, also for another participant's client). */
-async function clientInScope(db: Database | Transaction, ctx: ServiceContext, id: string, lock = false): Promise<ApiClient> {
-  const query = db.select().from(apiClients).where(and(eq(apiClients.id, id), clientScope(ctx)));
-  const [client] = lock ? await query.for("update") : await query;
+async function clientInScope(db: DbOrTx, ctx: ServiceContext, id: string): Promise<ApiClient> {
+  const [client] = await db.select().from(apiClients).where(and(eq(apiClients.id, id), clientScope(ctx)));
   if (!client) throw notFound();
   return client;
 }
 
+/** The client a command is about, locked; its participant is the command's tenant. */
+async function lockedClient(cx: CommandContext, id: string): Promise<ApiClient> {
+  const [client] = await cx.tx.select().from(apiClients).where(eq(apiClients.id, id)).for("update");
+  if (!client) throw notFound();
+  return client;
+}
+
+async function participantOfClient(tx: DbOrTx, id: string): Promise<string> {
+  const [client] = await tx.select({ participantId: apiClients.participantId }).from(apiClients).where(eq(apiClients.id, id));
+  if (!client) throw notFound();
+  return client.participantId;
+}
+
+const clientRef = z.string({ error: "validation.required" }).min(1, { error: "validation.required" }).max(100, { error: "validation.invalid" });
+
 export async function getClient(ctx: ServiceContext, id: string) {
   const client = await clientInScope(ctx.db, ctx, id);
+  const can = {
+    manage: mayOn(ctx.actor, "credential:manage", client.participantId),
+    approve: mayOn(ctx.actor, "credential:approve", client.participantId) && client.status === "pending_approval" && client.requestedBy !== ctx.actor.userId,
+  };
   const [owner] = await ctx.db.select({ name: users.displayName }).from(users).where(eq(users.id, client.ownerUserId));
   const keys = await ctx.db.select().from(apiKeys).where(eq(apiKeys.apiClientId, client.id)).orderBy(desc(apiKeys.createdAt));
   const owners = await ctx.db
@@ -64,10 +80,11 @@ export async function getClient(ctx: ServiceContext, id: string) {
     .from(users)
     .where(and(eq(users.participantId, client.participantId), ne(users.status, "deactivated")))
     .orderBy(asc(users.displayName));
-  return { client, ownerName: owner?.name ?? "—", keys, owners };
+  return { client, ownerName: owner?.name ?? "—", keys, owners, can };
 }
 
 const clientSchema = z.object({
+  participantId: z.string().max(20),
   environment: z.enum(API_ENVIRONMENTS, { error: "validation.invalid" }),
   name: requiredText(100),
   ownerUserId: z.string({ error: "validation.required" }).min(1, { error: "validation.required" }).max(100),
@@ -77,14 +94,17 @@ const clientSchema = z.object({
  * A DA maker creates an API client for their participant. Production needs the onboarding case's API certification
  * approved, and then a DA checker's approval before it is active.
  */
-export async function createClient(ctx: ServiceContext, input: { environment: string; name: string; ownerUserId: string }): Promise<ApiClient> {
-  const data = validate(clientSchema, input);
-  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "credential:create") !== "own-participant") throw forbidden();
-  const participantId = ctx.actor.persona === "system" ? null : ctx.actor.participantId;
-  return ctx.db.transaction(async (tx) => {
+export const createClient = defineCommand({
+  name: "credentials.createClient",
+  permission: "credential:create",
+  input: clientSchema,
+  events: ["credential.client.created"],
+  tenant: (_tx, input) => input.participantId,
+  async run(cx): Promise<ApiClient> {
+    const { tx, input: data } = cx;
+    const pid = data.participantId;
     const [owner] = await tx.select().from(users).where(eq(users.id, data.ownerUserId));
-    const pid = participantId ?? owner?.participantId ?? null;
-    if (!owner || !pid || owner.participantId !== pid || owner.status === "deactivated") {
+    if (!owner || owner.participantId !== pid || owner.status === "deactivated") {
       throw new AppError(400, "error.badRequest", { ownerUserId: "credentials.error.owner" });
     }
     if (data.environment === "production") {
@@ -94,7 +114,6 @@ export async function createClient(ctx: ServiceContext, input: { environment: st
         .where(and(eq(onboardingSteps.participantId, pid), eq(onboardingSteps.stepKey, "api_certification")));
       if (step?.state !== "approved") throw new AppError(400, "credentials.error.notCertified", { environment: "credentials.error.notCertified" });
     }
-    const now = new Date();
     const [client] = await tx
       .insert(apiClients)
       .values({
@@ -105,11 +124,11 @@ export async function createClient(ctx: ServiceContext, input: { environment: st
         name: data.name,
         ownerUserId: owner.id,
         status: data.environment === "production" ? "pending_approval" : "active",
-        requestedBy: ctx.actor.userId,
-        createdAt: now,
+        requestedBy: cx.actor.userId,
+        createdAt: cx.now,
       })
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "credential.client.created",
       entityType: "api_client",
       entityId: client!.id,
@@ -117,45 +136,56 @@ export async function createClient(ctx: ServiceContext, input: { environment: st
       changes: diffFields(null, client!, ["clientId", "environment", "name", "ownerUserId", "status"]),
     });
     return client!;
-  });
-}
+  },
+});
 
 /** A DA checker (not the one who asked) approves or rejects a production client. */
-export async function decideClient(ctx: ServiceContext, id: string, input: { decision: string }): Promise<ApiClient> {
-  const decision = validate(z.object({ decision: z.enum(["approve", "reject"], { error: "validation.invalid" }) }), input).decision;
-  return ctx.db.transaction(async (tx) => {
-    const client = await clientInScope(tx, ctx, id, true);
-    if (scopeOf(ctx.actor.permissions, "credential:approve") !== "own-participant") throw new AppError(403, "credentials.error.checkerOnly");
+export const decideClient = defineCommand({
+  name: "credentials.decideClient",
+  permission: "credential:approve",
+  refusal: "credentials.error.checkerOnly",
+  input: z.object({ clientId: clientRef, decision: z.enum(["approve", "reject"], { error: "validation.invalid" }) }),
+  events: ["credential.client.approved", "credential.client.rejected"],
+  tenant: (tx, input) => participantOfClient(tx, input.clientId),
+  async run(cx): Promise<ApiClient> {
+    const { input } = cx;
+    const client = await lockedClient(cx, input.clientId);
     if (client.status !== "pending_approval") throw new AppError(409, "access.refused.alreadyDecided");
-    if (client.requestedBy === ctx.actor.userId) throw new AppError(403, "access.refused.ownRequest");
-    const [after] = await tx
+    if (client.requestedBy === cx.actor.userId) throw new AppError(403, "access.refused.ownRequest");
+    const [after] = await cx.tx
       .update(apiClients)
-      .set({ status: decision === "approve" ? "active" : "rejected", approvedBy: ctx.actor.userId, approvedAt: new Date(), version: client.version + 1 })
-      .where(eq(apiClients.id, id))
+      .set({ status: input.decision === "approve" ? "active" : "rejected", approvedBy: cx.actor.userId, approvedAt: cx.now, version: client.version + 1 })
+      .where(eq(apiClients.id, client.id))
       .returning();
-    await appendAuditEvent(tx, ctx, {
-      action: decision === "approve" ? "credential.client.approved" : "credential.client.rejected",
+    cx.audit({
+      action: input.decision === "approve" ? "credential.client.approved" : "credential.client.rejected",
       entityType: "api_client",
-      entityId: id,
+      entityId: client.id,
       participantId: client.participantId,
       changes: diffFields(client, after!, ["status", "approvedBy"]),
     });
     return after!;
-  });
-}
+  },
+});
 
-/** A fresh challenge to sign with the new private key; single use, valid for 15 minutes. */
-export async function issueChallenge(ctx: ServiceContext, id: string): Promise<{ nonce: string; expiresAt: Date }> {
-  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "credential:manage") !== "own-participant") throw forbidden();
-  return ctx.db.transaction(async (tx) => {
-    const client = await clientInScope(tx, ctx, id);
-    const now = new Date();
+/**
+ * A fresh challenge to sign with the new private key; single use, valid for 15 minutes. Not audited: a challenge
+ * changes nothing by itself; the key registration that uses it is audited.
+ */
+export const issueChallenge = defineCommand({
+  name: "credentials.issueChallenge",
+  permission: "credential:manage",
+  input: z.object({ clientId: clientRef }),
+  events: [],
+  tenant: (tx, input) => participantOfClient(tx, input.clientId),
+  lockParticipant: false,
+  async run(cx): Promise<{ nonce: string; expiresAt: Date }> {
     const nonce = randomBytes(24).toString("base64url");
-    const expiresAt = new Date(now.getTime() + CHALLENGE_MINUTES * 60 * 1000);
-    await tx.insert(keyChallenges).values({ id: randomUUID(), apiClientId: client.id, nonce, createdBy: ctx.actor.userId, createdAt: now, expiresAt });
+    const expiresAt = new Date(cx.now.getTime() + CHALLENGE_MINUTES * 60 * 1000);
+    await cx.tx.insert(keyChallenges).values({ id: randomUUID(), apiClientId: cx.input.clientId, nonce, createdBy: cx.actor.userId, createdAt: cx.now, expiresAt });
     return { nonce, expiresAt };
-  });
-}
+  },
+});
 
 /** The last millisecond of the Hong Kong calendar day that `date` falls on. */
 function endOfHongKongDay(date: Date): Date {
@@ -175,6 +205,7 @@ const hkDate = z
   .transform((v) => new Date(`${v}T23:59:59.999+08:00`));
 
 const registerSchema = z.object({
+  clientId: clientRef,
   publicKey: z.string({ error: "validation.required" }).min(1, { error: "validation.required" }).max(10_000, { error: "validation.tooLong" }),
   proof: z.string({ error: "validation.required" }).min(1, { error: "validation.required" }).max(10_000, { error: "validation.tooLong" }),
   nonce: z.string({ error: "validation.required" }).min(10).max(100),
@@ -188,6 +219,7 @@ const registerSchema = z.object({
     .transform((v) => (v ? new Date(`${v}T23:59:59.999+08:00`) : null)),
 });
 export interface RegisterKeyInput {
+  clientId: string;
   publicKey: string;
   proof: string;
   nonce: string;
@@ -202,19 +234,22 @@ export interface RegisterKeyInput {
  * valid for at most 13 months; the proof must be signed with it over an unused challenge of this client. With
  * replacesKeyId it is a rotation: the old key stays valid until overlapUntil (at most 30 days from now).
  */
-export async function registerKey(ctx: ServiceContext, id: string, input: RegisterKeyInput): Promise<ApiKey> {
-  const data = validate(registerSchema, input);
-  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "credential:manage") !== "own-participant") throw forbidden();
-  const parsed = await parsePublicKey(data.publicKey, data.rsaAlgorithm);
-  if (!parsed.ok) throw new AppError(400, "error.badRequest", { publicKey: parsed.messageKey }, parsed.params ?? {});
-  const now = new Date();
-  if (data.expiresOn <= now) throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryPast" });
-  // "At most 13 months": any time on the last allowed day (Hong Kong) is fine.
-  if (data.expiresOn > endOfHongKongDay(addMonths(now, MAX_KEY_LIFETIME_MONTHS))) {
-    throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryTooLate" }, { months: MAX_KEY_LIFETIME_MONTHS });
-  }
-  return ctx.db.transaction(async (tx) => {
-    const client = await clientInScope(tx, ctx, id, true);
+export const registerKey = defineCommand({
+  name: "credentials.registerKey",
+  permission: "credential:manage",
+  input: registerSchema,
+  events: ["credential.key.registered", "credential.key.rotated"],
+  tenant: (tx, input) => participantOfClient(tx, input.clientId),
+  async run(cx): Promise<ApiKey> {
+    const { tx, input: data, now } = cx;
+    const parsed = await parsePublicKey(data.publicKey, data.rsaAlgorithm);
+    if (!parsed.ok) throw new AppError(400, "error.badRequest", { publicKey: parsed.messageKey }, parsed.params ?? {});
+    if (data.expiresOn <= now) throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryPast" });
+    // "At most 13 months": any time on the last allowed day (Hong Kong) is fine.
+    if (data.expiresOn > endOfHongKongDay(addMonths(now, MAX_KEY_LIFETIME_MONTHS))) {
+      throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryTooLate" }, { months: MAX_KEY_LIFETIME_MONTHS });
+    }
+    const client = await lockedClient(cx, data.clientId);
     if (client.status !== "active") throw new AppError(400, "credentials.error.clientNotActive");
     const [challenge] = await tx
       .select()
@@ -251,11 +286,11 @@ export async function registerKey(ctx: ServiceContext, id: string, input: Regist
         validFrom: now,
         expiresAt: data.expiresOn,
         replacesKeyId: replaced?.id ?? null,
-        createdBy: ctx.actor.userId,
+        createdBy: cx.actor.userId,
         createdAt: now,
       })
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "credential.key.registered",
       entityType: "api_client",
       entityId: client.id,
@@ -266,7 +301,7 @@ export async function registerKey(ctx: ServiceContext, id: string, input: Regist
     if (replaced && data.overlapUntil) {
       const until = data.overlapUntil < replaced.expiresAt ? data.overlapUntil : replaced.expiresAt;
       await tx.update(apiKeys).set({ expiresAt: until }).where(eq(apiKeys.id, replaced.id));
-      await appendAuditEvent(tx, ctx, {
+      cx.audit({
         action: "credential.key.rotated",
         entityType: "api_client",
         entityId: client.id,
@@ -276,21 +311,28 @@ export async function registerKey(ctx: ServiceContext, id: string, input: Regist
       });
     }
     return key!;
-  });
-}
+  },
+});
 
 /** Ends a key at once, with a reason: it leaves the JWKS and fails every check from now on. */
-export async function revokeKey(ctx: ServiceContext, keyId: string, input: { reason: string }): Promise<ApiKey> {
-  const { reason } = validate(z.object({ reason: requiredText(1000).refine((v) => v.length >= 5, { error: "validation.reasonTooShort" }) }), input);
-  if (scopeOf(ctx.actor.permissions, "credential:manage") !== "own-participant") throw forbidden();
-  return ctx.db.transaction(async (tx) => {
+export const revokeKey = defineCommand({
+  name: "credentials.revokeKey",
+  permission: "credential:manage",
+  input: z.object({ keyId: clientRef, reason: requiredText(1000).refine((v) => v.length >= 5, { error: "validation.reasonTooShort" }) }),
+  events: ["credential.key.revoked"],
+  async tenant(tx, input) {
+    const [key] = await tx.select({ apiClientId: apiKeys.apiClientId }).from(apiKeys).where(eq(apiKeys.id, input.keyId));
+    if (!key) throw notFound();
+    return participantOfClient(tx, key.apiClientId);
+  },
+  async run(cx): Promise<ApiKey> {
+    const { tx, input: { keyId, reason }, now } = cx;
     const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, keyId)).for("update");
     if (!key) throw notFound();
-    const client = await clientInScope(tx, ctx, key.apiClientId);
+    const client = await lockedClient(cx, key.apiClientId);
     if (key.status !== "active") throw new AppError(409, "access.refused.alreadyRevoked");
-    const now = new Date();
     const [after] = await tx.update(apiKeys).set({ status: "revoked", revokedAt: now, revokeReason: reason }).where(eq(apiKeys.id, keyId)).returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "credential.key.revoked",
       entityType: "api_client",
       entityId: client.id,
@@ -300,8 +342,8 @@ export async function revokeKey(ctx: ServiceContext, keyId: string, input: { rea
       metadata: { clientId: client.clientId, kid: key.kid },
     });
     return after!;
-  });
-}
+  },
+});
 
 /** Checks a pasted JWT against this client's registered keys and its environment's claim rules. */
 export async function checkToken(ctx: ServiceContext, id: string, token: string): Promise<JwtCheckResult> {
@@ -332,76 +374,101 @@ export async function jwks(db: Database, environment: ApiEnvironment) {
   return { keys: rows.map((r) => ({ ...r.key.publicJwk, kid: r.key.kid, alg: r.key.alg, use: "sig" })) };
 }
 
-/**
- * Expiry notices 30, 7 and 1 days before a key expires, to the participant's active administrators, through the
- * outbox. The (key, days) primary key makes a second notice for the same threshold impossible, even from two
- * processes at once.
- */
-export async function sendExpiryNotices(db: Database, now = new Date()): Promise<number> {
+/** The keys due a notice now, with the thresholds (30, 7, 1 days before expiry) they have reached. */
+async function keysDueNotice(db: DbOrTx, now: Date) {
   const horizon = new Date(now.getTime() + Math.max(...EXPIRY_NOTICE_DAYS) * DAY);
-  const due = await db
+  return db
     .select({ key: apiKeys, client: apiClients })
     .from(apiKeys)
     .innerJoin(apiClients, eq(apiClients.id, apiKeys.apiClientId))
     .where(and(eq(apiKeys.status, "active"), eq(apiClients.status, "active"), gt(apiKeys.expiresAt, now), lte(apiKeys.expiresAt, horizon)));
-  let sent = 0;
-  for (const { key, client } of due) {
+}
+
+/**
+ * One key's expiry notice, to the participant's active administrators, through the outbox. The (key, days)
+ * primary key makes a second notice for the same threshold impossible, even from two processes at once.
+ */
+export const sendExpiryNotice = defineCommand({
+  name: "credentials.sendExpiryNotice",
+  permission: "credential:notify",
+  input: z.object({ keyId: z.string(), at: z.date() }),
+  events: ["credential.key.expiry_notice"],
+  async tenant(tx, input) {
+    const [key] = await tx.select({ apiClientId: apiKeys.apiClientId }).from(apiKeys).where(eq(apiKeys.id, input.keyId));
+    if (!key) throw notFound();
+    return participantOfClient(tx, key.apiClientId);
+  },
+  lockParticipant: false,
+  async run(cx): Promise<boolean> {
+    const { tx, input } = cx;
+    const now = input.at;
+    const [due] = await keysDueNotice(tx, now).then((rows) => rows.filter((r) => r.key.id === input.keyId));
+    if (!due) return false;
+    const { key, client } = due;
     const daysLeft = (key.expiresAt.getTime() - now.getTime()) / DAY;
     const thresholds = EXPIRY_NOTICE_DAYS.filter((d) => daysLeft <= d);
-    if (thresholds.length === 0) continue;
-    await db.transaction(async (tx) => {
-      const inserted = await tx
-        .insert(keyExpiryNotices)
-        .values(thresholds.map((daysBefore) => ({ keyId: key.id, daysBefore, sentAt: now })))
-        .onConflictDoNothing()
-        .returning();
-      if (inserted.length === 0) return;
-      const admins = await tx
-        .selectDistinct({ email: users.email })
-        .from(roleGrants)
-        .innerJoin(users, eq(users.id, roleGrants.userId))
-        .where(and(eq(roleGrants.participantId, client.participantId), inArray(roleGrants.roleCode, ["da_maker", "da_checker"]), eq(users.status, "active"), grantCountsNow(now)));
-      const days = Math.ceil(daysLeft);
-      for (const admin of admins) {
-        await tx.insert(mailOutbox).values({
-          toAddress: admin.email,
-          subject: `OCP API key expires in ${days} day(s): ${client.clientId}`,
-          body: `The key ${key.kid} of API client ${client.clientId} (${client.environment}) expires on ${key.expiresAt.toISOString()}.\nRegister its replacement in the OCP Onboarding Console before then (rotation keeps both valid during the overlap).`,
-          kind: "key_expiry_notice",
-          participantId: client.participantId,
-          createdAt: now,
-          metadata: { kid: key.kid, clientId: client.clientId, days },
-        });
-      }
-      await appendAuditEvent(tx, { actor: SYSTEM_ACTOR, requestId: null, ip: null, userAgent: null }, {
-        action: "credential.key.expiry_notice",
-        entityType: "api_client",
-        entityId: client.id,
+    if (thresholds.length === 0) return false;
+    const inserted = await tx
+      .insert(keyExpiryNotices)
+      .values(thresholds.map((daysBefore) => ({ keyId: key.id, daysBefore, sentAt: now })))
+      .onConflictDoNothing()
+      .returning();
+    if (inserted.length === 0) return false;
+    const admins = await tx
+      .selectDistinct({ email: users.email })
+      .from(roleGrants)
+      .innerJoin(users, eq(users.id, roleGrants.userId))
+      .where(and(eq(roleGrants.participantId, client.participantId), inArray(roleGrants.roleCode, ["da_maker", "da_checker"]), eq(users.status, "active"), grantCountsNow(now)));
+    const days = Math.ceil(daysLeft);
+    await queueMail(
+      tx,
+      admins.map((admin) => ({
+        toAddress: admin.email,
+        subject: `OCP API key expires in ${days} day(s): ${client.clientId}`,
+        body: `The key ${key.kid} of API client ${client.clientId} (${client.environment}) expires on ${key.expiresAt.toISOString()}.\nRegister its replacement in the OCP Onboarding Console before then (rotation keeps both valid during the overlap).`,
+        kind: "key_expiry_notice",
         participantId: client.participantId,
-        metadata: { kid: key.kid, days, recipients: admins.length, thresholds: inserted.map((i) => i.daysBefore) },
-      });
-      sent++;
+        createdAt: now,
+        metadata: { kid: key.kid, clientId: client.clientId, days },
+      })),
+    );
+    cx.audit({
+      action: "credential.key.expiry_notice",
+      entityType: "api_client",
+      entityId: client.id,
+      participantId: client.participantId,
+      metadata: { kid: key.kid, days, recipients: admins.length, thresholds: inserted.map((i) => i.daysBefore) },
     });
+    return true;
+  },
+});
+
+/** Expiry notices for every key that has reached a threshold (the jobs runner): answers how many were sent. */
+export async function sendExpiryNotices(ctx: ServiceContext, now = new Date()): Promise<number> {
+  let sent = 0;
+  for (const { key } of await keysDueNotice(ctx.db, now)) {
+    if (await sendExpiryNotice(ctx, { keyId: key.id, at: now })) sent++;
   }
   return sent;
 }
 
+export const REVOKE_CLIENT_EVENTS = ["credential.client.revoked"] as const;
+
 /**
  * Ends an API client at once, with a reason (an access review's decision): the client and every key of it are
- * revoked, so it leaves the JWKS. Inside the caller's transaction.
+ * revoked, so it leaves the JWKS. Inside the caller's command.
  */
-export async function revokeClientInTx(tx: Transaction, ctx: ServiceContext, apiClientId: string, reason: string): Promise<"revoked" | "already_ended"> {
-  const [client] = await tx.select().from(apiClients).where(eq(apiClients.id, apiClientId)).for("update");
-  if (!client) throw notFound();
+export async function revokeClientIn(cx: CommandContext, apiClientId: string, reason: string): Promise<"revoked" | "already_ended"> {
+  const { tx, now } = cx;
+  const client = await lockedClient(cx, apiClientId);
   if (client.status === "revoked" || client.status === "rejected") return "already_ended";
-  const now = new Date();
   await tx.update(apiClients).set({ status: "revoked", revokedAt: now, revokeReason: reason, version: client.version + 1 }).where(eq(apiClients.id, client.id));
   const keys = await tx
     .update(apiKeys)
     .set({ status: "revoked", revokedAt: now, revokeReason: reason })
     .where(and(eq(apiKeys.apiClientId, client.id), eq(apiKeys.status, "active")))
     .returning({ kid: apiKeys.kid });
-  await appendAuditEvent(tx, ctx, {
+  cx.audit({
     action: "credential.client.revoked",
     entityType: "api_client",
     entityId: client.id,

@@ -15,6 +15,8 @@ export interface JobsResult {
 export interface JobsOptions {
   smtpUrl?: string;
   mailFrom?: string;
+  /** The console's public address, for links in mail (APP_ORIGIN, else the local port). */
+  baseUrl?: string;
 }
 
 /**
@@ -23,11 +25,11 @@ export interface JobsOptions {
  * processes at once: each change happens under a row lock or a unique key and checks that it is still due.
  */
 export async function runJobs(db: Database, logger?: Pick<Logger, "info" | "warn">, options: JobsOptions = {}): Promise<JobsResult> {
-  const ctx = systemContext(db, `jobs-${Date.now()}`);
+  const ctx = { ...systemContext(db, `jobs-${Date.now()}`), baseUrl: options.baseUrl };
   let campaignsClosed = 0;
   for (const id of await dueCampaigns(db)) {
     try {
-      await closeCampaign(ctx, id);
+      await closeCampaign(ctx, { campaignId: id });
       campaignsClosed++;
     } catch (error) {
       // Another process closed it first.
@@ -35,7 +37,7 @@ export async function runJobs(db: Database, logger?: Pick<Logger, "info" | "warn
     }
   }
   if (campaignsClosed) logger?.info({ campaignsClosed }, "jobs: access reviews closed at their deadline");
-  const expiryNotices = await sendExpiryNotices(db);
+  const expiryNotices = await sendExpiryNotices(ctx);
   if (expiryNotices) logger?.info({ expiryNotices }, "jobs: key expiry notices queued");
   const mailsSent = options.smtpUrl ? await deliverOutbox(db, options.smtpUrl, options.mailFrom ?? "no-reply@ocp-console.invalid") : 0;
   if (mailsSent) logger?.info({ mailsSent }, "jobs: mail sent");

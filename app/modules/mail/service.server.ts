@@ -1,7 +1,17 @@
 import { and, asc, desc, eq, isNull, lt } from "drizzle-orm";
 import nodemailer from "nodemailer";
-import type { Database } from "../../../db/client.server";
+import type { Database, Transaction } from "../../../db/client.server";
 import { mailOutbox, type MailMessage } from "../../../db/schema";
+
+export type OutgoingMail = Omit<typeof mailOutbox.$inferInsert, "id" | "sentAt" | "attempts" | "lastError">;
+
+/**
+ * Puts mail in the outbox inside the transaction of the change that causes it: the mail leaves only if the change
+ * commits. The only writer of new outbox rows.
+ */
+export async function queueMail(tx: Transaction, messages: readonly OutgoingMail[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 1000) await tx.insert(mailOutbox).values(messages.slice(i, i + 1000));
+}
 
 /**
  * Sends what the outbox holds, with SMTP_URL. Each message is claimed under FOR UPDATE SKIP LOCKED, so several

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, isNull, lt, ne, or } from "drizzle-orm";
-import type { Transaction } from "../../../db/client.server";
+import { z } from "zod";
+import type { DbOrTx } from "../../../db/client.server";
 import {
   auditEvents,
   onboardingStepEntries,
@@ -14,22 +15,16 @@ import {
   type ParticipantStatus,
   type ParticipantType,
 } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { AppError, forbidden, notFound } from "~/lib/errors";
-import { validate } from "~/lib/validation";
+import { AppError, notFound } from "~/lib/errors";
 import { translator } from "~/i18n/messages";
-import { appendAuditEvent, diffFields } from "../audit/service.server";
+import { diffFields } from "../audit/service.server";
+import { defineCommand, type CommandContext } from "../command.server";
 import { SYSTEM_ACTOR, type Actor, type ServiceContext } from "../context.server";
-import { participantScope } from "../participants/scope.server";
+import { setParticipantStatus } from "../participants/status.server";
+import { assertTenant, mayOn, whereTenant } from "../tenancy.server";
+import { issueLinks, LINK_EVENTS } from "../users/links.server";
 import { runChecks } from "./checks.server";
-import {
-  stepEntrySchema,
-  stepPlanSchema,
-  transitionSchema,
-  type StepEntryInput,
-  type StepPlanInput,
-  type TransitionInput,
-} from "./schemas";
+import { stepEntrySchema, stepPlanSchema, transitionSchema } from "./schemas";
 import {
   WORKFLOW,
   blockersOf,
@@ -46,7 +41,6 @@ import {
   type StepDefinition,
   type StepEffect,
 } from "./workflow";
-import { issueLinks } from "../credentials/links.server";
 
 const REFUSAL_STATUS: Partial<Record<string, 403>> = {
   "case.refused.notYourStep": 403,
@@ -56,9 +50,9 @@ const REFUSAL_STATUS: Partial<Record<string, 403>> = {
 
 /** Which side of the case an actor works on: HKEX officers, the participant's administrators, or the system. */
 export function partyOf(actor: Actor): Party | null {
-  if (actor.persona === "system") return "system";
-  if (scopeOf(actor.permissions, "case:complete") === "any") return "officer";
-  if (scopeOf(actor.permissions, "case:complete") === "own-participant") return "participant";
+  if (mayOn(actor, "case:automate", null)) return "system";
+  if (mayOn(actor, "case:complete", null)) return "officer";
+  if (actor.participantId && mayOn(actor, "case:complete", actor.participantId)) return "participant";
   return null;
 }
 
@@ -83,11 +77,11 @@ export function snapshotOf(rows: Pick<OnboardingStep, "stepKey" | "state" | "sub
   );
 }
 
-/** Opens a participant's case in the caller's transaction: one row per workflow step. */
-export async function openCase(tx: Transaction, ctx: ServiceContext, participantId: string): Promise<void> {
+/** Opens a participant's case inside the command that registers it: one row per workflow step. */
+export async function openCase(cx: CommandContext, participantId: string): Promise<void> {
   const initial = initialCase();
-  const today = hongKongDate(new Date());
-  await tx.insert(onboardingSteps).values(
+  const today = hongKongDate(cx.now);
+  await cx.tx.insert(onboardingSteps).values(
     WORKFLOW.map((step) => ({
       participantId,
       stepKey: step.key,
@@ -95,7 +89,7 @@ export async function openCase(tx: Transaction, ctx: ServiceContext, participant
       dueDate: initial[step.key]!.state === "ready" ? addDays(today, step.defaultDueDays) : null,
     })),
   );
-  await appendAuditEvent(tx, ctx, {
+  cx.audit({
     action: "case.opened",
     entityType: "onboarding_case",
     entityId: participantId,
@@ -104,40 +98,21 @@ export async function openCase(tx: Transaction, ctx: ServiceContext, participant
   });
 }
 
-async function caseRows(db: ServiceContext["db"] | Transaction, participantId: string): Promise<OnboardingStep[]> {
+async function caseRows(db: DbOrTx, participantId: string): Promise<OnboardingStep[]> {
   return db.select().from(onboardingSteps).where(eq(onboardingSteps.participantId, participantId));
 }
 
+export const CASE_STATUS_EVENTS = ["participant.status.changed"] as const;
+
 /** Keeps the stored participant status equal to what the case (and any suspension) says, and audits a change. */
-export async function recomputeParticipantStatus(tx: Transaction, ctx: ServiceContext, participantId: string): Promise<ParticipantStatus> {
-  const [p] = await tx.select().from(participants).where(eq(participants.id, participantId));
+export async function recomputeParticipantStatus(cx: CommandContext, participantId: string): Promise<ParticipantStatus> {
+  const [p] = await cx.tx.select({ suspendedAt: participants.suspendedAt }).from(participants).where(eq(participants.id, participantId));
   if (!p) throw notFound();
-  const status = deriveParticipantStatus(snapshotOf(await caseRows(tx, participantId)), p.suspendedAt !== null);
-  if (status !== p.status) {
-    await tx.update(participants).set({ status, updatedAt: new Date() }).where(eq(participants.id, participantId));
-    await appendAuditEvent(tx, ctx, {
-      action: "participant.status.changed",
-      entityType: "participant",
-      entityId: participantId,
-      participantId,
-      changes: { status: { before: p.status, after: status } },
-    });
-  }
-  return status;
+  const status = deriveParticipantStatus(snapshotOf(await caseRows(cx.tx, participantId)), p.suspendedAt !== null);
+  return setParticipantStatus(cx, participantId, status);
 }
 
-/** Locks the case (its participant row) so that changes to one case are applied one at a time. */
-async function lockCase(tx: Transaction, ctx: ServiceContext, participantId: string): Promise<Participant> {
-  const [p] = await tx
-    .select()
-    .from(participants)
-    .where(and(eq(participants.id, participantId), participantScope(ctx, "case:read")))
-    .for("update");
-  if (!p) throw notFound();
-  return p;
-}
-
-async function evidenceCount(tx: Transaction, participantId: string, stepKey: string): Promise<number> {
+async function evidenceCount(tx: DbOrTx, participantId: string, stepKey: string): Promise<number> {
   const rows = await tx
     .select({ id: onboardingStepEntries.id })
     .from(onboardingStepEntries)
@@ -152,14 +127,14 @@ async function evidenceCount(tx: Transaction, participantId: string, stepKey: st
 }
 
 /** What a step's approval sets off, by the effect names the workflow definition uses. */
-const STEP_EFFECTS: Record<StepEffect, (tx: Transaction, ctx: ServiceContext, participantId: string) => Promise<void>> = {
-  async issue_administrator_links(tx, ctx, participantId) {
-    const nominated = await tx
+const STEP_EFFECTS: Record<StepEffect, (cx: CommandContext, participantId: string) => Promise<void>> = {
+  async issue_administrator_links(cx, participantId) {
+    const nominated = await cx.tx
       .selectDistinct({ id: users.id, email: users.email, displayName: users.displayName, participantId: users.participantId })
       .from(roleGrants)
       .innerJoin(users, eq(users.id, roleGrants.userId))
       .where(and(eq(roleGrants.participantId, participantId), inArray(roleGrants.roleCode, ["da_maker", "da_checker"]), eq(roleGrants.status, "active"), eq(users.status, "invited")));
-    await issueLinks(tx, ctx, nominated, "invitation");
+    await issueLinks(cx, nominated, "invitation");
   },
 };
 
@@ -173,13 +148,16 @@ function withStepTitles(params: Record<string, string | number>): Record<string,
   return { ...params, steps: titles(titlesEn), stepsZh: titles(titlesZh) };
 }
 
-const ACTION_EVENT: Record<StepAction, string> = {
+const ACTION_EVENT = {
   start: "case.step.started",
   submit: "case.step.submitted",
   approve: "case.step.approved",
   return: "case.step.returned",
   auto_complete: "case.step.auto_completed",
-};
+} as const satisfies Record<StepAction, string>;
+
+/** Everything a change of a step may record: the step itself, what it unlocks and completes, and their effects. */
+export const STEP_EVENTS = [...Object.values(ACTION_EVENT), "case.step.unlocked", ...CASE_STATUS_EVENTS, ...LINK_EVENTS] as const;
 
 /**
  * Applies one transition to a step inside a locked case: asks the pure rules, writes the step, unlocks what the
@@ -187,22 +165,22 @@ const ACTION_EVENT: Record<StepAction, string> = {
  * audits each change with its before and after.
  */
 async function applyTransition(
-  tx: Transaction,
-  ctx: ServiceContext,
+  cx: CommandContext,
   participantId: string,
   row: OnboardingStep,
   action: StepAction,
   reason: string | null,
   checks: CheckResult[],
 ): Promise<OnboardingStep> {
+  const { tx, actor } = cx;
   const rows = await caseRows(tx, participantId);
   const snapshot = snapshotOf(rows);
-  const party = partyOf(ctx.actor);
-  if (!party) throw forbidden();
+  const party = partyOf(actor);
+  if (!party) throw new AppError(403, "case.refused.notYourStep");
   const result = transition(snapshot, row.stepKey, {
     action,
     party,
-    userId: ctx.actor.userId,
+    userId: actor.userId,
     reason,
     checks,
     evidenceCount: action === "submit" ? await evidenceCount(tx, participantId, row.stepKey) : 0,
@@ -210,11 +188,11 @@ async function applyTransition(
   if (!result.ok) {
     throw new AppError(REFUSAL_STATUS[result.messageKey] ?? 400, result.messageKey, {}, withStepTitles(result.params ?? {}));
   }
-  const now = new Date();
+  const now = cx.now;
   const update: Partial<OnboardingStep> = { state: result.state, version: row.version + 1, updatedAt: now };
-  if (action === "submit") Object.assign(update, { submittedBy: ctx.actor.userId, submittedAt: now });
+  if (action === "submit") Object.assign(update, { submittedBy: actor.userId, submittedAt: now });
   if (action === "approve" || action === "return" || action === "auto_complete") {
-    Object.assign(update, { decidedBy: ctx.actor.userId, decidedAt: now });
+    Object.assign(update, { decidedBy: actor.userId, decidedAt: now });
   }
   if (action === "return") update.returnReason = reason;
   const [after] = await tx
@@ -222,7 +200,7 @@ async function applyTransition(
     .set(update)
     .where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, row.stepKey)))
     .returning();
-  await appendAuditEvent(tx, ctx, {
+  cx.audit({
     action: ACTION_EVENT[action],
     entityType: "onboarding_step",
     entityId: stepEntityId(participantId, row.stepKey),
@@ -233,7 +211,7 @@ async function applyTransition(
   });
 
   if (action === "approve" || action === "auto_complete") {
-    for (const effect of stepDefinition(row.stepKey)?.onApproved ?? []) await STEP_EFFECTS[effect](tx, ctx, participantId);
+    for (const effect of stepDefinition(row.stepKey)?.onApproved ?? []) await STEP_EFFECTS[effect](cx, participantId);
   }
 
   const today = hongKongDate(now);
@@ -245,7 +223,7 @@ async function applyTransition(
       .set({ state: "ready", dueDate: before.dueDate ?? addDays(today, def.defaultDueDays), version: before.version + 1, updatedAt: now })
       .where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, key)))
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "case.step.unlocked",
       entityType: "onboarding_step",
       entityId: stepEntityId(participantId, key),
@@ -254,100 +232,108 @@ async function applyTransition(
       metadata: { after: row.stepKey },
     });
   }
-  await recomputeParticipantStatus(tx, ctx, participantId);
-  if (result.unlocked.length > 0) await completeAutomaticSteps(tx, ctx, participantId);
+  await recomputeParticipantStatus(cx, participantId);
+  if (result.unlocked.length > 0) await completeAutomaticSteps(cx, participantId);
   return after!;
 }
 
-/** Automatic steps that are ready complete by themselves, as the system, when all their checks pass. */
-async function completeAutomaticSteps(tx: Transaction, ctx: ServiceContext, participantId: string): Promise<number> {
-  const systemCtx: ServiceContext = { ...ctx, actor: SYSTEM_ACTOR };
+/**
+ * Automatic steps that are ready complete by themselves, when all their checks pass: recorded as done by the
+ * console itself, inside whatever change made them pass.
+ */
+async function completeAutomaticSteps(cx: CommandContext, participantId: string): Promise<number> {
+  const asSystem: CommandContext = { ...cx, actor: SYSTEM_ACTOR, audit: (event) => cx.audit({ ...event, actor: SYSTEM_ACTOR }) };
   let completed = 0;
   for (;;) {
-    const rows = await caseRows(tx, participantId);
+    const rows = await caseRows(cx.tx, participantId);
     const candidate = WORKFLOW.find((s) => {
       const state = rows.find((r) => r.stepKey === s.key)?.state;
       return s.approval === "automatic" && (state === "ready" || state === "in_progress");
     });
     if (!candidate) return completed;
-    const checks = await runChecks(tx, participantId, candidate.checks, new Date());
+    const checks = await runChecks(cx.tx, participantId, candidate.checks, cx.now);
     if (checks.some((c) => c.outcome !== "pass")) return completed;
-    await applyTransition(tx, systemCtx, participantId, rows.find((r) => r.stepKey === candidate.key)!, "auto_complete", null, checks);
+    await applyTransition(asSystem, participantId, rows.find((r) => r.stepKey === candidate.key)!, "auto_complete", null, checks);
     completed++;
   }
 }
+
+async function stepRow(cx: CommandContext, participantId: string, stepKey: string, version: number): Promise<OnboardingStep> {
+  const [row] = await cx.tx
+    .select()
+    .from(onboardingSteps)
+    .where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, stepKey)))
+    .for("update");
+  if (!row) throw notFound();
+  if (row.version !== version) throw new AppError(409, "error.conflict");
+  return row;
+}
+
+/** A case's participant must exist: its row is the case's lock. */
+async function existingCase(tx: DbOrTx, input: { participantId: string }): Promise<string> {
+  const [p] = await tx.select({ id: participants.id }).from(participants).where(eq(participants.id, input.participantId));
+  if (!p) throw notFound();
+  return p.id;
+}
+
+const caseInput = { participantId: z.string().max(20) };
 
 /**
  * Moves a step: start, submit, approve or return (with a reason). The editor's version must be the step's
  * current one (else 409: someone else moved it first, and nothing is written).
  */
-export async function transitionStep(ctx: ServiceContext, participantId: string, input: TransitionInput): Promise<OnboardingStep> {
-  const data = validate(transitionSchema, input);
-  const capability = data.action === "approve" || data.action === "return" ? "case:approve" : "case:complete";
-  if (!scopeOf(ctx.actor.permissions, capability) && ctx.actor.persona !== "system") {
-    // Still 404 for a case outside the actor's scope, so that a refusal never confirms the case exists.
-    await getCaseParticipant(ctx, participantId);
-    throw new AppError(403, "case.refused.notYourStep");
-  }
-  return ctx.db.transaction(async (tx) => {
-    await lockCase(tx, ctx, participantId);
-    const [row] = await tx
-      .select()
-      .from(onboardingSteps)
-      .where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, data.stepKey)));
-    if (!row) throw notFound();
-    if (row.version !== data.version) throw new AppError(409, "error.conflict");
+export const transitionStep = defineCommand({
+  name: "onboarding.transitionStep",
+  permission: (input) => (input.action === "approve" || input.action === "return" ? "case:approve" : "case:complete"),
+  refusal: "case.refused.notYourStep",
+  input: transitionSchema.extend(caseInput),
+  events: STEP_EVENTS,
+  tenant: existingCase,
+  async run(cx): Promise<OnboardingStep> {
+    const { input } = cx;
+    const row = await stepRow(cx, input.participantId, input.stepKey, input.version);
     const def = stepDefinition(row.stepKey)!;
-    const checks = data.action === "submit" ? await runChecks(tx, participantId, def.checks, new Date()) : [];
-    return applyTransition(tx, ctx, participantId, row, data.action, data.reason, checks);
-  });
-}
+    const checks = input.action === "submit" ? await runChecks(cx.tx, input.participantId, def.checks, cx.now) : [];
+    return applyTransition(cx, input.participantId, row, input.action, input.reason, checks);
+  },
+});
 
 /** Re-runs the automatic steps' checks (for example after administrators activated their accounts). */
-export async function runAutomaticSteps(ctx: ServiceContext, participantId: string): Promise<number> {
-  if (!scopeOf(ctx.actor.permissions, "case:complete") && ctx.actor.persona !== "system") throw forbidden();
-  return ctx.db.transaction(async (tx) => {
-    await lockCase(tx, ctx, participantId);
-    return completeAutomaticSteps(tx, ctx, participantId);
-  });
-}
+export const runAutomaticSteps = defineCommand({
+  name: "onboarding.runAutomaticSteps",
+  permission: "case:complete",
+  input: z.object(caseInput),
+  events: STEP_EVENTS,
+  tenant: existingCase,
+  run: (cx): Promise<number> => completeAutomaticSteps(cx, cx.input.participantId),
+});
 
 /** Sets a step's owner and due date (officers plan the case). */
-export async function updateStepPlan(ctx: ServiceContext, participantId: string, input: StepPlanInput): Promise<OnboardingStep> {
-  const data = validate(stepPlanSchema, input);
-  if (scopeOf(ctx.actor.permissions, "case:plan") !== "any" && ctx.actor.persona !== "system") {
-    await getCaseParticipant(ctx, participantId);
-    throw forbidden();
-  }
-  return ctx.db.transaction(async (tx) => {
-    await lockCase(tx, ctx, participantId);
-    const [row] = await tx
-      .select()
-      .from(onboardingSteps)
-      .where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, data.stepKey)));
-    if (!row) throw notFound();
-    if (row.version !== data.version) throw new AppError(409, "error.conflict");
+export const updateStepPlan = defineCommand({
+  name: "onboarding.planStep",
+  permission: "case:plan",
+  input: stepPlanSchema.extend(caseInput),
+  events: ["case.step.planned"],
+  tenant: existingCase,
+  async run(cx): Promise<OnboardingStep> {
+    const { input: data, tx } = cx;
+    const participantId = data.participantId;
+    const row = await stepRow(cx, participantId, data.stepKey, data.version);
     if (data.ownerUserId) {
       const [owner] = await tx
         .select({ id: users.id })
         .from(users)
-        .where(
-          and(
-            eq(users.id, data.ownerUserId),
-            ne(users.status, "deactivated"),
-            ownerEligible(participantId),
-          ),
-        );
+        .where(and(eq(users.id, data.ownerUserId), ne(users.status, "deactivated"), ownerEligible(participantId)));
       if (!owner) throw new AppError(400, "error.badRequest", { ownerUserId: "case.error.owner" });
     }
     const changes = diffFields(row, { ...row, ownerUserId: data.ownerUserId, dueDate: data.dueDate }, ["ownerUserId", "dueDate"]);
     if (Object.keys(changes).length === 0) return row;
     const [after] = await tx
       .update(onboardingSteps)
-      .set({ ownerUserId: data.ownerUserId, dueDate: data.dueDate, version: row.version + 1, updatedAt: new Date() })
+      .set({ ownerUserId: data.ownerUserId, dueDate: data.dueDate, version: row.version + 1, updatedAt: cx.now })
       .where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, data.stepKey)))
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "case.step.planned",
       entityType: "onboarding_step",
       entityId: stepEntityId(participantId, data.stepKey),
@@ -355,50 +341,48 @@ export async function updateStepPlan(ctx: ServiceContext, participantId: string,
       changes,
     });
     return after!;
-  });
-}
+  },
+});
 
 /** Adds a note or a piece of evidence to a step. Entries are never edited; their history is the audit trail. */
-export async function addStepEntry(ctx: ServiceContext, participantId: string, input: StepEntryInput): Promise<OnboardingStepEntry> {
-  const data = validate(stepEntrySchema, input);
-  if (!scopeOf(ctx.actor.permissions, "case:comment") && ctx.actor.persona !== "system") {
-    await getCaseParticipant(ctx, participantId);
-    throw forbidden();
-  }
-  return ctx.db.transaction(async (tx) => {
-    await lockCase(tx, ctx, participantId);
+export const addStepEntry = defineCommand({
+  name: "onboarding.addStepEntry",
+  permission: "case:comment",
+  input: stepEntrySchema.extend(caseInput),
+  events: ["case.step.evidence_added", "case.step.note_added"],
+  tenant: existingCase,
+  async run(cx): Promise<OnboardingStepEntry> {
+    const { input: data } = cx;
     if (!stepDefinition(data.stepKey)) throw notFound();
-    const [entry] = await tx
+    const [entry] = await cx.tx
       .insert(onboardingStepEntries)
       .values({
-        participantId,
+        participantId: data.participantId,
         stepKey: data.stepKey,
         kind: data.kind,
         body: data.body,
         reference: data.reference,
-        authorUserId: ctx.actor.userId,
-        authorName: ctx.actor.displayName,
-        createdAt: new Date(),
+        authorUserId: cx.actor.userId,
+        authorName: cx.actor.displayName,
+        createdAt: cx.now,
       })
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: data.kind === "evidence" ? "case.step.evidence_added" : "case.step.note_added",
       entityType: "onboarding_step",
-      entityId: stepEntityId(participantId, data.stepKey),
-      participantId,
+      entityId: stepEntityId(data.participantId, data.stepKey),
+      participantId: data.participantId,
       changes: { [data.kind]: { before: null, after: { body: data.body, reference: data.reference } } },
     });
     return entry!;
-  });
-}
+  },
+});
 
 /** The participant of a case, within the actor's case scope (else 404). */
 async function getCaseParticipant(ctx: ServiceContext, participantId: string): Promise<Participant> {
-  const [p] = await ctx.db
-    .select()
-    .from(participants)
-    .where(and(eq(participants.id, participantId), participantScope(ctx, "case:read")));
+  const [p] = await ctx.db.select().from(participants).where(eq(participants.id, participantId));
   if (!p) throw notFound();
+  assertTenant(ctx.actor, "case:read", p.id);
   return p;
 }
 
@@ -481,7 +465,7 @@ export async function getStep(ctx: ServiceContext, participantId: string, stepKe
     .where(and(eq(onboardingStepEntries.participantId, participantId), eq(onboardingStepEntries.stepKey, stepKey)))
     .orderBy(asc(onboardingStepEntries.createdAt), asc(onboardingStepEntries.id));
   const checks = await runChecks(ctx.db, participantId, step.definition.checks, new Date());
-  const owners = scopeOf(ctx.actor.permissions, "case:plan")
+  const owners = mayOn(ctx.actor, "case:plan", participantId)
     ? await ctx.db
         .select({ id: users.id, name: users.displayName })
         .from(users)
@@ -569,7 +553,7 @@ export async function pipelineBoard(ctx: ServiceContext, filters: BoardFilters =
     .innerJoin(participants, eq(participants.id, onboardingSteps.participantId))
     .where(
       and(
-        participantScope(ctx, "case:read"),
+        whereTenant(ctx.actor, "case:read", participants.id),
         filters.type ? eq(participants.type, filters.type) : undefined,
         filters.status ? eq(participants.status, filters.status) : undefined,
       ),
@@ -623,7 +607,7 @@ export async function myWork(ctx: ServiceContext): Promise<WorkItem[]> {
     .innerJoin(participants, eq(participants.id, onboardingSteps.participantId))
     .where(
       and(
-        participantScope(ctx, "case:read"),
+        whereTenant(ctx.actor, "case:read", participants.id),
         inArray(onboardingSteps.state, ["ready", "in_progress", "submitted", "returned"]),
       ),
     )

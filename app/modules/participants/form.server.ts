@@ -1,17 +1,16 @@
-import { fieldList, fieldValue, formFields } from "~/lib/forms";
+import type { Submission } from "~/lib/forms";
 import type { ParticipantDetailsInput } from "./schemas";
 
 /**
  * The participant form's fields as service input: repeated contact inputs become rows (blank rows dropped, row
  * numbers kept so that messages land on the right row), and the NCP list is split on spaces and commas.
  */
-export function participantInputFromForm(form: FormData): ParticipantDetailsInput & { id?: string; version?: string } {
-  const f = formFields(form);
-  const one = (name: string) => fieldValue(f, name);
-  const names = fieldList(f, "contactName");
-  const emails = fieldList(f, "contactEmail");
-  const phones = fieldList(f, "contactPhone");
-  const titles = fieldList(f, "contactTitle");
+export function participantInputFromForm(form: Submission): ParticipantDetailsInput & { id?: string; version?: string } {
+  const one = form.value;
+  const names = form.list("contactName");
+  const emails = form.list("contactEmail");
+  const phones = form.list("contactPhone");
+  const titles = form.list("contactTitle");
   const contacts = names.map((name, i) => ({ name, email: emails[i] ?? "", phone: phones[i] ?? "", title: titles[i] ?? "" }));
   // Trailing blank rows are dropped; a blank row between filled ones stays, so its messages land on that row.
   while (contacts.length > 0 && Object.values(contacts[contacts.length - 1]!).every((v) => v.trim() === "")) contacts.pop();
@@ -22,7 +21,7 @@ export function participantInputFromForm(form: FormData): ParticipantDetailsInpu
     nameZh: one("nameZh") ?? "",
     type: one("type") ?? "",
     bic: one("bic") ?? null,
-    services: fieldList(f, "services"),
+    services: form.list("services"),
     ncpIds: (one("ncpIds") ?? "")
       .split(/[\s,]+/)
       .map((s) => s.trim().toUpperCase())

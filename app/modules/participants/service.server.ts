@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
 import type { DbOrTx, Transaction } from "../../../db/client.server";
 import {
   ocpServices,
@@ -12,23 +13,14 @@ import {
   type ParticipantStatus,
   type ParticipantType,
 } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { AppError, forbidden, notFound } from "~/lib/errors";
-import { validate } from "~/lib/validation";
+import { AppError, notFound } from "~/lib/errors";
 import type { MessageKey } from "~/i18n/messages";
-import { appendAuditEvent, diffFields } from "../audit/service.server";
+import { diffFields } from "../audit/service.server";
+import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
-import { openCase, recomputeParticipantStatus } from "../onboarding/service.server";
-import { participantScope } from "./scope.server";
-import {
-  createParticipantSchema,
-  participantIdSchema,
-  suspensionSchema,
-  updateParticipantSchema,
-  type CreateParticipantInput,
-  type SuspensionInput,
-  type UpdateParticipantInput,
-} from "./schemas";
+import { CASE_STATUS_EVENTS, openCase, recomputeParticipantStatus } from "../onboarding/service.server";
+import { whereTenant } from "../tenancy.server";
+import { createParticipantSchema, participantIdSchema, suspensionSchema, updateParticipantSchema } from "./schemas";
 
 export interface ParticipantFilters {
   type?: ParticipantType;
@@ -41,7 +33,7 @@ export async function listParticipants(ctx: ServiceContext, filters: Participant
     .from(participants)
     .where(
       and(
-        participantScope(ctx),
+        whereTenant(ctx.actor, "participant:read", participants.id),
         filters.type ? eq(participants.type, filters.type) : undefined,
         filters.status ? eq(participants.status, filters.status) : undefined,
       ),
@@ -56,7 +48,7 @@ export async function getParticipant(ctx: ServiceContext, id: string): Promise<P
   const [row] = await ctx.db
     .select()
     .from(participants)
-    .where(and(eq(participants.id, parsed.data), participantScope(ctx)))
+    .where(and(eq(participants.id, parsed.data), whereTenant(ctx.actor, "participant:read", participants.id)))
     .limit(1);
   if (!row) throw notFound();
   return row;
@@ -110,11 +102,6 @@ export async function getParticipantProfile(ctx: ServiceContext, id: string): Pr
 
 export async function listServiceCatalogue(db: DbOrTx): Promise<OcpService[]> {
   return db.select().from(ocpServices).orderBy(asc(ocpServices.sortOrder));
-}
-
-function requireRegistrar(ctx: ServiceContext, capability: "participant:create" | "participant:update") {
-  if (ctx.actor.persona === "system") return;
-  if (scopeOf(ctx.actor.permissions, capability) !== "any") throw forbidden();
 }
 
 type ParticipantDetails = {
@@ -189,11 +176,15 @@ function auditView(p: Pick<Participant, "nameEn" | "nameZh" | "type" | "bic">, d
   };
 }
 
-/** Registers a participant and opens its onboarding case (officer, or the system for the demo seed). */
-export async function createParticipant(ctx: ServiceContext, input: CreateParticipantInput): Promise<Participant> {
-  requireRegistrar(ctx, "participant:create");
-  const data = validate(createParticipantSchema, input);
-  return ctx.db.transaction(async (tx) => {
+/** Registers a participant and opens its onboarding case (officer, or the console itself for the demo seed). */
+export const createParticipant = defineCommand({
+  name: "participants.create",
+  permission: "participant:create",
+  input: createParticipantSchema,
+  events: ["participant.created", "case.opened"],
+  tenant: (_tx, input) => input.id,
+  async run(cx): Promise<Participant> {
+    const { tx, input: data } = cx;
     await checkReferences(tx, data);
     // Participant IDs are never reused: rows are never deleted, so the primary key refuses any reuse.
     const inserted = await tx
@@ -204,38 +195,47 @@ export async function createParticipant(ctx: ServiceContext, input: CreatePartic
     const row = inserted[0];
     if (!row) throw new AppError(400, "error.badRequest", { id: "participant.error.idTaken" });
     await writeDetails(tx, row.id, data);
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "participant.created",
       entityType: "participant",
       entityId: row.id,
       participantId: row.id,
       changes: diffFields(null, { id: row.id, ...auditView(row, data) }, ["id", ...AUDITED_FIELDS]),
     });
-    await openCase(tx, ctx, row.id);
+    await openCase(cx, row.id);
     return row;
-  });
-}
+  },
+});
 
 /**
  * Locks a participant row for a change and checks that the editor saw its current version; a stale version is
  * a 409 and nothing is written, so concurrent edits never overwrite one another silently.
  */
-async function lockForChange(tx: Transaction, ctx: ServiceContext, id: string, version: number): Promise<Participant> {
-  const [row] = await tx
-    .select()
-    .from(participants)
-    .where(and(eq(participants.id, id), participantScope(ctx)))
-    .for("update");
+async function lockForChange(tx: Transaction, id: string, version: number): Promise<Participant> {
+  const [row] = await tx.select().from(participants).where(eq(participants.id, id)).for("update");
   if (!row) throw notFound();
   if (row.version !== version) throw new AppError(409, "error.conflict");
   return row;
 }
 
-export async function updateParticipant(ctx: ServiceContext, id: string, input: UpdateParticipantInput): Promise<Participant> {
-  requireRegistrar(ctx, "participant:update");
-  const data = validate(updateParticipantSchema, input);
-  return ctx.db.transaction(async (tx) => {
-    const before = await lockForChange(tx, ctx, id, data.version);
+async function existingParticipant(tx: DbOrTx, input: { participantId: string }): Promise<string> {
+  const [p] = await tx.select({ id: participants.id }).from(participants).where(eq(participants.id, input.participantId));
+  if (!p) throw notFound();
+  return p.id;
+}
+
+const participantRef = { participantId: z.string().max(20) };
+
+export const updateParticipant = defineCommand({
+  name: "participants.update",
+  permission: "participant:update",
+  input: updateParticipantSchema.extend(participantRef),
+  events: ["participant.updated"],
+  tenant: existingParticipant,
+  async run(cx): Promise<Participant> {
+    const { tx, input: data } = cx;
+    const id = data.participantId;
+    const before = await lockForChange(tx, id, data.version);
     await checkReferences(tx, { id, ...data });
     const beforeView = auditView(before, await loadProfile(tx, before));
     const afterView = auditView({ ...data }, data);
@@ -243,59 +243,55 @@ export async function updateParticipant(ctx: ServiceContext, id: string, input: 
     if (Object.keys(changes).length === 0) return before;
     const [row] = await tx
       .update(participants)
-      .set({ nameEn: data.nameEn, nameZh: data.nameZh, type: data.type, bic: data.bic, version: before.version + 1, updatedAt: new Date() })
+      .set({ nameEn: data.nameEn, nameZh: data.nameZh, type: data.type, bic: data.bic, version: before.version + 1, updatedAt: cx.now })
       .where(eq(participants.id, id))
       .returning();
     await writeDetails(tx, id, data);
-    await appendAuditEvent(tx, ctx, {
-      action: "participant.updated",
-      entityType: "participant",
-      entityId: id,
-      participantId: id,
-      changes,
-    });
+    cx.audit({ action: "participant.updated", entityType: "participant", entityId: id, participantId: id, changes });
     return row!;
+  },
+});
+
+async function setSuspension(cx: CommandContext<z.output<typeof suspensionSchema> & { participantId: string }>, suspend: boolean): Promise<Participant> {
+  const { tx, input: data } = cx;
+  const id = data.participantId;
+  const before = await lockForChange(tx, id, data.version);
+  if (suspend === (before.suspendedAt !== null)) {
+    throw new AppError(400, suspend ? "participant.error.alreadySuspended" : "participant.error.notSuspended");
+  }
+  await tx
+    .update(participants)
+    .set({ suspendedAt: suspend ? cx.now : null, suspensionReason: suspend ? data.reason : null, version: before.version + 1, updatedAt: cx.now })
+    .where(eq(participants.id, id));
+  cx.audit({
+    action: suspend ? "participant.suspended" : "participant.reinstated",
+    entityType: "participant",
+    entityId: id,
+    participantId: id,
+    reason: data.reason,
+    changes: { suspended: { before: !suspend, after: suspend } },
   });
+  await recomputeParticipantStatus(cx, id);
+  const [row] = await tx.select().from(participants).where(eq(participants.id, id));
+  return row!;
 }
 
 /** Suspends a participant at any point of its onboarding, with a reason; its status shows "suspended". */
-export async function suspendParticipant(ctx: ServiceContext, id: string, input: SuspensionInput): Promise<Participant> {
-  return setSuspension(ctx, id, input, true);
-}
+export const suspendParticipant = defineCommand({
+  name: "participants.suspend",
+  permission: "participant:update",
+  input: suspensionSchema.extend(participantRef),
+  events: ["participant.suspended", ...CASE_STATUS_EVENTS],
+  tenant: existingParticipant,
+  run: (cx) => setSuspension(cx, true),
+});
 
 /** Lifts a suspension; the status goes back to what the onboarding case says. */
-export async function reinstateParticipant(ctx: ServiceContext, id: string, input: SuspensionInput): Promise<Participant> {
-  return setSuspension(ctx, id, input, false);
-}
-
-async function setSuspension(ctx: ServiceContext, id: string, input: SuspensionInput, suspend: boolean): Promise<Participant> {
-  requireRegistrar(ctx, "participant:update");
-  const data = validate(suspensionSchema, input);
-  return ctx.db.transaction(async (tx) => {
-    const before = await lockForChange(tx, ctx, id, data.version);
-    if (suspend === (before.suspendedAt !== null)) {
-      throw new AppError(400, suspend ? "participant.error.alreadySuspended" : "participant.error.notSuspended");
-    }
-    const now = new Date();
-    await tx
-      .update(participants)
-      .set({
-        suspendedAt: suspend ? now : null,
-        suspensionReason: suspend ? data.reason : null,
-        version: before.version + 1,
-        updatedAt: now,
-      })
-      .where(eq(participants.id, id));
-    await appendAuditEvent(tx, ctx, {
-      action: suspend ? "participant.suspended" : "participant.reinstated",
-      entityType: "participant",
-      entityId: id,
-      participantId: id,
-      reason: data.reason,
-      changes: { suspended: { before: !suspend, after: suspend } },
-    });
-    await recomputeParticipantStatus(tx, ctx, id);
-    const [row] = await tx.select().from(participants).where(eq(participants.id, id));
-    return row!;
-  });
-}
+export const reinstateParticipant = defineCommand({
+  name: "participants.reinstate",
+  permission: "participant:update",
+  input: suspensionSchema.extend(participantRef),
+  events: ["participant.reinstated", ...CASE_STATUS_EVENTS],
+  tenant: existingParticipant,
+  run: (cx) => setSuspension(cx, false),
+});

@@ -8,18 +8,14 @@ import {
   sodWaivers,
   users,
 } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { forbidden } from "~/lib/errors";
+import { tenantOf } from "../tenancy.server";
 import type { ServiceContext } from "../context.server";
 import { grantCountsNow, loadSodRules } from "../roles/facts.server";
 import { DORMANT_AFTER_DAYS, sodConflictsAmong } from "../roles/rules";
 
 /** The participants a report may cover: compliance all (or the one asked for), a DA only their own. */
 function reportScope(ctx: ServiceContext, participantId?: string): string | null | undefined {
-  const scope = scopeOf(ctx.actor.permissions, "report:read");
-  if (!scope) throw forbidden();
-  if (scope === "own-participant") return ctx.actor.participantId ?? "-";
-  return participantId || undefined;
+  return tenantOf(ctx.actor, "report:read") ?? (participantId || undefined);
 }
 
 export interface AccessRow {

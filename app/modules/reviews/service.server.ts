@@ -1,17 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, count, desc, eq, inArray, isNull, lte, ne } from "drizzle-orm";
 import { z } from "zod";
-import type { Transaction } from "../../../db/client.server";
+import type { DbOrTx } from "../../../db/client.server";
 import { apiClients, reviewCampaigns, reviewItems, roleGrants, roles, users, type ReviewCampaign, type ReviewItem } from "../../../db/schema";
-import { revokeClientInTx } from "../credentials/service.server";
-import { scopeOf } from "~/auth/permissions";
-import { AppError, forbidden, notFound } from "~/lib/errors";
-import { validate } from "~/lib/validation";
-import { appendAuditEvent, appendAuditEvents } from "../audit/service.server";
+import { AppError, notFound } from "~/lib/errors";
+import { defineCommand, platformWide, type CommandContext } from "../command.server";
 import { SYSTEM_ACTOR, type ServiceContext } from "../context.server";
+import { REVOKE_CLIENT_EVENTS, revokeClientIn } from "../credentials/service.server";
 import { optionalText, requiredText } from "../participants/schemas";
 import { grantCountsNow } from "../roles/facts.server";
-import { revokeInTx, lockParticipantAccess } from "../roles/service.server";
+import { revokeGrants } from "../roles/grants.server";
+import { mayOn, whereTenant } from "../tenancy.server";
 
 const campaignSchema = z.object({
   name: requiredText(200),
@@ -39,12 +38,15 @@ export interface CampaignInput {
  * Compliance opens a campaign: every participant grant active now, in the chosen participants and roles (all when
  * none are chosen), becomes an item for the participant's administrators to keep or revoke.
  */
-export async function openCampaign(ctx: ServiceContext, input: CampaignInput): Promise<ReviewCampaign> {
-  if (scopeOf(ctx.actor.permissions, "review:manage") !== "any") throw forbidden();
-  const data = validate(campaignSchema, input);
-  if (data.deadline.getTime() <= Date.now()) throw new AppError(400, "error.badRequest", { deadline: "review.error.deadlinePast" });
-  return ctx.db.transaction(async (tx) => {
-    const now = new Date();
+export const openCampaign = defineCommand({
+  name: "reviews.openCampaign",
+  permission: "review:manage",
+  input: campaignSchema,
+  events: ["review.campaign.opened"],
+  tenant: platformWide,
+  async run(cx): Promise<ReviewCampaign> {
+    const { tx, input: data, now } = cx;
+    if (data.deadline.getTime() <= now.getTime()) throw new AppError(400, "error.badRequest", { deadline: "review.error.deadlinePast" });
     const [campaign] = await tx
       .insert(reviewCampaigns)
       .values({
@@ -55,7 +57,7 @@ export async function openCampaign(ctx: ServiceContext, input: CampaignInput): P
         deadline: data.deadline,
         deadlinePolicy: data.deadlinePolicy,
         includeApiClients: data.includeApiClients,
-        createdBy: ctx.actor.userId,
+        createdBy: cx.actor.userId,
         createdAt: now,
       })
       .returning();
@@ -82,15 +84,15 @@ export async function openCampaign(ctx: ServiceContext, input: CampaignInput): P
       items.push(...clients.map((c) => ({ id: randomUUID(), campaignId: campaign!.id, participantId: c.participantId, kind: "api_client" as const, grantId: null, apiClientId: c.id, userId: c.ownerUserId, roleCode: null })));
     }
     for (let i = 0; i < items.length; i += 1000) await tx.insert(reviewItems).values(items.slice(i, i + 1000));
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "review.campaign.opened",
       entityType: "review_campaign",
       entityId: campaign!.id,
       metadata: { name: data.name, items: items.length, participantIds: data.participantIds, roleCodes: data.roleCodes, includeApiClients: data.includeApiClients, deadline: data.deadline.toISOString(), deadlinePolicy: data.deadlinePolicy },
     });
     return campaign!;
-  });
-}
+  },
+});
 
 export interface CampaignSummary extends ReviewCampaign {
   total: number;
@@ -103,9 +105,7 @@ export interface CampaignSummary extends ReviewCampaign {
 }
 
 function itemScope(ctx: ServiceContext) {
-  const scope = scopeOf(ctx.actor.permissions, "review:read");
-  if (!scope) throw forbidden();
-  return scope === "own-participant" ? eq(reviewItems.participantId, ctx.actor.participantId ?? "-") : undefined;
+  return whereTenant(ctx.actor, "review:read", reviewItems.participantId);
 }
 
 async function summaries(ctx: ServiceContext, campaigns: ReviewCampaign[]): Promise<CampaignSummary[]> {
@@ -135,7 +135,7 @@ export async function listCampaigns(ctx: ServiceContext): Promise<CampaignSummar
   const campaigns = await ctx.db.select().from(reviewCampaigns).orderBy(desc(reviewCampaigns.createdAt)).limit(100);
   const all = await summaries(ctx, campaigns);
   // A participant administrator sees the campaigns that have items of their participant.
-  return scopeOf(ctx.actor.permissions, "review:read") === "any" ? all : all.filter((c) => c.total > 0);
+  return mayOn(ctx.actor, "review:read", null) ? all : all.filter((c) => c.total > 0);
 }
 
 export interface ItemView extends ReviewItem {
@@ -149,7 +149,7 @@ export async function getCampaign(ctx: ServiceContext, campaignId: string): Prom
   const [campaign] = await ctx.db.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, campaignId));
   if (!campaign) throw notFound();
   const [summary] = await summaries(ctx, [campaign]);
-  if (scopeOf(ctx.actor.permissions, "review:read") !== "any" && summary!.total === 0) throw notFound();
+  if (!mayOn(ctx.actor, "review:read", null) && summary!.total === 0) throw notFound();
   const rows = await ctx.db
     .select({ item: reviewItems, userName: users.displayName, userEmail: users.email, roleName: roles.nameEn, client: apiClients })
     .from(reviewItems)
@@ -180,40 +180,50 @@ const decisionSchema = z
   })
   .refine((v) => v.decision === "keep" || (v.comment ?? "").length >= 5, { error: "review.error.commentRequired", path: ["comment"] });
 
+async function participantOfItem(tx: DbOrTx, itemId: string): Promise<string> {
+  const [item] = await tx.select({ participantId: reviewItems.participantId }).from(reviewItems).where(eq(reviewItems.id, itemId));
+  if (!item) throw notFound();
+  return item.participantId;
+}
+
+/** What revoking an item's subject (a grant, or an API client) records. */
+const REVOKE_SUBJECT_EVENTS = ["role.grant.revoked", ...REVOKE_CLIENT_EVENTS] as const;
+
+async function revokeSubject(cx: CommandContext, item: ReviewItem, reason: string): Promise<void> {
+  if (item.kind === "api_client" && item.apiClientId) await revokeClientIn(cx, item.apiClientId, reason);
+  else if (item.grantId) {
+    const [grant] = await cx.tx.select({ status: roleGrants.status }).from(roleGrants).where(eq(roleGrants.id, item.grantId));
+    if (grant?.status === "active") await revokeGrants(cx, [item.grantId], { reason });
+  }
+}
+
 /**
  * A participant administrator decides an item of their participant: keep, or revoke with a comment. A revocation
  * goes through the normal revoke path (last-administrator rule and all) in the same transaction. Nobody reviews
  * their own access.
  */
-export async function decideItem(ctx: ServiceContext, itemId: string, input: { decision: string; comment?: string | null }): Promise<ReviewItem> {
-  const data = validate(decisionSchema, input);
-  const scope = scopeOf(ctx.actor.permissions, "review:decide");
-  return ctx.db.transaction(async (tx) => {
-    const [item] = await tx.select().from(reviewItems).where(eq(reviewItems.id, itemId)).for("update");
+export const decideItem = defineCommand({
+  name: "reviews.decideItem",
+  permission: "review:decide",
+  refusal: "review.error.reviewersOnly",
+  input: decisionSchema.and(z.object({ itemId: z.string().min(1).max(100) })),
+  events: ["review.item.kept", "review.item.revoked", ...REVOKE_SUBJECT_EVENTS],
+  tenant: (tx, input) => participantOfItem(tx, input.itemId),
+  async run(cx): Promise<ReviewItem> {
+    const { tx, input: data, now } = cx;
+    const [item] = await tx.select().from(reviewItems).where(eq(reviewItems.id, data.itemId)).for("update");
     if (!item) throw notFound();
-    const readable = scopeOf(ctx.actor.permissions, "review:read");
-    if (!readable || (readable === "own-participant" && item.participantId !== ctx.actor.participantId)) throw notFound();
-    if (scope !== "own-participant" || item.participantId !== ctx.actor.participantId) throw new AppError(403, "review.error.reviewersOnly");
-    if (item.userId === ctx.actor.userId) throw new AppError(403, "review.error.ownAccess");
+    if (item.userId === cx.actor.userId) throw new AppError(403, "review.error.ownAccess");
     const [campaign] = await tx.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, item.campaignId));
     if (!campaign || campaign.status !== "open") throw new AppError(409, "review.error.closed");
     if (item.decision) throw new AppError(409, "review.error.alreadyDecided");
-    await lockParticipantAccess(tx, item.participantId);
-    if (data.decision === "revoke") {
-      const reason = `Access review "${campaign.name}": ${data.comment}`;
-      if (item.kind === "api_client" && item.apiClientId) await revokeClientInTx(tx, ctx, item.apiClientId, reason);
-      else if (item.grantId) {
-        const [grant] = await tx.select().from(roleGrants).where(eq(roleGrants.id, item.grantId));
-        if (grant?.status === "active") await revokeInTx(tx, ctx, item.grantId, reason);
-      }
-    }
-    const now = new Date();
+    if (data.decision === "revoke") await revokeSubject(cx, item, `Access review "${campaign.name}": ${data.comment}`);
     const [after] = await tx
       .update(reviewItems)
-      .set({ decision: data.decision, comment: data.comment, decidedBy: ctx.actor.userId, decidedAt: now, version: item.version + 1 })
+      .set({ decision: data.decision, comment: data.comment, decidedBy: cx.actor.userId, decidedAt: now, version: item.version + 1 })
       .where(eq(reviewItems.id, item.id))
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: data.decision === "keep" ? "review.item.kept" : "review.item.revoked",
       entityType: "review_item",
       entityId: item.id,
@@ -223,45 +233,48 @@ export async function decideItem(ctx: ServiceContext, itemId: string, input: { d
       metadata: { campaignId: campaign.id, grantId: item.grantId, apiClientId: item.apiClientId, userId: item.userId, roleCode: item.roleCode },
     });
     return after!;
-  });
-}
+  },
+});
 
 /**
  * Closes a campaign whose deadline has passed (compliance, or the jobs runner): decided items keep their outcome;
  * undecided ones are revoked or flagged as the campaign says. A revocation the last-administrator rule refuses is
  * flagged instead. Under a row lock, so a campaign closes once however many runners try.
  */
-export async function closeCampaign(ctx: ServiceContext, campaignId: string): Promise<ReviewCampaign> {
-  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "review:manage") !== "any") throw forbidden();
-  return ctx.db.transaction(async (tx) => {
+export const closeCampaign = defineCommand({
+  name: "reviews.closeCampaign",
+  permission: "review:manage",
+  input: z.object({ campaignId: z.string().min(1).max(100) }),
+  events: ["review.campaign.closed", "review.item.auto_revoked", "review.item.flagged", "review.item.already_ended", "review.item.kept", "review.item.revoked", ...REVOKE_SUBJECT_EVENTS],
+  tenant: platformWide,
+  async run(cx): Promise<ReviewCampaign> {
+    const { tx, input: { campaignId }, now } = cx;
     const [campaign] = await tx.select().from(reviewCampaigns).where(eq(reviewCampaigns.id, campaignId)).for("update");
     if (!campaign) throw notFound();
     if (campaign.status !== "open") throw new AppError(409, "review.error.closed");
-    const now = new Date();
     if (campaign.deadline.getTime() > now.getTime()) throw new AppError(400, "review.error.beforeDeadline");
     const items = await tx.select().from(reviewItems).where(eq(reviewItems.campaignId, campaignId));
-    const systemCtx: ServiceContext = { ...ctx, actor: SYSTEM_ACTOR };
-    const events: Parameters<typeof appendAuditEvents>[2][number][] = [];
+    // What the deadline policy does is done by the console itself, whoever closes the campaign.
+    const asSystem: CommandContext = { ...cx, actor: SYSTEM_ACTOR, audit: (event) => cx.audit({ ...event, actor: SYSTEM_ACTOR }) };
     for (const item of items) {
       let outcome: NonNullable<ReviewItem["outcome"]>;
       if (item.decision === "keep") outcome = "kept";
       else if (item.decision === "revoke") outcome = "revoked";
       else if (campaign.deadlinePolicy === "flag") outcome = (await subjectActive(tx, item)) ? "flagged" : "already_ended";
-      else outcome = await autoRevoke(tx, systemCtx, item, campaign);
+      else outcome = await autoRevoke(asSystem, item, campaign);
       await tx.update(reviewItems).set({ outcome, version: item.version + 1 }).where(eq(reviewItems.id, item.id));
       if (!item.decision) {
-        events.push({ action: `review.item.${outcome}`, entityType: "review_item", entityId: item.id, participantId: item.participantId, metadata: { campaignId, grantId: item.grantId, apiClientId: item.apiClientId, userId: item.userId, roleCode: item.roleCode } });
+        cx.audit({ action: `review.item.${outcome}` as "review.item.flagged", entityType: "review_item", entityId: item.id, participantId: item.participantId, metadata: { campaignId, grantId: item.grantId, apiClientId: item.apiClientId, userId: item.userId, roleCode: item.roleCode } });
       }
     }
     const [after] = await tx.update(reviewCampaigns).set({ status: "closed", closedAt: now, version: campaign.version + 1 }).where(eq(reviewCampaigns.id, campaignId)).returning();
-    events.push({ action: "review.campaign.closed", entityType: "review_campaign", entityId: campaignId, metadata: { items: items.length, undecided: items.filter((i) => !i.decision).length, policy: campaign.deadlinePolicy } });
-    await appendAuditEvents(tx, ctx, events);
+    cx.audit({ action: "review.campaign.closed", entityType: "review_campaign", entityId: campaignId, metadata: { items: items.length, undecided: items.filter((i) => !i.decision).length, policy: campaign.deadlinePolicy } });
     return after!;
-  });
-}
+  },
+});
 
 /** Whether what an item reviews (a grant, or an API client) is still in force. */
-async function subjectActive(tx: Transaction, item: ReviewItem): Promise<boolean> {
+async function subjectActive(tx: DbOrTx, item: ReviewItem): Promise<boolean> {
   if (item.kind === "api_client" && item.apiClientId) {
     const [client] = await tx.select({ status: apiClients.status }).from(apiClients).where(eq(apiClients.id, item.apiClientId));
     return client?.status === "active";
@@ -271,15 +284,11 @@ async function subjectActive(tx: Transaction, item: ReviewItem): Promise<boolean
   return grant?.status === "active";
 }
 
-async function autoRevoke(tx: Transaction, ctx: ServiceContext, item: ReviewItem, campaign: ReviewCampaign): Promise<"auto_revoked" | "flagged" | "already_ended"> {
-  if (!(await subjectActive(tx, item))) return "already_ended";
-  await lockParticipantAccess(tx, item.participantId);
+async function autoRevoke(cx: CommandContext, item: ReviewItem, campaign: ReviewCampaign): Promise<"auto_revoked" | "flagged" | "already_ended"> {
+  if (!(await subjectActive(cx.tx, item))) return "already_ended";
   const reason = `Access review "${campaign.name}" closed with no decision: revoked by its deadline policy`;
   try {
-    await tx.transaction(async (savepoint) => {
-      if (item.kind === "api_client" && item.apiClientId) await revokeClientInTx(savepoint, ctx, item.apiClientId, reason);
-      else if (item.grantId) await revokeInTx(savepoint, ctx, item.grantId, reason);
-    });
+    await cx.savepoint((inner) => revokeSubject(inner, item, reason));
     return "auto_revoked";
   } catch (error) {
     if (error instanceof AppError) return "flagged";

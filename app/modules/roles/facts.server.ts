@@ -24,12 +24,17 @@ export async function loadSodRules(db: DbOrTx): Promise<SodRuleFact[]> {
   return db.select({ id: sodRules.id, roleA: sodRules.roleA, roleB: sodRules.roleB, kind: sodRules.kind }).from(sodRules);
 }
 
-export async function approvedWaiverRuleIds(db: DbOrTx, userId: string): Promise<string[]> {
-  const rows = await db
-    .select({ ruleId: sodWaivers.ruleId })
-    .from(sodWaivers)
-    .where(and(eq(sodWaivers.userId, userId), eq(sodWaivers.status, "approved")));
-  return rows.map((r) => r.ruleId);
+/** The rules each user holds an approved waiver of. */
+export async function approvedWaiverRulesOf(db: DbOrTx, userIds: readonly string[]): Promise<Map<string, string[]>> {
+  const waived = new Map<string, string[]>();
+  for (let i = 0; i < userIds.length; i += 1000) {
+    const rows = await db
+      .select({ userId: sodWaivers.userId, ruleId: sodWaivers.ruleId })
+      .from(sodWaivers)
+      .where(and(inArray(sodWaivers.userId, userIds.slice(i, i + 1000)), eq(sodWaivers.status, "approved")));
+    for (const r of rows) waived.set(r.userId, [...(waived.get(r.userId) ?? []), r.ruleId]);
+  }
+  return waived;
 }
 
 /** The participant's active administrators now: active users holding a DA role that counts. */

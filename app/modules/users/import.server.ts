@@ -1,18 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { desc, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
 import type { Transaction } from "../../../db/client.server";
-import { grantRequests, importRuns, participants, roleGrants, roles, users, type ImportReportRow, type ImportRun } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { AppError, forbidden, notFound } from "~/lib/errors";
-import { appendAuditEvent, appendAuditEvents, type AuditEventInput } from "../audit/service.server";
-import type { ServiceContext } from "../context.server";
-import { appointedAdministrators, loadSodRules } from "../roles/facts.server";
-import { ADMINISTRATOR_ROLES, sodVerdict } from "../roles/rules";
-import { lockParticipantAccess } from "../roles/service.server";
+import { importRuns, participants, roles, users, type ImportReportRow, type ImportRun } from "../../../db/schema";
+import { AppError, notFound } from "~/lib/errors";
+import { defineCommand } from "../command.server";
+import type { Actor, ServiceContext } from "../context.server";
+import { appointedAdministrators } from "../roles/facts.server";
+import { checkSeparationOfDuties, grantRoles, requestRoles } from "../roles/grants.server";
+import { ADMINISTRATOR_ROLES } from "../roles/rules";
+import { assertTenant, mayOn, whereTenant } from "../tenancy.server";
+import { issueLinks } from "./links.server";
 import { emailSchema } from "./schemas";
-import { issueLinks } from "../credentials/links.server";
 
 /** The columns of a user-import file; the first line names them. roles are separated by ";". */
 export const IMPORT_COLUMNS = ["email", "display_name", "roles", "valid_from", "valid_to", "justification"] as const;
@@ -106,14 +107,15 @@ interface Plan {
   rows: ParsedRow[];
 }
 
-/** The checks that need the database: login names never reused, roles from the catalogue, separation of duties. */
-async function checkRows(tx: Transaction, ctx: ServiceContext, participantId: string, rows: ParsedRow[], progress?: ImportProgress): Promise<Plan> {
-  const officer = scopeOf(ctx.actor.permissions, "user:import") === "any";
-  const now = new Date();
+/**
+ * The checks that need the database: login names never reused, roles from the catalogue, separation of duties —
+ * the same check every grant and request takes (roles/grants.server.ts), with each row's earlier roles counted.
+ */
+async function checkRows(tx: Transaction, actor: Actor, participantId: string, rows: ParsedRow[], now: Date, progress?: ImportProgress): Promise<Plan> {
+  const officer = mayOn(actor, "user:import", null);
   const admins = await appointedAdministrators(tx, participantId, now);
   const directGrants = officer && (!admins.some((a) => a.roleCode === "da_maker") || !admins.some((a) => a.roleCode === "da_checker"));
   const catalogue = await tx.select().from(roles);
-  const rules = await loadSodRules(tx);
   const seen = new Map<string, number>();
   const emails = rows.map((r) => r.email);
   const taken = new Set<string>();
@@ -137,14 +139,20 @@ async function checkRows(tx: Transaction, ctx: ServiceContext, participantId: st
         row.errors.push({ column: "roles", message: `an officer may grant only DA roles, not "${code}"` });
       }
     }
-    for (const [i, code] of row.roles.entries()) {
-      const verdict = sodVerdict(row.roles.slice(0, i), code, rules, []);
-      for (const rule of [...verdict.blocking, ...verdict.waiverMissing]) {
-        row.errors.push({ column: "roles", message: `${rule.roleA} and ${rule.roleB} may not be held together (rule ${rule.id})` });
+  });
+  // The users do not exist yet: each row stands for its future user, whose roles the batch adds one by one.
+  const assignments = rows.flatMap((row) => row.roles.map((roleCode) => ({ row, userId: `import-line-${row.line}`, roleCode, participantId, justification: row.justification })));
+  const findings = await checkSeparationOfDuties(tx, assignments, now);
+  findings.forEach((finding, i) => {
+    const { row } = assignments[i]!;
+    const problem = finding.problem;
+    if (!problem) return;
+    if (problem.kind === "justificationRequired") {
+      if (!row.errors.some((e) => e.column === "justification")) {
+        row.errors.push({ column: "justification", message: `is required: ${problem.rule.roleA} with ${problem.rule.roleB} needs a written justification` });
       }
-      if (verdict.warnings.length && !row.justification) {
-        row.errors.push({ column: "justification", message: `is required: ${verdict.warnings.map((w) => `${w.roleA} with ${w.roleB}`).join(", ")} needs a written justification` });
-      }
+    } else {
+      row.errors.push({ column: "roles", message: `${problem.rule.roleA} and ${problem.rule.roleB} may not be held together (rule ${problem.rule.id})` });
     }
   });
   return { participantId, directGrants, rows };
@@ -154,75 +162,87 @@ function reportOf(rows: ParsedRow[]): ImportReportRow[] {
   return rows.map((r) => ({ line: r.line, email: r.email, outcome: r.errors.length ? "error" : "ok", roles: r.roles, errors: r.errors.length ? r.errors : undefined }));
 }
 
-function importScope(ctx: ServiceContext, participantId: string) {
-  const scope = scopeOf(ctx.actor.permissions, "user:import");
-  if (!scope) throw forbidden();
-  if (scope === "own-participant" && participantId !== ctx.actor.participantId) throw notFound();
-}
+const checkImportSchema = z.object({
+  participantId: z.string().regex(/^[A-Z][0-9]{5}$/, { error: "participant.error.idFormat" }),
+  fileName: z.string().max(1000),
+  text: z.string(),
+});
 
 /**
  * Checks a file without applying it (the dry run) and keeps the result and the file as an import run, so that the
  * real run applies exactly what was checked.
  */
-export async function checkImport(ctx: ServiceContext, participantId: string, fileName: string, text: string): Promise<ImportRun> {
-  importScope(ctx, participantId);
-  if (Buffer.byteLength(text, "utf8") > MAX_IMPORT_BYTES) throw new AppError(400, "import.error.tooLarge", { file: "import.error.tooLarge" });
-  const parsed = parseImportFile(text);
-  return ctx.db.transaction(async (tx) => {
-    const [participant] = await tx.select({ id: participants.id }).from(participants).where(eq(participants.id, participantId));
+export const checkImport = defineCommand({
+  name: "users.checkImport",
+  permission: "user:import",
+  input: checkImportSchema,
+  events: ["user.import.checked"],
+  tenant: (_tx, input) => input.participantId,
+  lockParticipant: false,
+  async run(cx): Promise<ImportRun> {
+    const { tx, input, now } = cx;
+    if (Buffer.byteLength(input.text, "utf8") > MAX_IMPORT_BYTES) throw new AppError(400, "import.error.tooLarge", { file: "import.error.tooLarge" });
+    const parsed = parseImportFile(input.text);
+    const [participant] = await tx.select({ id: participants.id }).from(participants).where(eq(participants.id, input.participantId));
     if (!participant) throw notFound();
-    const plan = await checkRows(tx, ctx, participantId, parsed);
+    const plan = await checkRows(tx, cx.actor, input.participantId, parsed, now);
     const errorCount = plan.rows.filter((r) => r.errors.length).length;
     const [run] = await tx
       .insert(importRuns)
       .values({
         id: randomUUID(),
-        participantId,
-        fileName: fileName.slice(0, 200) || "import.csv",
+        participantId: input.participantId,
+        fileName: input.fileName.slice(0, 200) || "import.csv",
         mode: "dry_run",
         outcome: errorCount ? "invalid" : "valid",
         rowCount: plan.rows.length,
         errorCount,
         report: reportOf(plan.rows),
-        source: text,
-        createdBy: ctx.actor.userId,
-        createdAt: new Date(),
+        source: input.text,
+        createdBy: cx.actor.userId,
+        createdAt: now,
       })
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "user.import.checked",
       entityType: "import_run",
       entityId: run!.id,
-      participantId,
+      participantId: input.participantId,
       metadata: { fileName: run!.fileName, rows: run!.rowCount, errors: errorCount },
     });
     return run!;
-  });
-}
+  },
+});
 
 /**
  * Applies a checked import: every row or none, in one transaction. Users are created "invited"; their roles become
  * requests that a checker approves (or grants, for an officer's import of a participant's first administrators).
  * The file is checked again inside the transaction, since the world may have changed since the dry run.
  */
-export async function applyImport(ctx: ServiceContext, runId: string, progress?: ImportProgress): Promise<ImportRun> {
-  const [run] = await ctx.db.select().from(importRuns).where(eq(importRuns.id, runId));
-  if (!run) throw notFound();
-  importScope(ctx, run.participantId);
-  if (run.appliedAt) throw new AppError(409, "import.error.alreadyApplied");
-  const parsed = parseImportFile(run.source);
-  return ctx.db.transaction(async (tx) => {
-    const [locked] = await tx.select().from(importRuns).where(eq(importRuns.id, runId)).for("update");
-    if (!locked || locked.appliedAt) throw new AppError(409, "import.error.alreadyApplied");
-    await lockParticipantAccess(tx, run.participantId);
-    const plan = await checkRows(tx, ctx, run.participantId, parsed, progress);
+export const applyImport = defineCommand({
+  name: "users.applyImport",
+  permission: "user:import",
+  input: z.object({
+    runId: z.string().min(1).max(100),
+    /** Progress for the page that streams it (not part of what is recorded). */
+    progress: z.custom<ImportProgress>((v) => typeof v === "function").optional(),
+  }),
+  events: ["user.created", "user.invitation.issued", "role.grant.requested", "role.grant.created", "user.import.applied"],
+  async tenant(tx, input) {
+    const [run] = await tx.select({ participantId: importRuns.participantId }).from(importRuns).where(eq(importRuns.id, input.runId));
+    if (!run) throw notFound();
+    return run.participantId;
+  },
+  async run(cx): Promise<ImportRun> {
+    const { tx, input, now } = cx;
+    const progress = input.progress;
+    const [run] = await tx.select().from(importRuns).where(eq(importRuns.id, input.runId)).for("update");
+    if (!run || run.appliedAt) throw new AppError(409, "import.error.alreadyApplied");
+    const plan = await checkRows(tx, cx.actor, run.participantId, parseImportFile(run.source), now, progress);
     const errorCount = plan.rows.filter((r) => r.errors.length).length;
     if (errorCount > 0) {
       throw new AppError(400, "import.error.invalidNow", { file: "import.error.invalidNow" }, { errors: errorCount });
     }
-    const now = new Date();
-    const report: ImportReportRow[] = [];
-    const events: AuditEventInput[] = [];
     const total = plan.rows.length;
     const newUsers = plan.rows.map((row) => ({
       id: randomUUID(),
@@ -235,12 +255,9 @@ export async function applyImport(ctx: ServiceContext, runId: string, progress?:
       await tx.insert(users).values(newUsers.slice(i, i + 1000));
       progress?.("writing", Math.min(i + 1000, total) / 2, total);
     }
-    await issueLinks(tx, ctx, newUsers, "invitation");
-    const requestRows: (typeof grantRequests.$inferInsert)[] = [];
-    const grantRows: (typeof roleGrants.$inferInsert)[] = [];
     plan.rows.forEach((row, i) => {
       const user = newUsers[i]!;
-      events.push({
+      cx.audit({
         action: "user.created",
         entityType: "user",
         entityId: user.id,
@@ -248,49 +265,51 @@ export async function applyImport(ctx: ServiceContext, runId: string, progress?:
         changes: { email: { before: null, after: user.email }, displayName: { before: null, after: user.displayName }, status: { before: null, after: "invited" } },
         metadata: { importRunId: run.id, line: row.line },
       });
-      for (const roleCode of row.roles) {
-        if (plan.directGrants) {
-          const grant = { id: randomUUID(), userId: user.id, roleCode, participantId: run.participantId, status: "active" as const, validFrom: row.validFrom && row.validFrom > now ? row.validFrom : now, validTo: row.validTo, source: "import", requestedBy: ctx.actor.userId, approvedBy: ctx.actor.userId, createdAt: now };
-          grantRows.push(grant);
-          events.push({ action: "role.grant.created", entityType: "role_grant", entityId: grant.id, participantId: run.participantId, metadata: { userId: user.id, roleCode, importRunId: run.id, firstAdministrator: true } });
-        } else {
-          const request = { id: randomUUID(), participantId: run.participantId, userId: user.id, roleCode, validFrom: row.validFrom, validTo: row.validTo, sodJustification: row.justification, source: "import", importRunId: run.id, requestedBy: ctx.actor.userId, requestedAt: now };
-          requestRows.push(request);
-          events.push({ action: "role.grant.requested", entityType: "grant_request", entityId: request.id, participantId: run.participantId, metadata: { userId: user.id, roleCode, importRunId: run.id } });
-        }
-      }
-      report.push({ line: row.line, email: row.email, outcome: row.roles.length ? (plan.directGrants ? "granted" : "requested") : "created", userId: user.id, roles: row.roles });
     });
-    for (let i = 0; i < requestRows.length; i += 1000) await tx.insert(grantRequests).values(requestRows.slice(i, i + 1000));
-    for (let i = 0; i < grantRows.length; i += 1000) await tx.insert(roleGrants).values(grantRows.slice(i, i + 1000));
-    events.push({ action: "user.import.applied", entityType: "import_run", entityId: run.id, participantId: run.participantId, metadata: { rows: total, requests: requestRows.length, grants: grantRows.length } });
-    await appendAuditEvents(tx, ctx, events);
+    await issueLinks(cx, newUsers, "invitation");
+    const assignments = plan.rows.flatMap((row, i) =>
+      row.roles.map((roleCode) => ({ userId: newUsers[i]!.id, roleCode, participantId: run.participantId, validFrom: row.validFrom, validTo: row.validTo, justification: row.justification })),
+    );
+    const written = plan.directGrants
+      ? await grantRoles(cx, assignments, { source: "import", requestedBy: cx.actor.userId, approvedBy: cx.actor.userId, importRunId: run.id, firstAdministrator: true })
+      : await requestRoles(cx, assignments, { source: "import", importRunId: run.id });
+    const report: ImportReportRow[] = plan.rows.map((row, i) => ({
+      line: row.line,
+      email: row.email,
+      outcome: row.roles.length ? (plan.directGrants ? "granted" : "requested") : "created",
+      userId: newUsers[i]!.id,
+      roles: row.roles,
+    }));
+    cx.audit({
+      action: "user.import.applied",
+      entityType: "import_run",
+      entityId: run.id,
+      participantId: run.participantId,
+      metadata: { rows: total, requests: plan.directGrants ? 0 : written.length, grants: plan.directGrants ? written.length : 0 },
+    });
     progress?.("writing", total, total);
     const [after] = await tx
       .update(importRuns)
-      .set({ mode: "apply", outcome: "applied", report, appliedAt: new Date(), errorCount: 0 })
+      .set({ mode: "apply", outcome: "applied", report, appliedAt: now, errorCount: 0 })
       .where(eq(importRuns.id, run.id))
       .returning();
     progress?.("done", total, total);
     return after!;
-  });
-}
+  },
+});
 
 export async function getImportRun(ctx: ServiceContext, runId: string): Promise<ImportRun> {
   const [run] = await ctx.db.select().from(importRuns).where(eq(importRuns.id, runId));
   if (!run) throw notFound();
-  const scope = scopeOf(ctx.actor.permissions, "user:read");
-  if (!scope || (scope === "own-participant" && run.participantId !== ctx.actor.participantId)) throw notFound();
+  assertTenant(ctx.actor, "user:read", run.participantId);
   return run;
 }
 
 export async function listImportRuns(ctx: ServiceContext, limit = 20) {
-  const scope = scopeOf(ctx.actor.permissions, "user:import");
-  if (!scope) throw forbidden();
   return ctx.db
     .select({ id: importRuns.id, participantId: importRuns.participantId, fileName: importRuns.fileName, outcome: importRuns.outcome, rowCount: importRuns.rowCount, errorCount: importRuns.errorCount, createdAt: importRuns.createdAt, appliedAt: importRuns.appliedAt })
     .from(importRuns)
-    .where(scope === "own-participant" ? eq(importRuns.participantId, ctx.actor.participantId ?? "") : and())
+    .where(whereTenant(ctx.actor, "user:import", importRuns.participantId))
     .orderBy(desc(importRuns.createdAt))
     .limit(limit);
 }

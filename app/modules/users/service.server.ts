@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, inArray, or, sql } from "drizzle-orm";
+import { z } from "zod";
 import {
-  grantRequests,
   onboardingSteps,
   participants,
   roleGrants,
   roles,
-  sessions,
   sodWaivers,
   users,
   type RoleGrant,
@@ -14,93 +13,78 @@ import {
   type User,
 } from "../../../db/schema";
 import { hashPassword } from "~/auth/password.server";
-import { scopeOf } from "~/auth/permissions";
-import { AppError, forbidden, notFound } from "~/lib/errors";
-import { validate } from "~/lib/validation";
-import { appendAuditEvent, appendAuditEvents, diffFields, type AuditEventInput } from "../audit/service.server";
+import { endSessionsOf } from "~/auth/session.server";
+import { AppError } from "~/lib/errors";
+import { diffFields } from "../audit/service.server";
+import { defineCommand, participantInInput } from "../command.server";
 import type { ServiceContext } from "../context.server";
-import { activeAdministrators, appointedAdministrators, loadSodRules } from "../roles/facts.server";
-import { ADMINISTRATOR_ROLES, grantState, isDormant, lastAdministratorLost, lifecycleTarget, sodConflictsAmong } from "../roles/rules";
-import { checkSod, insertGrant, listRequests, lockParticipantAccess, userInScope, type RequestRow } from "../roles/service.server";
 import { lastConfirmations } from "../reviews/service.server";
-import { issueLinks } from "../credentials/links.server";
-import { createUserSchema, lifecycleSchema, updateUserSchema, type CreateUserInput, type LifecycleInput, type UpdateUserInput } from "./schemas";
+import { activeAdministrators, appointedAdministrators, loadSodRules } from "../roles/facts.server";
+import { checkSeparationOfDuties, grantableRole, grantRoles, requestRoles, revokeAllGrantsOf, sodRefusal, withdrawPendingRequestsOf } from "../roles/grants.server";
+import { ADMINISTRATOR_ROLES, grantState, isDormant, lastAdministratorLost, lifecycleTarget, sodConflictsAmong } from "../roles/rules";
+import { listRequests, type RequestRow } from "../roles/service.server";
+import { mayOn, whereTenant } from "../tenancy.server";
+import { issueLinks } from "./links.server";
+import { findUser, participantOfUser, userVisibleTo } from "./lookup.server";
+import { createUserSchema, emailSchema, lifecycleSchema, updateUserSchema } from "./schemas";
 
-export interface ProvisionUserInput {
-  email: string;
-  displayName: string;
-  participantId: string | null;
-  password: string | null;
-  roleCodes: string[];
-  isDemo?: boolean;
+const provisionSchema = z.object({
+  email: emailSchema,
+  displayName: z.string().trim().min(1).max(200),
+  participantId: z.string().regex(/^[A-Z][0-9]{5}$/).nullable(),
+  password: z.string().max(1000).nullable(),
+  roleCodes: z.array(z.string()).max(20),
+  isDemo: z.boolean().default(false),
   /** An authenticator key the user comes enrolled with (demo accounts, tests); otherwise they enrol at first sign-in. */
-  totpSecret?: string | null;
-}
+  totpSecret: z.string().nullish(),
+});
+export type ProvisionUserInput = z.input<typeof provisionSchema>;
 
 /**
- * Creates an active user with roles, already approved. Only the system may do this (demo seed, first
- * administrators); participant administrators go through the maker-checker path of Login Management.
+ * Creates an active user with roles, already approved. Only the console itself may (`user:provision`: the demo
+ * seed and tests); people go through the maker-checker path of Login Management.
  */
-export async function provisionUser(ctx: ServiceContext, input: ProvisionUserInput): Promise<User> {
-  if (ctx.actor.persona !== "system") throw forbidden();
-  const email = input.email.trim().toLowerCase();
-  const passwordHash = input.password ? await hashPassword(input.password) : null;
-  return ctx.db.transaction(async (tx) => {
-    const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, email)).limit(1);
-    if (existing) throw new AppError(400, "error.badRequest", { email: "validation.invalid" });
+export const provisionUser = defineCommand({
+  name: "users.provision",
+  permission: "user:provision",
+  input: provisionSchema,
+  events: ["user.created", "role.grant.created"],
+  tenant: (_tx, input) => input.participantId,
+  async run(cx): Promise<User> {
+    const { tx, input, now } = cx;
+    const passwordHash = input.password ? await hashPassword(input.password) : null;
+    const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email)).limit(1);
+    if (existing) throw new AppError(400, "error.badRequest", { email: "access.error.emailTaken" });
     const [user] = await tx
       .insert(users)
       .values({
         id: randomUUID(),
-        email,
+        email: input.email,
         displayName: input.displayName,
         participantId: input.participantId,
         passwordHash,
         status: "active",
-        isDemo: input.isDemo ?? false,
+        isDemo: input.isDemo,
         totpSecret: input.totpSecret ?? null,
-        mfaEnrolledAt: input.totpSecret ? new Date() : null,
+        mfaEnrolledAt: input.totpSecret ? now : null,
       })
       .returning();
-    if (!user) throw new Error("user not created");
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "user.created",
       entityType: "user",
-      entityId: user.id,
-      participantId: user.participantId,
-      changes: diffFields(null, user, ["email", "displayName", "participantId", "status", "isDemo", "mfaEnrolledAt"]),
+      entityId: user!.id,
+      participantId: user!.participantId,
+      changes: diffFields(null, user!, ["email", "displayName", "participantId", "status", "isDemo", "mfaEnrolledAt"]),
     });
-    for (const roleCode of input.roleCodes) {
-      const [role] = await tx.select().from(roles).where(eq(roles.code, roleCode)).limit(1);
-      if (!role) throw new AppError(400, "error.badRequest", { roleCodes: "validation.invalid" });
-      const expected = user.participantId ? "participant" : "hkex";
-      if (role.population !== expected) throw new AppError(400, "error.badRequest", { roleCodes: "validation.invalid" });
-      const [grant] = await tx
-        .insert(roleGrants)
-        .values({
-          id: randomUUID(),
-          userId: user.id,
-          roleCode,
-          participantId: user.participantId,
-          status: "active",
-          source: "seed",
-          validFrom: new Date(),
-          createdAt: new Date(),
-        })
-        .returning();
-      if (!grant) throw new Error("grant not created");
-      await appendAuditEvent(tx, ctx, {
-        action: "role.grant.created",
-        entityType: "role_grant",
-        entityId: grant.id,
-        participantId: user.participantId,
-        changes: diffFields(null, grant, ["userId", "roleCode", "status", "source"]),
-        metadata: { userId: user.id, roleCode },
-      });
-    }
-    return user;
-  });
-}
+    for (const roleCode of input.roleCodes) await grantableRole(tx, roleCode, user!.participantId ? "participant" : "hkex", "roleCodes");
+    await grantRoles(
+      cx,
+      input.roleCodes.map((roleCode) => ({ userId: user!.id, roleCode, participantId: user!.participantId })),
+      { source: "seed", requestedBy: null, approvedBy: null },
+    );
+    return user!;
+  },
+});
 
 export interface UserListFilters {
   q?: string;
@@ -117,14 +101,12 @@ function likePattern(q: string): string {
  * helpdesk) every participant's, searchable by name, email or participant.
  */
 export async function listUsers(ctx: ServiceContext, filters: UserListFilters = {}, limit = 200): Promise<User[]> {
-  const scope = scopeOf(ctx.actor.permissions, "user:read");
-  if (!scope) throw forbidden();
   return ctx.db
     .select()
     .from(users)
     .where(
       and(
-        scope === "own-participant" ? eq(users.participantId, ctx.actor.participantId ?? "") : undefined,
+        whereTenant(ctx.actor, "user:read", users.participantId),
         filters.participantId ? eq(users.participantId, filters.participantId) : undefined,
         filters.status ? eq(users.status, filters.status) : undefined,
         filters.q
@@ -141,24 +123,24 @@ export async function listUsers(ctx: ServiceContext, filters: UserListFilters = 
 }
 
 /**
- * Creates a participant's user in "invited" state (the activation link comes with credential issuance). A DA
- * maker's roles become requests for a checker; an officer may grant the DA roles of a participant's first
- * administrators directly, and nothing else.
+ * Creates a participant's user in "invited" state, with a one-time activation link. A DA maker's roles become
+ * requests for a checker; an officer may grant the DA roles of a participant's first administrators directly, and
+ * nothing else.
  */
-export async function createUser(ctx: ServiceContext, input: CreateUserInput): Promise<{ user: User; requests: string[]; grants: string[] }> {
-  const data = validate(createUserSchema, input);
-  const scope = scopeOf(ctx.actor.permissions, "user:create");
-  if (!scope) throw forbidden();
-  if (scope === "own-participant" && data.participantId !== ctx.actor.participantId) throw notFound();
-  const officer = scope === "any";
-  return ctx.db.transaction(async (tx) => {
-    const [participant] = await tx.select().from(participants).where(eq(participants.id, data.participantId));
+export const createUser = defineCommand({
+  name: "users.create",
+  permission: "user:create",
+  input: createUserSchema,
+  events: ["user.created", "user.invitation.issued", "role.grant.created", "role.grant.requested"],
+  tenant: participantInInput,
+  async run(cx): Promise<{ user: User; requests: string[]; grants: string[] }> {
+    const { tx, input, now } = cx;
+    const officer = mayOn(cx.actor, "user:create", null);
+    const [participant] = await tx.select().from(participants).where(eq(participants.id, input.participantId));
     if (!participant) throw new AppError(400, "error.badRequest", { participantId: "access.error.participant" });
-    await lockParticipantAccess(tx, participant.id);
-    const [taken] = await tx.select({ id: users.id }).from(users).where(eq(users.email, data.email));
+    const [taken] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email));
     if (taken) throw new AppError(400, "error.badRequest", { email: "access.error.emailTaken" });
-    const roleCodes = [...new Set(data.roles)];
-    const now = new Date();
+    const roleCodes = [...new Set(input.roles)];
     if (officer && roleCodes.length > 0) {
       const admins = await appointedAdministrators(tx, participant.id, now);
       const firstAdministrators = !admins.some((a) => a.roleCode === "da_maker") || !admins.some((a) => a.roleCode === "da_checker");
@@ -168,17 +150,15 @@ export async function createUser(ctx: ServiceContext, input: CreateUserInput): P
     }
     const [user] = await tx
       .insert(users)
-      .values({ id: randomUUID(), email: data.email, displayName: data.displayName, participantId: participant.id, status: "invited" })
+      .values({ id: randomUUID(), email: input.email, displayName: input.displayName, participantId: participant.id, status: "invited" })
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "user.created",
       entityType: "user",
       entityId: user!.id,
       participantId: participant.id,
       changes: diffFields(null, user!, ["email", "displayName", "participantId", "status"]),
     });
-    const requests: string[] = [];
-    const grants: string[] = [];
     // The invitation link goes out now, except for first administrators an officer appoints before the onboarding
     // case's nomination step is approved: their links go out with that approval.
     const [nomination] = await tx
@@ -186,88 +166,50 @@ export async function createUser(ctx: ServiceContext, input: CreateUserInput): P
       .from(onboardingSteps)
       .where(and(eq(onboardingSteps.participantId, participant.id), eq(onboardingSteps.stepKey, "admin_nomination")));
     if (!(officer && roleCodes.length > 0 && nomination && nomination.state !== "approved")) {
-      await issueLinks(tx, ctx, [user!], "invitation");
+      await issueLinks(cx, [user!], "invitation");
     }
-    for (const roleCode of roleCodes) {
-      const [role] = await tx.select().from(roles).where(eq(roles.code, roleCode));
-      if (!role || !role.active || role.population !== "participant") {
-        throw new AppError(400, "error.badRequest", { roles: "access.error.role" }, { role: roleCode });
-      }
-      await checkSod(tx, user!.id, roleCode, data.justification, now);
-      if (officer) {
-        const grant = await insertGrant(tx, {
-          userId: user!.id,
-          roleCode,
-          participantId: participant.id,
-          validFrom: now,
-          validTo: null,
-          source: "officer",
-          requestId: null,
-          requestedBy: ctx.actor.userId,
-          approvedBy: ctx.actor.userId,
-          sodJustification: null,
-        });
-        grants.push(grant.id);
-        await appendAuditEvent(tx, ctx, {
-          action: "role.grant.created",
-          entityType: "role_grant",
-          entityId: grant.id,
-          participantId: participant.id,
-          changes: diffFields(null, grant, ["userId", "roleCode", "validFrom", "requestedBy", "approvedBy", "source"]),
-          metadata: { userId: user!.id, roleCode, firstAdministrator: true },
-        });
-      } else {
-        const [request] = await tx
-          .insert(grantRequests)
-          .values({
-            id: randomUUID(),
-            participantId: participant.id,
-            userId: user!.id,
-            roleCode,
-            sodJustification: data.justification,
-            requestedBy: ctx.actor.userId,
-            requestedAt: now,
-          })
-          .returning();
-        requests.push(request!.id);
-        await appendAuditEvent(tx, ctx, {
-          action: "role.grant.requested",
-          entityType: "grant_request",
-          entityId: request!.id,
-          participantId: participant.id,
-          changes: diffFields(null, request!, ["userId", "roleCode", "status"]),
-          metadata: { userId: user!.id },
-        });
-      }
+    for (const roleCode of roleCodes) await grantableRole(tx, roleCode, "participant", "roles");
+    const assignments = roleCodes.map((roleCode) => ({ userId: user!.id, roleCode, participantId: participant.id, justification: input.justification }));
+    const findings = await checkSeparationOfDuties(tx, assignments, now);
+    const refused = findings.find((f) => f.problem);
+    if (refused) throw await sodRefusal(tx, refused.problem!, "roles");
+    const withWarnings = assignments.map((a, i) => ({ ...a, justification: findings[i]!.warnings.length ? a.justification : null }));
+    if (officer) {
+      const grants = await grantRoles(cx, withWarnings, { source: "officer", requestedBy: cx.actor.userId, approvedBy: cx.actor.userId, firstAdministrator: true });
+      return { user: user!, requests: [], grants: grants.map((g) => g.id) };
     }
-    return { user: user!, requests, grants };
-  });
-}
+    const requests = await requestRoles(cx, withWarnings, { source: "request" });
+    return { user: user!, requests: requests.map((r) => r.id), grants: [] };
+  },
+});
 
 /** Edits a user's name. The editor's version must be current: two makers editing at once never lose an update. */
-export async function updateUser(ctx: ServiceContext, userId: string, input: UpdateUserInput): Promise<User> {
-  const data = validate(updateUserSchema, input);
-  return ctx.db.transaction(async (tx) => {
-    await userInScope(tx, ctx, userId, "user:update");
-    const [before] = await tx.select().from(users).where(eq(users.id, userId)).for("update");
-    if (!before) throw notFound();
-    if (before.version !== data.version) throw new AppError(409, "error.conflict");
-    if (before.displayName === data.displayName) return before;
+export const updateUser = defineCommand({
+  name: "users.update",
+  permission: "user:update",
+  input: updateUserSchema.extend({ userId: z.string().min(1).max(100) }),
+  events: ["user.updated"],
+  tenant: (tx, input) => participantOfUser(tx, input.userId),
+  async run(cx): Promise<User> {
+    const { tx, input } = cx;
+    const before = await findUser(tx, input.userId, { lock: true });
+    if (before.version !== input.version) throw new AppError(409, "error.conflict");
+    if (before.displayName === input.displayName) return before;
     const [after] = await tx
       .update(users)
-      .set({ displayName: data.displayName, version: before.version + 1, updatedAt: new Date() })
-      .where(eq(users.id, userId))
+      .set({ displayName: input.displayName, version: before.version + 1, updatedAt: cx.now })
+      .where(eq(users.id, input.userId))
       .returning();
-    await appendAuditEvent(tx, ctx, {
+    cx.audit({
       action: "user.updated",
       entityType: "user",
-      entityId: userId,
+      entityId: input.userId,
       participantId: before.participantId,
       changes: diffFields(before, after!, ["displayName"]),
     });
     return after!;
-  });
-}
+  },
+});
 
 const LIFECYCLE_EVENT = {
   suspend: "user.suspended",
@@ -279,78 +221,50 @@ const LIFECYCLE_EVENT = {
 /**
  * Suspends, reinstates, deactivates (final: history kept, login name never reused) or unlocks a user, with a
  * reason. The last active DA maker or checker of a participant cannot be suspended or deactivated. Suspension and
- * deactivation end the user's sessions at once; deactivation also ends their grants.
+ * deactivation end the user's sessions at once; deactivation also ends their grants and withdraws their requests.
  */
-export async function changeUserStatus(
-  ctx: ServiceContext,
-  userId: string,
-  input: LifecycleInput,
-  options: { ticketRef?: string } = {},
-): Promise<User> {
-  const data = validate(lifecycleSchema, input);
-  const capability = options.ticketRef ? "user:support" : "user:update";
-  return ctx.db.transaction(async (tx) => {
-    const scoped = await userInScope(tx, ctx, userId, capability);
-    if (scoped.participantId) await lockParticipantAccess(tx, scoped.participantId);
-    const [before] = await tx.select().from(users).where(eq(users.id, userId)).for("update");
-    if (!before) throw notFound();
-    if (before.version !== Number(data.version)) throw new AppError(409, "error.conflict");
-    const target = lifecycleTarget(before.status, data.action);
+export const changeUserStatus = defineCommand({
+  name: "users.changeStatus",
+  permission: "user:update",
+  input: lifecycleSchema.extend({ userId: z.string().min(1).max(100) }),
+  events: ["user.suspended", "user.reinstated", "user.deactivated", "user.unlocked", "auth.sessions.revoked", "role.grant.revoked"],
+  tenant: (tx, input) => participantOfUser(tx, input.userId),
+  async run(cx): Promise<User> {
+    const { tx, input, now } = cx;
+    const before = await findUser(tx, input.userId, { lock: true });
+    if (before.version !== input.version) throw new AppError(409, "error.conflict");
+    const target = lifecycleTarget(before.status, input.action);
     if (!target) throw new AppError(400, "access.refused.lifecycle", {}, { status: before.status });
-    const now = new Date();
-    if ((data.action === "suspend" || data.action === "deactivate") && before.participantId) {
+    if ((input.action === "suspend" || input.action === "deactivate") && before.participantId) {
       const lost = lastAdministratorLost(await activeAdministrators(tx, before.participantId, now), before.id, "all");
       if (lost) throw new AppError(400, "access.refused.lastAdministrator", {}, { role: lost });
     }
     const [after] = await tx
       .update(users)
-      .set({ status: target, statusReason: data.reason, statusChangedAt: now, version: before.version + 1, updatedAt: now })
-      .where(eq(users.id, userId))
+      .set({ status: target, statusReason: input.reason, statusChangedAt: now, version: before.version + 1, updatedAt: now })
+      .where(eq(users.id, input.userId))
       .returning();
-    const events: AuditEventInput[] = [
-      {
-        action: LIFECYCLE_EVENT[data.action],
-        entityType: "user",
-        entityId: userId,
-        participantId: before.participantId,
-        reason: data.reason,
-        ticketRef: options.ticketRef ?? null,
-        onBehalfOfUserId: options.ticketRef ? userId : null,
-        changes: diffFields(before, after!, ["status"]),
-      },
-    ];
+    cx.audit({
+      action: LIFECYCLE_EVENT[input.action],
+      entityType: "user",
+      entityId: input.userId,
+      participantId: before.participantId,
+      reason: input.reason,
+      changes: diffFields(before, after!, ["status"]),
+    });
     if (target === "suspended" || target === "deactivated") {
-      const ended = await tx.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
-      if (ended.length) {
-        events.push({ action: "auth.sessions.revoked", entityType: "user", entityId: userId, participantId: before.participantId, metadata: { sessions: ended.length } });
+      const ended = await endSessionsOf(tx, input.userId);
+      if (ended) {
+        cx.audit({ action: "auth.sessions.revoked", entityType: "user", entityId: input.userId, participantId: before.participantId, metadata: { sessions: ended } });
       }
     }
     if (target === "deactivated") {
-      const ended = await tx
-        .update(roleGrants)
-        .set({ status: "revoked", revokedAt: now, revokedBy: ctx.actor.userId, revokeReason: data.reason })
-        .where(and(eq(roleGrants.userId, userId), eq(roleGrants.status, "active")))
-        .returning();
-      for (const g of ended) {
-        events.push({
-          action: "role.grant.revoked",
-          entityType: "role_grant",
-          entityId: g.id,
-          participantId: g.participantId,
-          reason: data.reason,
-          changes: { status: { before: "active", after: "revoked" } },
-          metadata: { userId, roleCode: g.roleCode, cause: "user.deactivated" },
-        });
-      }
-      await tx
-        .update(grantRequests)
-        .set({ status: "cancelled", decidedAt: now, decidedBy: ctx.actor.userId })
-        .where(and(eq(grantRequests.userId, userId), eq(grantRequests.status, "pending")));
+      await revokeAllGrantsOf(cx, input.userId, { reason: input.reason, cause: "user.deactivated" });
+      await withdrawPendingRequestsOf(cx, input.userId, null);
     }
-    await appendAuditEvents(tx, ctx, events);
     return after!;
-  });
-}
+  },
+});
 
 export interface GrantView extends RoleGrant {
   roleNameEn: string;
@@ -366,6 +280,8 @@ export interface GrantView extends RoleGrant {
 
 export interface UserProfile {
   user: User;
+  /** What the viewer may do on this page (the commands still decide when they do it). */
+  can: { update: boolean; request: boolean; approve: boolean; revoke: boolean; waiver: boolean; support: boolean };
   grants: GrantView[];
   requests: RequestRow[];
   sodConflicts: { ruleId: string; roleA: string; roleB: string; kind: string; waived: boolean; justification: string | null }[];
@@ -375,7 +291,7 @@ export interface UserProfile {
 
 /** A user's page: effective access with provenance, pending requests, past grants, SoD findings and waivers. */
 export async function getUserProfile(ctx: ServiceContext, userId: string): Promise<UserProfile> {
-  const user = await userInScope(ctx.db, ctx, userId, "user:read");
+  const user = await userVisibleTo(ctx.db, ctx.actor, userId, "user:read");
   const now = new Date();
   const rows = await ctx.db
     .select({ grant: roleGrants, role: roles })
@@ -409,8 +325,17 @@ export async function getUserProfile(ctx: ServiceContext, userId: string): Promi
     waived: approved.includes(rule.id),
     justification: grants.find((g) => g.state === "active" && (g.roleCode === rule.roleA || g.roleCode === rule.roleB) && g.sodJustification)?.sodJustification ?? null,
   }));
+  const on = (capability: Parameters<typeof mayOn>[1]) => user.participantId !== null && mayOn(ctx.actor, capability, user.participantId);
   return {
     user,
+    can: {
+      update: on("user:update"),
+      request: on("role:request"),
+      approve: on("role:approve"),
+      revoke: on("role:revoke"),
+      waiver: on("waiver:request"),
+      support: mayOn(ctx.actor, "user:support", user.participantId),
+    },
     grants,
     requests: await listRequests(ctx, "all", { userId }),
     sodConflicts,

@@ -1,10 +1,9 @@
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { roleTemplateRoles, roleTemplates, roles, sodRules, type Role, type RoleTemplate, type SodRule } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { AppError, forbidden, notFound } from "~/lib/errors";
-import { validate } from "~/lib/validation";
-import { appendAuditEvent, diffFields } from "../audit/service.server";
+import { AppError, notFound } from "~/lib/errors";
+import { diffFields } from "../audit/service.server";
+import { defineCommand, platformWide } from "../command.server";
 import type { ServiceContext } from "../context.server";
 import { optionalText, requiredText } from "../participants/schemas";
 
@@ -33,10 +32,6 @@ export async function getCatalogue(db: ServiceContext["db"]): Promise<Catalogue>
   };
 }
 
-function requirePlatformAdmin(ctx: ServiceContext) {
-  if (ctx.actor.persona !== "system" && scopeOf(ctx.actor.permissions, "catalogue:manage") !== "any") throw forbidden();
-}
-
 const version = z.coerce.number().int().positive({ error: "validation.invalid" }).optional();
 const code = z.string().trim().regex(/^[a-z][a-z0-9_]{1,59}$/, { error: "catalogue.error.code" });
 
@@ -56,10 +51,13 @@ const roleSchema = z.object({
 export type RoleInput = z.input<typeof roleSchema>;
 
 /** Adds a role (no version) or changes one (with the version the editor saw). A role's code never changes. */
-export async function saveRole(ctx: ServiceContext, input: RoleInput): Promise<Role> {
-  requirePlatformAdmin(ctx);
-  const data = validate(roleSchema, input);
-  return ctx.db.transaction(async (tx) => {
+export const saveRole = defineCommand({
+  name: "roles.saveRole",
+  permission: "catalogue:manage",
+  input: roleSchema,
+  events: ["catalogue.role.created", "catalogue.role.updated"],
+  tenant: platformWide,
+  async run({ tx, input: data, audit }): Promise<Role> {
     const [before] = await tx.select().from(roles).where(eq(roles.code, data.code)).for("update");
     const values = { nameEn: data.nameEn, nameZh: data.nameZh, population: data.population, service: data.service, isConsole: data.isConsole, active: data.active };
     let after: Role | undefined;
@@ -72,26 +70,31 @@ export async function saveRole(ctx: ServiceContext, input: RoleInput): Promise<R
       if (before.population !== data.population) throw new AppError(400, "error.badRequest", { population: "catalogue.error.population" });
       [after] = await tx.update(roles).set({ ...values, version: before.version + 1 }).where(eq(roles.code, data.code)).returning();
     }
-    await appendAuditEvent(tx, ctx, {
+    audit({
       action: before ? "catalogue.role.updated" : "catalogue.role.created",
       entityType: "role",
       entityId: data.code,
       changes: diffFields(before ?? null, after!, ["nameEn", "nameZh", "population", "service", "isConsole", "active"]),
     });
     return after!;
-  });
-}
+  },
+});
 
 const templateSchema = z.object({
+  templateCode: code,
   version: z.coerce.number().int().positive({ error: "validation.invalid" }),
   roles: z.array(code).max(50),
 });
 
 /** Sets the roles of a baseline template (participant roles only). */
-export async function saveTemplate(ctx: ServiceContext, templateCode: string, input: { version: number | string; roles: string[] }): Promise<void> {
-  requirePlatformAdmin(ctx);
-  const data = validate(templateSchema, input);
-  await ctx.db.transaction(async (tx) => {
+export const saveTemplate = defineCommand({
+  name: "roles.saveTemplate",
+  permission: "catalogue:manage",
+  input: templateSchema,
+  events: ["catalogue.template.updated"],
+  tenant: platformWide,
+  async run({ tx, input: data, audit }): Promise<void> {
+    const { templateCode } = data;
     const [template] = await tx.select().from(roleTemplates).where(eq(roleTemplates.code, templateCode)).for("update");
     if (!template) throw notFound();
     if (template.version !== data.version) throw new AppError(409, "error.conflict");
@@ -104,14 +107,14 @@ export async function saveTemplate(ctx: ServiceContext, templateCode: string, in
     await tx.delete(roleTemplateRoles).where(eq(roleTemplateRoles.templateCode, templateCode));
     if (wanted.length) await tx.insert(roleTemplateRoles).values(wanted.map((roleCode) => ({ templateCode, roleCode })));
     await tx.update(roleTemplates).set({ version: template.version + 1 }).where(eq(roleTemplates.code, templateCode));
-    await appendAuditEvent(tx, ctx, {
+    audit({
       action: "catalogue.template.updated",
       entityType: "role_template",
       entityId: templateCode,
       changes: { roles: { before, after: wanted } },
     });
-  });
-}
+  },
+});
 
 const sodRuleSchema = z
   .object({
@@ -127,10 +130,13 @@ const sodRuleSchema = z
 export type SodRuleInput = z.input<typeof sodRuleSchema>;
 
 /** Adds or changes a separation-of-duties rule. */
-export async function saveSodRule(ctx: ServiceContext, input: SodRuleInput): Promise<SodRule> {
-  requirePlatformAdmin(ctx);
-  const data = validate(sodRuleSchema, input);
-  return ctx.db.transaction(async (tx) => {
+export const saveSodRule = defineCommand({
+  name: "roles.saveSodRule",
+  permission: "catalogue:manage",
+  input: sodRuleSchema,
+  events: ["catalogue.sod_rule.created", "catalogue.sod_rule.updated"],
+  tenant: platformWide,
+  async run({ tx, input: data, audit }): Promise<SodRule> {
     const catalogue = await tx.select({ code: roles.code }).from(roles);
     for (const field of ["roleA", "roleB"] as const) {
       if (!catalogue.some((r) => r.code === data[field])) throw new AppError(400, "error.badRequest", { [field]: "access.error.role" });
@@ -146,12 +152,12 @@ export async function saveSodRule(ctx: ServiceContext, input: SodRuleInput): Pro
       if (before.version !== data.version) throw new AppError(409, "error.conflict");
       [after] = await tx.update(sodRules).set({ ...values, version: before.version + 1 }).where(eq(sodRules.id, data.id)).returning();
     }
-    await appendAuditEvent(tx, ctx, {
+    audit({
       action: before ? "catalogue.sod_rule.updated" : "catalogue.sod_rule.created",
       entityType: "sod_rule",
       entityId: data.id,
       changes: diffFields(before ?? null, after!, ["roleA", "roleB", "kind", "descriptionEn", "descriptionZh"]),
     });
     return after!;
-  });
-}
+  },
+});

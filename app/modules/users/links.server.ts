@@ -1,19 +1,22 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { and, eq, gt, inArray, isNull } from "drizzle-orm";
-import type { DbOrTx, Transaction } from "../../../db/client.server";
-import { credentialLinks, mailOutbox, sessions, users, type LinkPurpose, type User } from "../../../db/schema";
+import { z } from "zod";
+import type { DbOrTx } from "../../../db/client.server";
+import { credentialLinks, users, type LinkPurpose, type User } from "../../../db/schema";
 import { hashPassword } from "~/auth/password.server";
 import { checkPassword } from "~/auth/password-policy";
 import commonPasswordList from "~/auth/common-passwords.json";
+import { endSessionsOf } from "~/auth/session.server";
 import { AppError } from "~/lib/errors";
-import { appendAuditEvent, appendAuditEvents, type AuditEventInput } from "../audit/service.server";
-import { SYSTEM_ACTOR, type ServiceContext } from "../context.server";
+import { defineCommand, type CommandContext } from "../command.server";
+import { SYSTEM_ACTOR } from "../context.server";
+import { queueMail, type OutgoingMail } from "../mail/service.server";
 
 export const LINK_LIFETIME_MS = 72 * 3600 * 1000;
 const COMMON_PASSWORDS: ReadonlySet<string> = new Set(commonPasswordList as string[]);
 
-/** Where links point when a change has no request (seed, jobs): set at boot from APP_ORIGIN or the local port. */
-export const linkSettings = { baseUrl: "http://localhost:3000" };
+/** Where links point when the context has no address of its own (tests calling services directly). */
+const DEFAULT_BASE_URL = "http://localhost:3000";
 
 function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
@@ -26,25 +29,26 @@ export interface IssuedLink {
   token: string;
 }
 
+export const LINK_EVENTS = ["user.invitation.issued", "user.password_reset.issued"] as const;
+
 /**
- * Issues one-time links inside the caller's transaction, voiding the users' earlier unused links of the same purpose,
- * and puts the mail carrying each in the outbox. Audited without the token.
+ * Issues one-time links inside a command, voiding the users' earlier unused links of the same purpose, and puts
+ * the mail carrying each in the outbox. Audited without the token. Links point at the console's address as the
+ * context knows it (APP_ORIGIN, else the request's origin; the server's configured address for the seed and jobs).
  */
 export async function issueLinks(
-  tx: Transaction,
-  ctx: Pick<ServiceContext, "actor" | "requestId" | "ip" | "userAgent" | "baseUrl">,
+  cx: CommandContext,
   targets: readonly Pick<User, "id" | "email" | "displayName" | "participantId">[],
   purpose: LinkPurpose,
   /** For a helpdesk reset: the ticket, and that it was done on the user's behalf. */
   support?: { ticketRef: string },
 ): Promise<IssuedLink[]> {
   if (targets.length === 0) return [];
-  const now = new Date();
+  const { tx, now } = cx;
   const expiresAt = new Date(now.getTime() + LINK_LIFETIME_MS);
   const issued: IssuedLink[] = [];
-  const events: AuditEventInput[] = [];
   const linkRows: (typeof credentialLinks.$inferInsert)[] = [];
-  const mailRows: (typeof mailOutbox.$inferInsert)[] = [];
+  const mail: OutgoingMail[] = [];
   for (let i = 0; i < targets.length; i += 1000) {
     await tx
       .update(credentialLinks)
@@ -58,11 +62,12 @@ export async function issueLinks(
         ),
       );
   }
+  const baseUrl = (cx.ctx.baseUrl ?? DEFAULT_BASE_URL).replace(/\/$/, "");
   for (const user of targets) {
     const token = randomBytes(32).toString("base64url");
-    linkRows.push({ id: randomUUID(), userId: user.id, purpose, tokenHash: hashToken(token), createdAt: now, expiresAt, createdBy: ctx.actor.userId });
-    const url = `${(ctx.baseUrl ?? linkSettings.baseUrl).replace(/\/$/, "")}/activate/${token}`;
-    mailRows.push({
+    linkRows.push({ id: randomUUID(), userId: user.id, purpose, tokenHash: hashToken(token), createdAt: now, expiresAt, createdBy: cx.actor.userId });
+    const url = `${baseUrl}/activate/${token}`;
+    mail.push({
       toAddress: user.email,
       subject: purpose === "invitation" ? "Activate your OCP account" : "Reset your OCP password",
       body:
@@ -75,7 +80,7 @@ export async function issueLinks(
       metadata: { userId: user.id },
     });
     issued.push({ userId: user.id, purpose, token });
-    events.push({
+    cx.audit({
       action: purpose === "invitation" ? "user.invitation.issued" : "user.password_reset.issued",
       entityType: "user",
       entityId: user.id,
@@ -85,11 +90,8 @@ export async function issueLinks(
       metadata: { userId: user.id, expiresAt: expiresAt.toISOString() },
     });
   }
-  for (let i = 0; i < linkRows.length; i += 1000) {
-    await tx.insert(credentialLinks).values(linkRows.slice(i, i + 1000));
-    await tx.insert(mailOutbox).values(mailRows.slice(i, i + 1000));
-  }
-  await appendAuditEvents(tx, ctx, events);
+  for (let i = 0; i < linkRows.length; i += 1000) await tx.insert(credentialLinks).values(linkRows.slice(i, i + 1000));
+  await queueMail(tx, mail);
   return issued;
 }
 
@@ -106,42 +108,60 @@ export async function inspectLink(db: DbOrTx, token: string): Promise<LinkState>
   return row ? { valid: true, purpose: row.purpose, email: row.email } : { valid: false };
 }
 
+async function linkByToken(db: DbOrTx, token: string, lock = false) {
+  const query = db.select().from(credentialLinks).where(eq(credentialLinks.tokenHash, hashToken(token)));
+  const [link] = lock ? await query.for("update") : await query;
+  return link ?? null;
+}
+
+const redeemSchema = z.object({
+  token: z.string().max(200),
+  password: z.string({ error: "validation.required" }).max(1000, { error: "validation.tooLong" }),
+  confirmation: z.string().max(1000, { error: "validation.tooLong" }),
+});
+
 /**
  * Uses a link to set a password (policy of SPEC §5). The link row is locked and marked used in the same transaction,
  * so it works once however many times it is submitted. An invitation activates the account; a reset ends every
- * session the user had.
+ * session the user had. Public: the link is the authority, and the user it belongs to is recorded as the actor.
  */
-export async function redeemLink(db: DbOrTx, info: { requestId: string | null; ip: string | null; userAgent: string | null }, token: string, password: string, confirmation: string): Promise<{ purpose: LinkPurpose }> {
-  if (password !== confirmation) throw new AppError(400, "error.badRequest", { confirmation: "password.mismatch" });
-  const passwordHash = await hashPassword(password);
-  return db.transaction(async (tx) => {
-    const [link] = await tx
-      .select()
-      .from(credentialLinks)
-      .where(and(eq(credentialLinks.tokenHash, hashToken(token))))
-      .for("update");
-    const now = new Date();
+export const redeemLink = defineCommand({
+  name: "users.redeemLink",
+  permission: "public",
+  input: redeemSchema,
+  events: ["user.activated", "user.password_reset.completed"],
+  async tenant(tx, input) {
+    const link = await linkByToken(tx, input.token);
+    if (!link) throw new AppError(400, "link.invalid");
+    const [user] = await tx.select({ participantId: users.participantId }).from(users).where(eq(users.id, link.userId));
+    return user?.participantId ?? null;
+  },
+  async run(cx): Promise<{ purpose: LinkPurpose }> {
+    const { tx, input, now } = cx;
+    if (input.password !== input.confirmation) throw new AppError(400, "error.badRequest", { confirmation: "password.mismatch" });
+    const link = await linkByToken(tx, input.token, true);
     if (!link || link.usedAt || link.voidedAt || link.expiresAt <= now) throw new AppError(400, "link.invalid");
     const [user] = await tx.select().from(users).where(eq(users.id, link.userId)).for("update");
     if (!user || user.status === "deactivated" || user.status === "suspended") throw new AppError(400, "link.invalid");
-    const verdict = checkPassword(password, COMMON_PASSWORDS, { email: user.email, displayName: user.displayName });
+    const verdict = checkPassword(input.password, COMMON_PASSWORDS, { email: user.email, displayName: user.displayName });
     if (!verdict.ok) throw new AppError(400, "error.badRequest", { password: verdict.messageKey });
+    const passwordHash = await hashPassword(input.password);
     await tx.update(credentialLinks).set({ usedAt: now }).where(eq(credentialLinks.id, link.id));
     const activates = link.purpose === "invitation" && user.status === "invited";
     await tx
       .update(users)
       .set({ passwordHash, status: activates ? "active" : user.status, statusChangedAt: activates ? now : user.statusChangedAt, version: user.version + 1, updatedAt: now })
       .where(eq(users.id, user.id));
-    const ended = link.purpose === "password_reset" ? await tx.delete(sessions).where(eq(sessions.userId, user.id)).returning({ id: sessions.id }) : [];
-    const actor = { ...SYSTEM_ACTOR, userId: user.id, displayName: user.displayName, email: user.email, participantId: user.participantId, persona: "none" as const };
-    await appendAuditEvent(tx, { ...info, actor }, {
+    const sessionsEnded = link.purpose === "password_reset" ? await endSessionsOf(tx, user.id) : 0;
+    cx.recordAs({ ...SYSTEM_ACTOR, userId: user.id, displayName: user.displayName, email: user.email, participantId: user.participantId, persona: "none", permissions: new Set() });
+    cx.audit({
       action: link.purpose === "invitation" ? "user.activated" : "user.password_reset.completed",
       entityType: "user",
       entityId: user.id,
       participantId: user.participantId,
       changes: activates ? { status: { before: "invited", after: "active" } } : null,
-      metadata: { sessionsEnded: ended.length },
+      metadata: { sessionsEnded },
     });
     return { purpose: link.purpose };
-  });
-}
+  },
+});

@@ -1,18 +1,68 @@
 import { sql } from "drizzle-orm";
-import {
-  bigserial,
-  check,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-} from "drizzle-orm/pg-core";
-import { roles, users } from "./identity";
+import { boolean, check, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { participants, type ParticipantType } from "./participants";
+import { users } from "./users";
+
+/** The roles module's tables (app/modules/roles): the role catalogue, grants, requests, templates and SoD (SPEC §4). Only that module writes them (eslint: local/module-owns-tables). */
+
+/** Role catalogue (SPEC §4). Rows are seeded by migration and managed by the platform administrator. */
+export const roles = pgTable(
+  "roles",
+  {
+    code: text("code").primaryKey(),
+    nameEn: text("name_en").notNull(),
+    nameZh: text("name_zh").notNull(),
+    population: text("population").$type<"hkex" | "participant">().notNull(),
+    // The OCP service this role uses, if any (trade_info, reference_data, si_status).
+    service: text("service"),
+    // Console roles let their holder sign in to this console.
+    isConsole: boolean("is_console").notNull().default(false),
+    // Retired roles can no longer be granted; existing grants stay on record.
+    active: boolean("active").notNull().default(true),
+    version: integer("version").notNull().default(1),
+  },
+  (t) => [check("roles_population_valid", sql`${t.population} in ('hkex','participant')`)],
+);
+
+export const ROLE_GRANT_STATUSES = ["active", "revoked"] as const;
+export type RoleGrantStatus = (typeof ROLE_GRANT_STATUSES)[number];
+
+/** A role held by a user. Maker-checker requests and decisions build on this (Login Management). */
+export const roleGrants = pgTable(
+  "role_grants",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    roleCode: text("role_code")
+      .notNull()
+      .references(() => roles.code),
+    participantId: text("participant_id").references(() => participants.id),
+    status: text("status").$type<RoleGrantStatus>().notNull().default("active"),
+    validFrom: timestamp("valid_from", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    validTo: timestamp("valid_to", { withTimezone: true, precision: 3 }),
+    // Where the grant came from: seed, request, import, officer (first administrators).
+    source: text("source").notNull(),
+    requestId: text("request_id"),
+    requestedBy: text("requested_by").references(() => users.id),
+    approvedBy: text("approved_by").references(() => users.id),
+    // The justification recorded for a separation-of-duties warning, if the grant raised one.
+    sodJustification: text("sod_justification"),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, precision: 3 }),
+    revokedBy: text("revoked_by").references(() => users.id),
+    revokeReason: text("revoke_reason"),
+  },
+  (t) => [
+    index("role_grants_user_idx").on(t.userId),
+    index("role_grants_participant_idx").on(t.participantId),
+    check("role_grants_status_valid", sql`${t.status} in ('active','revoked')`),
+  ],
+);
+
+export type Role = typeof roles.$inferSelect;
+export type RoleGrant = typeof roleGrants.$inferSelect;
 
 /** Baseline templates: a named set of roles per participant type; "reset to baseline" applies it (SPEC §4). */
 export const roleTemplates = pgTable("role_templates", {
@@ -134,57 +184,7 @@ export const grantRequests = pgTable(
   ],
 );
 
-/** A CSV import: its dry run or real run, and the per-row report that can be downloaded afterwards. */
-export const importRuns = pgTable(
-  "import_runs",
-  {
-    id: text("id").primaryKey(),
-    participantId: text("participant_id")
-      .notNull()
-      .references(() => participants.id),
-    fileName: text("file_name").notNull(),
-    mode: text("mode").$type<"dry_run" | "apply">().notNull(),
-    outcome: text("outcome").$type<"valid" | "invalid" | "applied">().notNull(),
-    rowCount: integer("row_count").notNull(),
-    errorCount: integer("error_count").notNull(),
-    report: jsonb("report").$type<ImportReportRow[]>().notNull(),
-    // The uploaded file, kept so that the run applies exactly what the dry run checked.
-    source: text("source").notNull(),
-    appliedAt: timestamp("applied_at", { withTimezone: true, precision: 3 }),
-    createdBy: text("created_by").references(() => users.id),
-    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
-  },
-  (t) => [index("import_runs_participant_idx").on(t.participantId, t.createdAt)],
-);
-
-export interface ImportReportRow {
-  line: number;
-  email: string;
-  outcome: "created" | "requested" | "granted" | "error" | "ok";
-  userId?: string;
-  roles?: string[];
-  errors?: { column: string; message: string }[];
-}
-
-/** Helpdesk tickets by reference, so a user's support history can be listed; the actions are in the audit trail. */
-export const supportActions = pgTable(
-  "support_actions",
-  {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id),
-    action: text("action").notNull(),
-    ticketRef: text("ticket_ref").notNull(),
-    reason: text("reason").notNull(),
-    performedBy: text("performed_by").references(() => users.id),
-    performedAt: timestamp("performed_at", { withTimezone: true, precision: 3 }).notNull(),
-  },
-  (t) => [index("support_actions_user_idx").on(t.userId, t.performedAt)],
-);
-
 export type RoleTemplate = typeof roleTemplates.$inferSelect;
 export type SodRule = typeof sodRules.$inferSelect;
 export type SodWaiver = typeof sodWaivers.$inferSelect;
 export type GrantRequest = typeof grantRequests.$inferSelect;
-export type ImportRun = typeof importRuns.$inferSelect;

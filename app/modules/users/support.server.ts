@@ -1,13 +1,15 @@
 import { eq } from "drizzle-orm";
-import { sessions, supportActions, users } from "../../../db/schema";
-import { scopeOf } from "~/auth/permissions";
-import { AppError, forbidden } from "~/lib/errors";
-import { validate } from "~/lib/validation";
-import { appendAuditEvent, diffFields } from "../audit/service.server";
+import { z } from "zod";
+import { supportActions, users } from "../../../db/schema";
+import { endSessionsOf } from "~/auth/session.server";
+import { AppError } from "~/lib/errors";
+import { diffFields, type AuditEventInput } from "../audit/service.server";
+import { defineCommand } from "../command.server";
 import type { ServiceContext } from "../context.server";
-import { ticketSchema, type TicketInput } from "../roles/schemas";
-import { resetRolesToBaselineInTx, userInScope } from "../roles/service.server";
-import { issueLinks } from "../credentials/links.server";
+import { ticketSchema } from "../roles/schemas";
+import { RESET_TO_BASELINE_EVENTS, resetToBaselineIn } from "../roles/service.server";
+import { issueLinks } from "./links.server";
+import { findUser, participantOfUser, userVisibleTo } from "./lookup.server";
 
 export const SUPPORT_ACTIONS = ["unlock", "reset_roles", "reset_mfa", "password_reset", "revoke_sessions"] as const;
 export type SupportAction = (typeof SUPPORT_ACTIONS)[number];
@@ -16,21 +18,21 @@ export type SupportAction = (typeof SUPPORT_ACTIONS)[number];
  * A helpdesk action on a user (SPEC §4): each needs a ticket reference and a reason, is audited as done on behalf of
  * the user, is listed in the user's support history, and can never add a role.
  */
-export async function performSupportAction(
-  ctx: ServiceContext,
-  userId: string,
-  action: SupportAction,
-  input: TicketInput,
-): Promise<{ message: "support.done" }> {
-  if (scopeOf(ctx.actor.permissions, "user:support") !== "any") throw forbidden();
-  if (!(SUPPORT_ACTIONS as readonly string[]).includes(action)) throw new AppError(400, "error.badRequest", { action: "validation.invalid" });
-  const data = validate(ticketSchema, input);
-  return ctx.db.transaction(async (tx) => {
-    const user = await userInScope(tx, ctx, userId, "user:support");
-    const now = new Date();
-    const audit = (eventAction: string, extra: Partial<Parameters<typeof appendAuditEvent>[2]> = {}) =>
-      appendAuditEvent(tx, ctx, {
-        action: eventAction,
+export const performSupportAction = defineCommand({
+  name: "users.support",
+  permission: "user:support",
+  input: ticketSchema.extend({
+    userId: z.string().min(1).max(100),
+    action: z.enum(SUPPORT_ACTIONS, { error: "validation.invalid" }),
+  }),
+  events: ["user.unlocked", "user.mfa.reset", "user.password_reset.requested", "user.password_reset.issued", "auth.sessions.revoked", ...RESET_TO_BASELINE_EVENTS],
+  tenant: (tx, input) => participantOfUser(tx, input.userId),
+  async run(cx): Promise<{ message: "support.done" }> {
+    const { tx, input: data, now } = cx;
+    const user = await findUser(tx, data.userId, { lock: true });
+    const audit = (action: AuditEventInput["action"], extra: Partial<AuditEventInput> = {}) =>
+      cx.audit({
+        action,
         entityType: "user",
         entityId: user.id,
         participantId: user.participantId,
@@ -39,7 +41,7 @@ export async function performSupportAction(
         onBehalfOfUserId: user.id,
         ...extra,
       });
-    switch (action) {
+    switch (data.action) {
       case "unlock": {
         if (user.status !== "locked") throw new AppError(400, "support.refused.notLocked");
         const [after] = await tx
@@ -47,11 +49,11 @@ export async function performSupportAction(
           .set({ status: "active", statusReason: data.reason, statusChangedAt: now, version: user.version + 1, updatedAt: now })
           .where(eq(users.id, user.id))
           .returning();
-        await audit("user.unlocked", { changes: diffFields(user, after!, ["status"]) });
+        audit("user.unlocked", { changes: diffFields(user, after!, ["status"]) });
         break;
       }
       case "reset_roles":
-        await resetRolesToBaselineInTx(tx, ctx, user, data);
+        await resetToBaselineIn(cx, user, data);
         break;
       case "reset_mfa": {
         // The old key is forgotten: the next sign-in enrols a new one.
@@ -60,34 +62,34 @@ export async function performSupportAction(
           .set({ mfaEnrolledAt: null, totpSecret: null, totpLastStep: null, version: user.version + 1, updatedAt: now })
           .where(eq(users.id, user.id));
         // Back to enrolment: existing sessions were made with the old second factor.
-        await tx.delete(sessions).where(eq(sessions.userId, user.id));
-        await audit("user.mfa.reset", { changes: { mfaEnrolled: { before: user.mfaEnrolledAt !== null, after: false } } });
+        await endSessionsOf(tx, user.id);
+        audit("user.mfa.reset", { changes: { mfaEnrolled: { before: user.mfaEnrolledAt !== null, after: false } } });
         break;
       }
       case "password_reset":
-        await audit("user.password_reset.requested");
-        await issueLinks(tx, ctx, [user], "password_reset", { ticketRef: data.ticketRef });
+        audit("user.password_reset.requested");
+        await issueLinks(cx, [user], "password_reset", { ticketRef: data.ticketRef });
         break;
       case "revoke_sessions": {
-        const ended = await tx.delete(sessions).where(eq(sessions.userId, user.id)).returning({ id: sessions.id });
-        await audit("auth.sessions.revoked", { metadata: { sessions: ended.length } });
+        const ended = await endSessionsOf(tx, user.id);
+        audit("auth.sessions.revoked", { metadata: { sessions: ended } });
         break;
       }
     }
     await tx.insert(supportActions).values({
       userId: user.id,
-      action,
+      action: data.action,
       ticketRef: data.ticketRef,
       reason: data.reason,
-      performedBy: ctx.actor.userId,
+      performedBy: cx.actor.userId,
       performedAt: now,
     });
     return { message: "support.done" as const };
-  });
-}
+  },
+});
 
 export async function supportHistory(ctx: ServiceContext, userId: string) {
-  await userInScope(ctx.db, ctx, userId, "user:read");
+  await userVisibleTo(ctx.db, ctx.actor, userId, "user:read");
   return ctx.db
     .select({ action: supportActions, performedByName: users.displayName })
     .from(supportActions)

@@ -1,18 +1,11 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { apiClients } from "./credentials";
-import { roleGrants, users } from "./identity";
 import { participants } from "./participants";
+import { users } from "./users";
+import { roleGrants } from "./roles";
+import { apiClients } from "./credentials";
 
-/** A signed checkpoint of every chain head: a later verification compares the chains against it. */
-export const auditCheckpoints = pgTable("audit_checkpoints", {
-  id: text("id").primaryKey(),
-  createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull(),
-  createdBy: text("created_by").references(() => users.id),
-  heads: jsonb("heads").$type<{ chainKey: string; seq: number; hash: string }[]>().notNull(),
-  // Compact JWS (HS256) over the heads, with the key from configuration.
-  signature: text("signature").notNull(),
-});
+/** The reviews module's tables (app/modules/reviews): access review campaigns and their items (SPEC §8). Only that module writes them (eslint: local/module-owns-tables). */
 
 export const CAMPAIGN_POLICIES = ["revoke", "flag"] as const;
 export type CampaignPolicy = (typeof CAMPAIGN_POLICIES)[number];
@@ -82,6 +75,5 @@ export const reviewItems = pgTable(
   ],
 );
 
-export type AuditCheckpoint = typeof auditCheckpoints.$inferSelect;
 export type ReviewCampaign = typeof reviewCampaigns.$inferSelect;
 export type ReviewItem = typeof reviewItems.$inferSelect;
