@@ -36,8 +36,16 @@ export function canBuild() {
   return existsSync(remixCli);
 }
 
-/** Runs `remix build`, its output on stderr (stdout belongs to the command that asked); answers its exit status. */
+/**
+ * Runs `remix build`, its output on stderr (stdout belongs to the command that asked); answers its exit status.
+ * Always a production build, as `npm run build` makes: the compiler takes its mode from NODE_ENV, which the caller
+ * (a test run, a development server) may have set otherwise.
+ */
 export function build() {
-  const result = spawnSync(process.execPath, [remixCli, "build"], { cwd: root, stdio: ["ignore", 2, 2] });
+  const result = spawnSync(process.execPath, [remixCli, "build"], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: "production" },
+    stdio: ["ignore", 2, 2],
+  });
   return result.status ?? 1;
 }
