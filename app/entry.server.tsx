@@ -5,6 +5,10 @@ import { RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 
+// The server build exposes this module's exports as `build.entry.module`: bin/console.mjs runs the server and the
+// commands from there, so they share the routes' copy of every module (decision 001).
+export { runtime } from "../server/runtime";
+
 const ABORT_DELAY = 5_000;
 
 /** Streams the page; the CSP nonce made per request by the HTTP server marks Remix's own inline scripts. */

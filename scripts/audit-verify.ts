@@ -4,42 +4,44 @@ import { verifyAuditChains } from "../app/modules/audit/service.server";
 import { configOrExit, createLogger, openMigratedDatabase } from "../server/boot";
 
 /**
- * npm run audit:verify [-- --checkpoint file.jws] — walks every audit chain; exits 1 and names the first broken
- * event of each bad chain. Also compares the chains with a signed checkpoint: the file given, else the latest one
- * kept in the database (when a checkpoint key is configured).
+ * `audit-verify [--checkpoint file.jws]` (npm run audit:verify) — walks every audit chain; answers 1 and names the
+ * first broken event of each bad chain. Also compares the chains with a signed checkpoint: the file given, else the
+ * latest one kept in the database (when a checkpoint key is configured).
  */
-const config = configOrExit();
-const handle = await openMigratedDatabase(config, createLogger({ ...config, logLevel: "warn" }));
-const fileIndex = process.argv.indexOf("--checkpoint");
-const file = fileIndex > 0 ? process.argv[fileIndex + 1] : undefined;
-const reports = await verifyAuditChains(handle.db);
-let broken = 0;
-for (const r of reports) {
-  if (r.ok) {
-    console.log(`ok      ${r.chainKey}: ${r.events} events`);
-  } else {
-    broken++;
-    const b = r.firstBreak!;
-    console.log(
-      `BROKEN  ${r.chainKey}: first break at event #${b.seq}${b.eventId !== null ? ` (id ${b.eventId})` : ""}: ${b.problem}`,
-    );
+export async function auditVerifyCommand(args: string[]): Promise<number> {
+  const config = configOrExit();
+  const handle = await openMigratedDatabase(config, createLogger({ ...config, logLevel: "warn" }));
+  const fileIndex = args.indexOf("--checkpoint");
+  const file = fileIndex >= 0 ? args[fileIndex + 1] : undefined;
+  const reports = await verifyAuditChains(handle.db);
+  let broken = 0;
+  for (const r of reports) {
+    if (r.ok) {
+      console.log(`ok      ${r.chainKey}: ${r.events} events`);
+    } else {
+      broken++;
+      const b = r.firstBreak!;
+      console.log(
+        `BROKEN  ${r.chainKey}: first break at event #${b.seq}${b.eventId !== null ? ` (id ${b.eventId})` : ""}: ${b.problem}`,
+      );
+    }
   }
-}
-const jws = file ? readFileSync(file, "utf8") : (await latestCheckpoint(handle.db))?.signature;
-let checkpointBad = false;
-if (jws && !config.auditCheckpointKey) {
-  console.log("(a checkpoint exists but AUDIT_CHECKPOINT_KEY is not set: it cannot be checked)");
-} else if (jws) {
-  const report = await verifyCheckpoint(handle.db, jws, config.auditCheckpointKey);
-  if (report.signatureValid && report.problems.length === 0) {
-    console.log(`ok      checkpoint ${report.checkpointId} of ${report.createdAt}: every checkpointed head is still there`);
+  const jws = file ? readFileSync(file, "utf8") : (await latestCheckpoint(handle.db))?.signature;
+  let checkpointBad = false;
+  if (jws && !config.auditCheckpointKey) {
+    console.log("(a checkpoint exists but AUDIT_CHECKPOINT_KEY is not set: it cannot be checked)");
+  } else if (jws) {
+    const report = await verifyCheckpoint(handle.db, jws, config.auditCheckpointKey);
+    if (report.signatureValid && report.problems.length === 0) {
+      console.log(`ok      checkpoint ${report.checkpointId} of ${report.createdAt}: every checkpointed head is still there`);
+    } else {
+      checkpointBad = true;
+      for (const p of report.problems) console.log(`BROKEN  checkpoint: ${p.chainKey}${p.seq ? ` at event #${p.seq}` : ""}: ${p.problem}`);
+    }
   } else {
-    checkpointBad = true;
-    for (const p of report.problems) console.log(`BROKEN  checkpoint: ${p.chainKey}${p.seq ? ` at event #${p.seq}` : ""}: ${p.problem}`);
+    console.log("(no checkpoint to compare with)");
   }
-} else {
-  console.log("(no checkpoint to compare with)");
+  await handle.close();
+  console.log(broken === 0 ? `All ${reports.length} chains intact.` : `${broken} of ${reports.length} chains broken.`);
+  return broken === 0 && !checkpointBad ? 0 : 1;
 }
-await handle.close();
-console.log(broken === 0 ? `All ${reports.length} chains intact.` : `${broken} of ${reports.length} chains broken.`);
-process.exit(broken === 0 && !checkpointBad ? 0 : 1);

@@ -1,10 +1,13 @@
 import { runJobs } from "../app/modules/jobs/service.server";
 import { configOrExit, createLogger, openMigratedDatabase } from "../server/boot";
 
-/** npm run jobs — runs the scheduled work once (closing access reviews past their deadline). */
-const config = configOrExit();
-const logger = createLogger(config);
-const handle = await openMigratedDatabase(config, logger);
-const result = await runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom });
-await handle.close();
-console.log(`Jobs done: ${result.campaignsClosed} access review(s) closed, ${result.expiryNotices} key expiry notice(s), ${result.mailsSent} mail(s) sent.`);
+/** `jobs` (npm run jobs) — runs the scheduled work once (closing access reviews past their deadline). */
+export async function jobsCommand(): Promise<number> {
+  const config = configOrExit();
+  const logger = createLogger(config);
+  const handle = await openMigratedDatabase(config, logger);
+  const result = await runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom });
+  await handle.close();
+  console.log(`Jobs done: ${result.campaignsClosed} access review(s) closed, ${result.expiryNotices} key expiry notice(s), ${result.mailsSent} mail(s) sent.`);
+  return 0;
+}

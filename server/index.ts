@@ -1,5 +1,3 @@
-import path from "node:path";
-import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
 import { seedDemo } from "../db/seed";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
@@ -9,47 +7,51 @@ import { linkSettings } from "../app/modules/credentials/links.server";
 import { createApp } from "./app";
 import { configOrExit, createLogger, openMigratedDatabase } from "./boot";
 
-const config = configOrExit();
-const logger = createLogger(config);
-const handle = await openMigratedDatabase(config, logger);
+/**
+ * `serve`: migrates, seeds the demo into an empty PGlite in demo mode, listens, runs the scheduled jobs on a timer
+ * and closes cleanly on SIGINT or SIGTERM. `build` is the server build this code is bundled in, so the routes and
+ * this function share one copy of every module (decision 001).
+ */
+export async function serve(build: ServerBuild): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config);
+  const handle = await openMigratedDatabase(config, logger);
+  // Links in mail point at the console's public address.
+  linkSettings.baseUrl = config.appOrigin ?? `http://localhost:${config.port}`;
 
-if (config.demoMode && !config.databaseUrl) {
-  const seeded = await seedDemo(handle.db, config.auditCheckpointKey);
-  if (seeded) logger.info("demo data seeded into an empty database");
-}
-
-const buildPath = path.resolve("build/index.js");
-const build = (await import(pathToFileURL(buildPath).href)) as ServerBuild;
-// Links in mail point at the console's public address.
-linkSettings.baseUrl = config.appOrigin ?? `http://localhost:${config.port}`;
-const app = createApp({ db: handle.db, config, build, logger });
-
-const server = app.listen(config.port, config.host, () => {
-  const url = `http://localhost:${config.port}`;
-  const lines = [`OCP Onboarding Console is running at ${url}`, `Database: ${handle.kind} (${handle.location})`];
-  if (config.demoMode) {
-    lines.push(`Demo mode: sign in with any of these accounts, password ${DEMO_PASSWORD}`);
-    for (const a of DEMO_ACCOUNTS) lines.push(`  ${a.email.padEnd(22)} ${a.persona}${a.participantId ? ` (${a.participantId})` : ""}`);
-    lines.push(`Then a code from an authenticator app holding the demo key ${DEMO_TOTP_SECRET} (demo accounts only).`);
+  if (config.demoMode && !config.databaseUrl) {
+    const seeded = await seedDemo(handle.db, config.auditCheckpointKey);
+    if (seeded) logger.info("demo data seeded into an empty database");
   }
-  console.log(lines.join("\n"));
-});
 
-// Scheduled jobs on a timer in every process; each job is safe to run concurrently (see runJobs).
-const jobsTimer =
-  config.jobsIntervalSeconds > 0
-    ? setInterval(() => {
-        runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom }).catch((error: unknown) => logger.error({ err: error }, "jobs failed"));
-      }, config.jobsIntervalSeconds * 1000)
-    : null;
-jobsTimer?.unref();
+  const app = createApp({ db: handle.db, config, build, logger });
+  const server = app.listen(config.port, config.host, () => {
+    const url = `http://localhost:${config.port}`;
+    const lines = [`OCP Onboarding Console is running at ${url}`, `Database: ${handle.kind} (${handle.location})`];
+    if (config.demoMode) {
+      lines.push(`Demo mode: sign in with any of these accounts, password ${DEMO_PASSWORD}`);
+      for (const a of DEMO_ACCOUNTS) lines.push(`  ${a.email.padEnd(22)} ${a.persona}${a.participantId ? ` (${a.participantId})` : ""}`);
+      lines.push(`Then a code from an authenticator app holding the demo key ${DEMO_TOTP_SECRET} (demo accounts only).`);
+    }
+    console.log(lines.join("\n"));
+  });
 
-async function shutdown(signal: string) {
-  logger.info({ signal }, "shutting down");
-  if (jobsTimer) clearInterval(jobsTimer);
-  server.close();
-  await handle.close();
-  process.exit(0);
+  // Scheduled jobs on a timer in every process; each job is safe to run concurrently (see runJobs).
+  const jobsTimer =
+    config.jobsIntervalSeconds > 0
+      ? setInterval(() => {
+          runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom }).catch((error: unknown) => logger.error({ err: error }, "jobs failed"));
+        }, config.jobsIntervalSeconds * 1000)
+      : null;
+  jobsTimer?.unref();
+
+  async function shutdown(signal: string) {
+    logger.info({ signal }, "shutting down");
+    if (jobsTimer) clearInterval(jobsTimer);
+    server.close();
+    await handle.close();
+    process.exit(0);
+  }
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
 }
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { CompactSign } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +14,7 @@ import type { ServiceContext } from "../../app/modules/context.server";
 import { contextFor, createConsoleUser } from "../factories";
 import { createFirm } from "../support/access";
 import { auditEventsSince, lastAuditId } from "../support/audit";
+import { runConsoleCommand, type CommandResult } from "../support/console";
 import { createTestDatabase, databaseKinds, describeEachDatabase } from "../support/databases";
 import { HttpClient, startServer } from "../support/server";
 
@@ -293,20 +292,9 @@ describeEachDatabase("audit integrity", (use) => {
   });
 });
 
-const exec = promisify(execFile);
-
 /** `npm run audit:verify` as an operator runs it. */
-async function auditVerify(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string }> {
-  try {
-    const { stdout } = await exec("npx", ["tsx", "scripts/audit-verify.ts", ...args], {
-      env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", AUDIT_CHECKPOINT_KEY: KEY, ...env },
-      timeout: 90_000,
-    });
-    return { code: 0, stdout };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? "" };
-  }
+function auditVerify(args: string[], env: Record<string, string>): Promise<CommandResult> {
+  return runConsoleCommand(["audit-verify", ...args], { AUDIT_CHECKPOINT_KEY: KEY, ...env });
 }
 
 describe("npm run audit:verify -- --checkpoint", () => {

@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../db/client.server";
@@ -12,6 +10,7 @@ import { seedDemo } from "../../db/seed";
 import { eventHash } from "../../app/modules/audit/hash.server";
 import { verifyAuditChains, type ChainReport } from "../../app/modules/audit/service.server";
 import { createConsoleUser, registerParticipant } from "../factories";
+import { runConsoleCommand, type CommandResult } from "../support/console";
 import { createTestDatabase, databaseKinds, describeEachDatabase } from "../support/databases";
 
 /** Runs statements with the audit triggers switched off, as someone with the database's keys could. */
@@ -142,20 +141,9 @@ describeEachDatabase("audit trail in the database", (use) => {
   });
 });
 
-const exec = promisify(execFile);
-
-/** Runs `npm run audit:verify`'s script as an operator would, against the given database. */
-async function auditVerifyCli(env: Record<string, string>): Promise<{ code: number; stdout: string }> {
-  try {
-    const { stdout } = await exec("npx", ["tsx", "scripts/audit-verify.ts"], {
-      env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? "" };
-  }
+/** Runs `npm run audit:verify`'s command as an operator would, against the given database. */
+function auditVerifyCli(env: Record<string, string>): Promise<CommandResult> {
+  return runConsoleCommand(["audit-verify"], env, 60_000);
 }
 
 describe("the audit:verify command", () => {

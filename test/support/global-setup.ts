@@ -1,6 +1,5 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
 import postgres from "postgres";
+import { build, staleness } from "../../bin/build.mjs";
 import { chromiumPath } from "./browser-path";
 
 /**
@@ -32,8 +31,12 @@ export default async function globalSetup() {
   else if (process.env.REQUIRE_BROWSER === "1") {
     throw new Error("REQUIRE_BROWSER=1 but Chromium was not found (apt-get install -y chromium, or set CHROMIUM_PATH).");
   } else lines.push("Browser tests: SKIPPED (Chromium not found: apt-get install -y chromium, or set CHROMIUM_PATH)");
-  if (!existsSync(path.resolve("build/index.js"))) {
-    throw new Error("build/index.js is missing: run `npm run build` first (`npm test` does it for you).");
+  // The HTTP tests load build/index.js and the command tests run bin/console.mjs on it: build once here if a source
+  // changed since, rather than test an old build or let the commands rebuild it in several workers at once.
+  const stale = staleness();
+  if (stale) {
+    console.log(`\n${stale}: building (remix build).`);
+    if (build() !== 0) throw new Error("remix build failed");
   }
   console.log(`\nTest environment:\n  ${lines.join("\n  ")}\n`);
 }
