@@ -24,7 +24,7 @@ async function appendMany(handle: DatabaseHandle, count: number, chains: string[
   for (let i = 0; i < count; i++) {
     await handle.db.transaction((tx) =>
       appendAuditEvent(tx, ctx, {
-        action: "bench.event",
+        action: "case.step.note_added",
         entityType: "bench",
         entityId: String(i),
         participantId: chains[i % chains.length],

@@ -6,6 +6,7 @@
  *   BENCH_EVENTS=200000 npx tsx bench/audit-explorer.ts                      # PGlite
  *   BENCH_EVENTS=1000000 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-explorer.ts
  */
+import type { AuditAction } from "../app/modules/audit/actions";
 import { sql } from "drizzle-orm";
 import { appendAuditEvents, type AuditEventInput } from "../app/modules/audit/service.server";
 import { exploreAudit, exportAudit, encodeCursor } from "../app/modules/audit/explorer.server";
@@ -17,7 +18,7 @@ import { benchDatabase, mib, ms } from "./support";
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const PARTICIPANTS = 50;
 const BATCH = 5000;
-const ACTIONS = ["role.grant.requested", "role.grant.approved", "role.grant.created", "user.created", "case.step.submitted", "case.step.approved", "auth.sign_in.succeeded"];
+const ACTIONS: AuditAction[] = ["role.grant.requested", "role.grant.approved", "role.grant.created", "user.created", "case.step.submitted", "case.step.approved", "auth.sign_in.succeeded"];
 
 const { handle, drop } = await benchDatabase();
 const db = handle.db;

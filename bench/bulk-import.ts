@@ -25,14 +25,14 @@ for (let i = 0; i < ROWS; i++) lines.push(`user${i}@bench.test,Bench User ${i},t
 const csv = lines.join("\n");
 
 let t = performance.now();
-const run = await checkImport(maker, "B01234", "bench.csv", csv);
+const run = await checkImport(maker, { participantId: "B01234", fileName: "bench.csv", text: csv });
 console.log(`database ${handle.kind}; ${ROWS} rows (${(csv.length / 1024).toFixed(0)} KiB)`);
 console.log(`dry run:  ${ms(t)} (${run.errorCount} rows with problems)`);
 t = performance.now();
 let last = 0;
-await applyImport(maker, run.id, (_phase, done) => {
+await applyImport(maker, { runId: run.id, progress: (_phase, done) => {
   last = done;
-});
+} });
 console.log(`apply:    ${ms(t)} (last progress ${last})`);
 const [u] = await db.select({ n: count() }).from(users).where(eq(users.participantId, "B01234"));
 const [r] = await db.select({ n: count() }).from(grantRequests);

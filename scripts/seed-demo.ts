@@ -8,7 +8,7 @@ import { configOrExit, createLogger, openMigratedDatabase } from "../server/boot
 export async function seedDemoCommand(): Promise<number> {
   const config = configOrExit();
   const handle = await openMigratedDatabase(config, createLogger(config));
-  const seeded = await seedDemo(handle.db, config.auditCheckpointKey);
+  const seeded = await seedDemo(handle.db, config.auditCheckpointKey, config.appOrigin ?? `http://localhost:${config.port}`);
   await handle.close();
   console.log(seeded ? `Demo seeded into ${handle.kind} (${handle.location}).` : "The database already has data: nothing seeded.");
   if (seeded && config.databaseUrl && !config.demoMode) {

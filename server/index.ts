@@ -3,7 +3,6 @@ import { seedDemo } from "../db/seed";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
 import { DEMO_TOTP_SECRET } from "../app/auth/totp.server";
 import { runJobs } from "../app/modules/jobs/service.server";
-import { linkSettings } from "../app/modules/credentials/links.server";
 import { createApp } from "./app";
 import { configOrExit, createLogger, openMigratedDatabase } from "./boot";
 
@@ -16,11 +15,11 @@ export async function serve(build: ServerBuild): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config);
   const handle = await openMigratedDatabase(config, logger);
-  // Links in mail point at the console's public address.
-  linkSettings.baseUrl = config.appOrigin ?? `http://localhost:${config.port}`;
+  // Links in mail written by the seed and the jobs point at the console's public address (requests use their own).
+  const baseUrl = config.appOrigin ?? `http://localhost:${config.port}`;
 
   if (config.demoMode && !config.databaseUrl) {
-    const seeded = await seedDemo(handle.db, config.auditCheckpointKey);
+    const seeded = await seedDemo(handle.db, config.auditCheckpointKey, baseUrl);
     if (seeded) logger.info("demo data seeded into an empty database");
   }
 
@@ -40,7 +39,7 @@ export async function serve(build: ServerBuild): Promise<void> {
   const jobsTimer =
     config.jobsIntervalSeconds > 0
       ? setInterval(() => {
-          runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom }).catch((error: unknown) => logger.error({ err: error }, "jobs failed"));
+          runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom, baseUrl }).catch((error: unknown) => logger.error({ err: error }, "jobs failed"));
         }, config.jobsIntervalSeconds * 1000)
       : null;
   jobsTimer?.unref();

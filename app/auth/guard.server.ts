@@ -5,6 +5,7 @@ import {
   type LoaderFunctionArgs,
   type TypedResponse,
 } from "@remix-run/node";
+import type { MessageKey } from "~/i18n/messages";
 import { AppError } from "~/lib/errors";
 import { readSubmission, type Submission } from "~/lib/forms";
 import type { ServiceContext } from "~/modules/context.server";
@@ -173,13 +174,15 @@ type IntentArgs = ProtectedArgs<ActionFunctionArgs> & { form: Submission };
 interface Intent<T> {
   permission: Exclude<RoutePermission, "public" | "session">;
   handler: (args: IntentArgs) => Promise<T>;
+  /** The message of a refusal for lack of the permission, else "error.forbidden". */
+  refusal?: MessageKey;
+  /**
+   * Who enforces the permission: the guard before the handler runs, or the command the intent runs — which first
+   * decides the tenant, so that another participant's object answers 404 rather than 403.
+   */
+  enforcedBy: "guard" | "command";
 }
 
-/**
- * An action with several intents (the form's `intent` field), each with its own permission: the guard checks the
- * one the submission names before its handler runs, and the route inventory lists them all. An unknown intent is
- * bad input.
- */
 export function intentAction<M extends Record<string, Intent<unknown>>>(intents: M) {
   type Result = Awaited<ReturnType<M[keyof M]["handler"]>>;
   const guarded = async (args: ActionFunctionArgs): Promise<Result | TypedResponse<FailureData>> => {
@@ -191,7 +194,7 @@ export function intentAction<M extends Record<string, Intent<unknown>>>(intents:
         const name = withForm.form.value("intent") ?? "";
         const intent = Object.hasOwn(intents, name) ? intents[name] : undefined;
         if (!intent) throw new AppError(400, "error.badRequest", { intent: "validation.invalid" });
-        if (!allows(auth.actor.permissions, intent.permission)) throw new AppError(403, "error.forbidden");
+        if (intent.enforcedBy === "guard" && !allows(auth.actor.permissions, intent.permission)) throw new AppError(403, intent.refusal ?? "error.forbidden");
         return (await intent.handler(withForm)) as Awaited<Result>;
       },
       true as const,
@@ -201,8 +204,19 @@ export function intentAction<M extends Record<string, Intent<unknown>>>(intents:
   return Object.assign(guarded, { permission: "authenticated" as const, intents: listed });
 }
 
-export function intent<T>(permission: Intent<T>["permission"], handler: Intent<T>["handler"]): Intent<T> {
-  return { permission, handler };
+/**
+ * One intent: the permission it needs (checked here), or the command it runs, whose permission it declares and
+ * which enforces it with the tenancy rule. `permission` names the command's permission when it depends on the input.
+ */
+export function intent<T>(
+  needs: Intent<T>["permission"] | { spec: { permission: unknown; refusal?: MessageKey } },
+  handler: Intent<T>["handler"],
+  options: { permission?: Intent<T>["permission"]; refusal?: MessageKey } = {},
+): Intent<T> {
+  if (typeof needs === "string") return { permission: needs, handler, refusal: options.refusal, enforcedBy: "guard" };
+  const permission = options.permission ?? needs.spec.permission;
+  if (typeof permission !== "string" || permission === "public") throw new Error("an intent that runs a command must name its permission");
+  return { permission: permission as Intent<T>["permission"], handler, refusal: options.refusal ?? needs.spec.refusal, enforcedBy: "command" };
 }
 
 /** A loader open to everyone, signed in or not (sign-in page, health checks). */

@@ -277,6 +277,7 @@ export const en = {
   "access.refused.grantToSelf": "Nobody approves a grant to themselves: another checker must decide it.",
   "access.refused.checkerOnly": "Only a DA checker of this participant can approve or reject requests.",
   "access.refused.notYourRequest": "Only the maker who made the request can withdraw it.",
+  "access.refused.alreadyActivated": "This user has already set a password (or cannot be activated now): there is no invitation to send again.",
   "access.refused.alreadyHeld": "The user already holds this role.",
   "access.refused.alreadyRequested": "This role has already been requested for the user and waits for a checker.",
   "access.refused.alreadyRevoked": "This grant has already ended.",

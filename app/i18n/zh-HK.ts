@@ -279,6 +279,7 @@ export const zhHK: Record<MessageKey, string> = {
   "access.refused.grantToSelf": "任何人均不可批核授予自己的角色，須由另一名審核者決定。",
   "access.refused.checkerOnly": "只有此參與者的授權管理員（審核者）可批核或拒絕要求。",
   "access.refused.notYourRequest": "只有提出要求的製作者可撤回要求。",
+  "access.refused.alreadyActivated": "此用戶已設定密碼（或現時無法啟用），無需再次發出邀請。",
   "access.refused.alreadyHeld": "用戶已持有此角色。",
   "access.refused.alreadyRequested": "已為用戶申請此角色，正等候審核者決定。",
   "access.refused.alreadyRevoked": "此授權已結束。",

@@ -2,8 +2,11 @@ import type { z } from "zod";
 import { AppError } from "./errors";
 import { validate } from "./validation";
 
-/** Field names whose values are never sent back to the page with a refusal. */
-const SECRET_FIELDS = /password|confirmation|code|token|secret|proof|private/i;
+/**
+ * Field names whose values are never sent back with a refusal: secrets, and pasted key material (the page keeps
+ * what its script holds; a refused key is pasted again rather than reflected).
+ */
+const SECRET_FIELDS = /password|confirmation|code|token|secret|proof|private|key|jwk/i;
 
 /** A submitted form, read once by the guard: its text fields, any files, and what may be shown again. */
 export interface Submission {
@@ -76,8 +79,8 @@ export function formFields(form: FormData | URLSearchParams): Record<string, str
  * Parses a form with a zod schema whose messages are catalogue keys. Bad input becomes an AppError(400) with
  * one message per field, which the guard hands back to the form; nothing is written.
  */
-export function parseForm<S extends z.ZodType>(schema: S, form: FormData | URLSearchParams): z.infer<S> {
-  return validate(schema, formFields(form));
+export function parseForm<S extends z.ZodType>(schema: S, form: Submission): z.infer<S> {
+  return validate(schema, form.fields);
 }
 
 /** One field's value from formFields: the first when it was sent several times. */

@@ -9,7 +9,7 @@ import { validate } from "~/lib/validation";
 import type { AuditAction } from "./audit/actions";
 import { appendAuditEvents, type AuditEventInput } from "./audit/service.server";
 import type { Actor, ServiceContext } from "./context.server";
-import { assertTenant } from "./tenancy.server";
+import { assertPlatformCapability, assertTenant } from "./tenancy.server";
 
 /**
  * Every change of state is a command (docs/decisions/012-commands-and-modules.md). A command declares its
@@ -61,10 +61,12 @@ export interface CommandSpec<S extends z.ZodType, R> {
   /** Every audit action the command (and the helpers it calls) may append. */
   events: readonly AuditAction[];
   /**
-   * The participant this change belongs to (null: HKEX-wide). Reads what it needs to find it, and throws 404 when
-   * the object named by the input does not exist. The one place a command's tenant is decided.
+   * The participant this change belongs to: its id, or null for an HKEX-owned object (an HKEX user). Reads what it
+   * needs to find it, and throws 404 when the object named by the input does not exist. "platform" for an
+   * HKEX-wide operation with no object to hide (a catalogue entry, a campaign, a new participant): the capability
+   * alone decides, 403 without it.
    */
-  tenant: (tx: Transaction, input: z.output<S>, actor: Actor) => Promise<string | null> | string | null;
+  tenant: "platform" | ((tx: Transaction, input: z.output<S>, actor: Actor) => Promise<string | null> | string | null);
   /** Whether to lock the tenant's participant row before running (default true). */
   lockParticipant?: boolean;
   run: (cx: CommandContext<z.output<S>>) => Promise<R>;
@@ -130,8 +132,12 @@ export function defineCommand<S extends z.ZodType, R>(spec: CommandSpec<S, R>): 
     for (let attempt = 1; ; attempt++) {
       try {
         return await ctx.db.transaction(async (tx) => {
-          const participantId = await spec.tenant(tx, input, ctx.actor);
-          if (permission !== "public") assertTenant(ctx.actor, permission, participantId, spec.refusal);
+          const platform = spec.tenant === "platform";
+          const participantId = spec.tenant === "platform" ? null : await spec.tenant(tx, input, ctx.actor);
+          if (permission !== "public") {
+            if (platform) assertPlatformCapability(ctx.actor, permission, spec.refusal);
+            else assertTenant(ctx.actor, permission, participantId, spec.refusal);
+          }
           if (participantId && spec.lockParticipant !== false) await lockParticipantRow(tx, participantId);
           const events: AuditEventInput[] = [];
           const now = new Date();
@@ -152,8 +158,10 @@ export function defineCommand<S extends z.ZodType, R>(spec: CommandSpec<S, R>): 
             },
             async savepoint(fn) {
               const queued = events.length;
+              // `this`: the context it is called on, with whatever actor a caller put in it (the console's own).
+              const outer = this as CommandContext<z.output<S>>;
               try {
-                return await on.transaction((inner) => fn(contextOn(inner)));
+                return await on.transaction((inner) => fn({ ...outer, tx: inner }));
               } catch (error) {
                 events.length = queued;
                 throw error;
@@ -183,5 +191,5 @@ export function defineCommand<S extends z.ZodType, R>(spec: CommandSpec<S, R>): 
 /** The tenant of a command about one participant named in its input. */
 export const participantInInput = <I extends { participantId: string }>(_tx: Transaction, input: I) => input.participantId;
 
-/** The tenant of an HKEX-wide command (catalogues, campaigns). */
-export const platformWide = () => null;
+/** The tenant of an HKEX-wide operation (catalogues, campaigns, checkpoints, registering a participant). */
+export const platformWide = "platform" as const;

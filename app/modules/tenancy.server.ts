@@ -1,5 +1,5 @@
 import { eq, type Column, type SQL } from "drizzle-orm";
-import { scopeOf, type Capability } from "~/auth/permissions";
+import { scopeOf, type Capability, type Resource } from "~/auth/permissions";
 import type { MessageKey } from "~/i18n/messages";
 import { AppError, forbidden, notFound } from "~/lib/errors";
 import type { Actor } from "./context.server";
@@ -24,14 +24,41 @@ export function mayOn(actor: Actor, capability: Capability, participantId: strin
   return scope === "own-participant" && actor.participantId !== null && participantId === actor.participantId;
 }
 
-/** Throws 404 when the object is outside what the actor sees, 403 when the actor sees it but may not act on it. */
+/**
+ * The capability that lets an actor see the objects a capability acts on: a participant's user who may not read
+ * requests does not learn that one exists by trying to approve it (404, not 403).
+ */
+const VISIBLE_WITH: Partial<Record<Resource, Capability>> = {
+  participant: "participant:read",
+  case: "case:read",
+  user: "user:read",
+  role: "user:read",
+  waiver: "user:read",
+  credential: "credential:read",
+  review: "review:read",
+  audit: "audit:read",
+  report: "report:read",
+};
+
+/**
+ * Throws 404 when the object is outside what the actor sees (another participant's, or one of a kind the actor may
+ * not even read), 403 when the actor sees it but may not act on it.
+ */
 export function assertTenant(actor: Actor, capability: Capability, participantId: string | null, refusal: MessageKey = "error.forbidden"): void {
   if (!sees(actor, participantId)) throw notFound();
+  const readable = VISIBLE_WITH[capability.split(":")[0] as Resource];
+  // (Only a participant's user is kept from learning what exists; HKEX staff without the capability are told 403.)
+  if (actor.participantId !== null && readable && !mayOn(actor, readable, participantId)) throw notFound();
   if (!mayOn(actor, capability, participantId)) {
     // Own-participant scope reaches no HKEX-wide object: that is outside the tenant, so 404 as well.
     if (scopeOf(actor.permissions, capability) === "own-participant") throw notFound();
     throw new AppError(403, refusal);
   }
+}
+
+/** For an HKEX-wide operation with no object to hide (a catalogue, a campaign, a checkpoint): 403 without the capability. */
+export function assertPlatformCapability(actor: Actor, capability: Capability, refusal: MessageKey = "error.forbidden"): void {
+  if (!mayOn(actor, capability, null)) throw new AppError(403, refusal);
 }
 
 /**

@@ -15,7 +15,7 @@ export const loader = /* @__PURE__ */ protectedLoader("catalogue:manage", async 
 });
 
 export const action = /* @__PURE__ */ intentAction({
-  role: intent("catalogue:manage", async ({ ctx, form }) => {
+  role: intent(saveRole, async ({ ctx, form }) => {
     await saveRole(ctx, {
       code: form.value("code") ?? "",
       nameEn: form.value("nameEn") ?? "",
@@ -28,11 +28,11 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json({ ok: true as const, intent: "role" });
   }),
-  template: intent("catalogue:manage", async ({ ctx, form }) => {
+  template: intent(saveTemplate, async ({ ctx, form }) => {
     await saveTemplate(ctx, { templateCode: form.value("code") ?? "", version: form.value("version") ?? "", roles: form.list("roles") });
     return json({ ok: true as const, intent: "template" });
   }),
-  rule: intent("catalogue:manage", async ({ ctx, form }) => {
+  rule: intent(saveSodRule, async ({ ctx, form }) => {
     await saveSodRule(ctx, {
       id: form.value("id") ?? "",
       roleA: form.value("roleA") ?? "",

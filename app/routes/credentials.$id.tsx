@@ -43,11 +43,11 @@ const answer = (intent: string, extra: { nonce?: string; expiresAt?: string; che
 });
 
 export const action = /* @__PURE__ */ intentAction({
-  challenge: intent("credential:manage", async ({ ctx, params }) => {
+  challenge: intent(issueChallenge, async ({ ctx, params }) => {
     const challenge = await issueChallenge(ctx, { clientId: params.id ?? "" });
     return json(answer("challenge", { nonce: challenge.nonce, expiresAt: challenge.expiresAt.toISOString() }));
   }),
-  register: intent("credential:manage", async ({ ctx, params, form }) => {
+  register: intent(registerKey, async ({ ctx, params, form }) => {
     await registerKey(ctx, {
       clientId: params.id ?? "",
       publicKey: form.value("publicKey") ?? "",
@@ -60,11 +60,11 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json(answer("register"));
   }),
-  revoke: intent("credential:manage", async ({ ctx, form }) => {
+  revoke: intent(revokeKey, async ({ ctx, form }) => {
     await revokeKey(ctx, { keyId: form.value("keyId") ?? "", reason: form.value("reason") ?? "" });
     return json(answer("revoke"));
   }),
-  decide: intent("credential:approve", async ({ ctx, params, form }) => {
+  decide: intent(decideClient, async ({ ctx, params, form }) => {
     await decideClient(ctx, { clientId: params.id ?? "", decision: form.value("decision") ?? "" });
     return json(answer("decide"));
   }),

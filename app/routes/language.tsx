@@ -14,8 +14,8 @@ const LanguageForm = z.object({
 });
 
 /** Saves the reader's language in a cookie; it is a preference, not business data, so it is not audited. */
-export const action = /* @__PURE__ */ publicAction(async ({ request }) => {
-  const form = parseForm(LanguageForm, await request.formData());
+export const action = /* @__PURE__ */ publicAction(async ({ form: submitted }) => {
+  const form = parseForm(LanguageForm, submitted);
   return redirect(safeRedirectPath(form.redirectTo), {
     headers: { "Set-Cookie": await localeCookie.serialize(form.locale) },
   });

@@ -45,8 +45,8 @@ const SignInForm = z.object({
   redirectTo: z.string().optional(),
 });
 
-export const action = /* @__PURE__ */ publicAction(async ({ request, context }) => {
-  const form = parseForm(SignInForm, await request.formData());
+export const action = /* @__PURE__ */ publicAction(async ({ context, form: submitted }) => {
+  const form = parseForm(SignInForm, submitted);
   const result = await signIn(
     signInEnvOf(context),
     { email: form.email, password: form.password },

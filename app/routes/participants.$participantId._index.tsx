@@ -72,15 +72,15 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
 });
 
 export const action = /* @__PURE__ */ intentAction({
-  "run-checks": intent("case:complete", async ({ ctx, params }) => {
+  "run-checks": intent(runAutomaticSteps, async ({ ctx, params }) => {
     await runAutomaticSteps(ctx, { participantId: params.participantId ?? "" });
     return json({ ok: true as const });
   }),
-  suspend: intent("participant:update", async ({ ctx, params, form }) => {
+  suspend: intent(suspendParticipant, async ({ ctx, params, form }) => {
     await suspendParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
     return json({ ok: true as const });
   }),
-  reinstate: intent("participant:update", async ({ ctx, params, form }) => {
+  reinstate: intent(reinstateParticipant, async ({ ctx, params, form }) => {
     await reinstateParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
     return json({ ok: true as const });
   }),

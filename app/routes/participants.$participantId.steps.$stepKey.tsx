@@ -52,7 +52,9 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
 
 /** Moving a step: starting and submitting are the case's work, approving and returning are an officer's. */
 const move = (permission: "case:complete" | "case:approve", name: string) =>
-  intent(permission, async ({ ctx, params, form }) => {
+  intent(
+    transitionStep,
+    async ({ ctx, params, form }) => {
     await transitionStep(ctx, {
       participantId: params.participantId ?? "",
       stepKey: params.stepKey ?? "",
@@ -61,14 +63,16 @@ const move = (permission: "case:complete" | "case:approve", name: string) =>
       reason: form.value("reason"),
     });
     return json({ ok: true as const, intent: name });
-  });
+    },
+    { permission },
+  );
 
 export const action = /* @__PURE__ */ intentAction({
   start: move("case:complete", "start"),
   submit: move("case:complete", "submit"),
   approve: move("case:approve", "approve"),
   return: move("case:approve", "return"),
-  plan: intent("case:plan", async ({ ctx, params, form }) => {
+  plan: intent(updateStepPlan, async ({ ctx, params, form }) => {
     await updateStepPlan(ctx, {
       participantId: params.participantId ?? "",
       stepKey: params.stepKey ?? "",
@@ -78,7 +82,7 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json({ ok: true as const, intent: "plan" });
   }),
-  entry: intent("case:comment", async ({ ctx, params, form }) => {
+  entry: intent(addStepEntry, async ({ ctx, params, form }) => {
     await addStepEntry(ctx, {
       participantId: params.participantId ?? "",
       stepKey: params.stepKey ?? "",

@@ -47,11 +47,11 @@ export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ct
 });
 
 export const action = /* @__PURE__ */ intentAction({
-  decide: intent("review:decide", async ({ ctx, form }) => {
+  decide: intent(decideItem, async ({ ctx, form }) => {
     await decideItem(ctx, { itemId: form.value("itemId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
     return json({ ok: true as const });
   }),
-  close: intent("review:manage", async ({ ctx, params }) => {
+  close: intent(closeCampaign, async ({ ctx, params }) => {
     await closeCampaign(ctx, { campaignId: params.campaignId ?? "" });
     return json({ ok: true as const });
   }),

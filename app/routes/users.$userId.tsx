@@ -80,35 +80,35 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
 const done = (intent: string) => ({ ok: true as const, intent, done: intent === "support" ? ("support.done" as const) : null });
 
 export const action = /* @__PURE__ */ intentAction({
-  update: intent("user:update", async ({ ctx, params, form }) => {
+  update: intent(updateUser, async ({ ctx, params, form }) => {
     await updateUser(ctx, { userId: params.userId ?? "", version: form.value("version") ?? "", displayName: form.value("displayName") ?? "" });
     return done("update");
   }),
-  lifecycle: intent("user:update", async ({ ctx, params, form }) => {
+  lifecycle: intent(changeUserStatus, async ({ ctx, params, form }) => {
     await changeUserStatus(ctx, { userId: params.userId ?? "", action: form.value("action") ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
     return done("lifecycle");
   }),
-  request: intent("role:request", async ({ ctx, params, form }) => {
+  request: intent(requestGrant, async ({ ctx, params, form }) => {
     await requestGrant(ctx, { userId: params.userId ?? "", roleCode: form.value("roleCode") ?? "", validFrom: form.value("validFrom"), validTo: form.value("validTo"), justification: form.value("justification") });
     return done("request");
   }),
-  revoke: intent("role:revoke", async ({ ctx, form }) => {
+  revoke: intent(revokeGrant, async ({ ctx, form }) => {
     await revokeGrant(ctx, { grantId: form.value("grantId") ?? "", reason: form.value("reason") ?? "" });
     return done("revoke");
   }),
-  withdraw: intent("role:request", async ({ ctx, form }) => {
+  withdraw: intent(cancelRequest, async ({ ctx, form }) => {
     await cancelRequest(ctx, { requestId: form.value("requestId") ?? "" });
     return done("withdraw");
   }),
-  decide: intent("role:approve", async ({ ctx, form }) => {
+  decide: intent(decideRequest, async ({ ctx, form }) => {
     await decideRequest(ctx, { requestId: form.value("requestId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
     return done("decide");
   }),
-  waiver: intent("waiver:request", async ({ ctx, params, form }) => {
+  waiver: intent(requestWaiver, async ({ ctx, params, form }) => {
     await requestWaiver(ctx, { userId: params.userId ?? "", ruleId: form.value("ruleId") ?? "", reason: form.value("reason") ?? "" });
     return done("waiver");
   }),
-  support: intent("user:support", async ({ ctx, params, form }) => {
+  support: intent(performSupportAction, async ({ ctx, params, form }) => {
     await performSupportAction(ctx, { userId: params.userId ?? "", action: form.value("action") ?? "", ticketRef: form.value("ticketRef") ?? "", reason: form.value("reason") ?? "" });
     return done("support");
   }),

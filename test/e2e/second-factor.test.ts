@@ -3,9 +3,9 @@ import type { Browser } from "playwright-core";
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { issueLinks } from "../../app/modules/credentials/links.server";
-import { systemContext } from "../../app/modules/context.server";
-import { createConsoleUser } from "../factories";
+import { resendInvitation } from "../../app/modules/users/service.server";
+
+import { contextFor, createConsoleUser } from "../factories";
 import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
 import { useDemoConsole, type DemoConsole } from "../support/demo-console";
 import type { RunningServer } from "../support/server";
@@ -30,9 +30,7 @@ describe.skipIf(!hasBrowser())("two-factor authentication (browser)", () => {
       password: null,
       totpSecret: null,
     });
-    await database.db.transaction((tx) =>
-      issueLinks(tx, { ...systemContext(database.db), baseUrl: server.baseUrl }, [admin], "invitation"),
-    );
+    await resendInvitation({ ...(await contextFor(database.db, "maker@b01234.demo")), baseUrl: server.baseUrl }, { userId: admin.id });
 
     const page = await newConsolePage(browser);
     await page.goto(`${server.baseUrl}/mailbox`);

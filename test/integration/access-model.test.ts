@@ -152,7 +152,7 @@ class DecideCommand extends Cmd {
     const pending = pendingOf(m);
     const request = pending[this.pick % pending.length]!;
     const t = now(r);
-    const result = await outcome(decideRequest(r.checker, request.id, { decision: this.decision, comment: "model test" }));
+    const result = await outcome(decideRequest(r.checker, { requestId: request.id, decision: this.decision, comment: "model test" }));
     if (this.decision === "reject") {
       expect(result.ok, this.toString()).toBe(true);
       request.status = "rejected";
@@ -183,7 +183,7 @@ class WithdrawCommand extends Cmd {
   protected async apply(m: Model, r: Real) {
     const pending = pendingOf(m);
     const request = pending[this.pick % pending.length]!;
-    await cancelRequest(r.maker, request.id);
+    await cancelRequest(r.maker, { requestId: request.id });
     request.status = "cancelled";
   }
   toString() {
@@ -200,7 +200,7 @@ class RevokeCommand extends Cmd {
   }
   protected async apply(m: Model, r: Real) {
     const grant = m.grants[this.pick % m.grants.length]!;
-    const result = await outcome(revokeGrant(r.checker, grant.id, { reason: "Left the SI team (model test)" }));
+    const result = await outcome(revokeGrant(r.checker, { grantId: grant.id, reason: "Left the SI team (model test)" }));
     if (grant.revoked) {
       expect(result, this.toString()).toMatchObject({ ok: false, status: 409, key: "access.refused.alreadyRevoked" });
       return;

@@ -109,7 +109,7 @@ describeEachDatabase("point-in-time access reports", (use) => {
     });
     mark(`${roleCode} requested`);
     clock.advance(pause);
-    const decided = await decideRequest(a.checker, request.id, { decision: "approve", comment: "Matches the signed form." });
+    const decided = await decideRequest(a.checker, { requestId: request.id, decision: "approve", comment: "Matches the signed form." });
     expect(decided.grantId).toBeTruthy();
     model.push({
       participantId: a.participant.id,
@@ -147,7 +147,7 @@ describeEachDatabase("point-in-time access reports", (use) => {
     u1 = first.user.id;
     mark("u1 requested");
     clock.advance(HOUR);
-    await decideRequest(a.checker, first.requests[0]!, { decision: "approve" });
+    await decideRequest(a.checker, { requestId: first.requests[0]!, decision: "approve" });
     model.push({ participantId: a.participant.id, userId: u1, roleCode: "trade_info_viewer", from: now(), to: null, revokedAt: null, requestedByName: a.maker.actor.displayName, approvedByName: a.checker.actor.displayName });
     const firstTradeGrant = model.length - 1;
     mark("u1 trade approved");
@@ -165,7 +165,7 @@ describeEachDatabase("point-in-time access reports", (use) => {
     clock.advance(HOUR);
     const rejected = await requestGrant(a.maker, { userId: u2, roleCode: "si_checker" });
     clock.advance(15 * MINUTE);
-    await decideRequest(a.checker, rejected.id, { decision: "reject", comment: "Not in the SI team." });
+    await decideRequest(a.checker, { requestId: rejected.id, decision: "reject", comment: "Not in the SI team." });
     mark("u2 si_checker rejected");
 
     // Revoked, then granted again later.
@@ -173,7 +173,7 @@ describeEachDatabase("point-in-time access reports", (use) => {
     const u1Row = (await db.select().from(users).where(eq(users.id, u1)))[0]!;
     expect(u1Row.status).toBe("invited");
     const grants = await accessAt(compliance, clock.current(), a.participant.id);
-    await revokeGrant(a.checker, grants.find((g) => g.userId === u1 && g.roleCode === "trade_info_viewer")!.grantId, { reason: "Moved to the back office." });
+    await revokeGrant(a.checker, { grantId: grants.find((g) => g.userId === u1 && g.roleCode === "trade_info_viewer")!.grantId, reason: "Moved to the back office." });
     model[firstTradeGrant]!.revokedAt = now();
     mark("u1 trade revoked");
     clock.advance(HOUR);
@@ -187,7 +187,7 @@ describeEachDatabase("point-in-time access reports", (use) => {
     // Deactivation ends every grant the user still holds, at once.
     clock.advance(HOUR);
     const [before] = await db.select().from(users).where(eq(users.id, u1));
-    await changeUserStatus(a.maker, u1, { action: "deactivate", version: before!.version, reason: "Left the firm." });
+    await changeUserStatus(a.maker, { userId: u1, action: "deactivate", version: before!.version, reason: "Left the firm." });
     for (const g of model) if (g.userId === u1 && g.revokedAt === null) g.revokedAt = now();
     mark("u1 deactivated");
 

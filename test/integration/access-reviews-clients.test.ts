@@ -32,11 +32,11 @@ describeEachDatabase("access reviews of API clients and their owners (SPEC §8)"
     const db = use().db;
     const maker = await contextFor(db, "maker@r00001.test");
     const system = systemContext(db);
-    const client = await createClient(system, { environment: "simulator", name, ownerUserId: maker.actor.userId! });
+    const client = await createClient(system, { participantId: maker.actor.participantId!, environment: "simulator", name, ownerUserId: maker.actor.userId! });
     const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const { nonce } = await issueChallenge(system, client.id);
+    const { nonce } = await issueChallenge(system, { clientId: client.id });
     const proof = await new SignJWT({ nonce }).setProtectedHeader({ alg: "ES256" }).setAudience(POP_AUDIENCE).setSubject(client.clientId).setIssuedAt().setExpirationTime("5m").sign(privateKey);
-    const key = await registerKey(system, client.id, { publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), proof, nonce, expiresOn: inDays(90) });
+    const key = await registerKey(system, { clientId: client.id, publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), proof, nonce, expiresOn: inDays(90) });
     return { client, key };
   }
 
@@ -52,9 +52,9 @@ describeEachDatabase("access reviews of API clients and their owners (SPEC §8)"
     expect(item).toMatchObject({ kind: "api_client", userId: maker.actor.userId, grantId: null });
     expect(item.roleName).toContain(client.clientId);
 
-    const own = await decideItem(maker, item.id, { decision: "keep" }).catch((e: unknown) => e);
+    const own = await decideItem(maker, { itemId: item.id, decision: "keep" }).catch((e: unknown) => e);
     expect((own as AppError).messageKey).toBe("review.error.ownAccess");
-    await decideItem(checker, item.id, { decision: "revoke", comment: "The feed is no longer used." });
+    await decideItem(checker, { itemId: item.id, decision: "revoke", comment: "The feed is no longer used." });
     const [after] = await db.select().from(apiClients).where(eq(apiClients.id, client.id));
     expect(after!.status).toBe("revoked");
     expect((await db.select().from(apiKeys).where(eq(apiKeys.id, key.id)))[0]!.status).toBe("revoked");
@@ -73,7 +73,7 @@ describeEachDatabase("access reviews of API clients and their owners (SPEC §8)"
     const withClients = await openCampaign(compliance, { name: "With clients", participantIds: ["R00001"], deadline: inDays(3), deadlinePolicy: "revoke", includeApiClients: true });
     const clock = new TestClock(Date.now() + 5 * 24 * 3600 * 1000).start();
     try {
-      await closeCampaign(compliance, withClients.id);
+      await closeCampaign(compliance, { campaignId: withClients.id });
     } finally {
       clock.stop();
     }

@@ -109,20 +109,20 @@ describeEachDatabase("access reviews", (use) => {
   describe("deciding", () => {
     it("is for the participant's own administrators, never compliance, never another participant's", async () => {
       const item = itemOf(await items(compliance, campaign.id), u2, "ref_data_viewer");
-      await refusal(decideItem(compliance, item.id, { decision: "keep" }), 403, "review.error.reviewersOnly");
-      await refusal(decideItem(b.checker, item.id, { decision: "revoke", comment: "Not my firm at all" }), 404);
-      await refusal(decideItem(a.checker, "no-such-item", { decision: "keep" }), 404);
+      await refusal(decideItem(compliance, { itemId: item.id, decision: "keep" }), 403, "review.error.reviewersOnly");
+      await refusal(decideItem(b.checker, { itemId: item.id, decision: "revoke", comment: "Not my firm at all" }), 404);
+      await refusal(decideItem(a.checker, { itemId: "no-such-item", decision: "keep" }), 404);
     });
 
     it("never lets anyone review their own access", async () => {
       const list = await items(compliance, campaign.id);
-      await refusal(decideItem(a.checker, itemOf(list, a.checker.actor.userId!, "da_checker").id, { decision: "keep" }), 403, "review.error.ownAccess");
-      await refusal(decideItem(a.maker, itemOf(list, a.maker.actor.userId!, "da_maker").id, { decision: "keep" }), 403, "review.error.ownAccess");
+      await refusal(decideItem(a.checker, { itemId: itemOf(list, a.checker.actor.userId!, "da_checker").id, decision: "keep" }), 403, "review.error.ownAccess");
+      await refusal(decideItem(a.maker, { itemId: itemOf(list, a.maker.actor.userId!, "da_maker").id, decision: "keep" }), 403, "review.error.ownAccess");
     });
 
     it("asks a reason for a revocation", async () => {
       const item = itemOf(await items(compliance, campaign.id), u1, "si_maker");
-      const error = await refusal(decideItem(a.checker, item.id, { decision: "revoke", comment: "no" }), 400);
+      const error = await refusal(decideItem(a.checker, { itemId: item.id, decision: "revoke", comment: "no" }), 400);
       expect(error.fieldErrors).toEqual({ comment: "review.error.commentRequired" });
       expect((await grantOf(item.grantId!)).status).toBe("active");
     });
@@ -131,7 +131,7 @@ describeEachDatabase("access reviews", (use) => {
       const { db } = use();
       const item = itemOf(await items(compliance, campaign.id), u1, "si_maker");
       const mark = await lastAuditId(db);
-      const decided = await decideItem(a.checker, item.id, { decision: "revoke", comment: "Left the SI team in March." });
+      const decided = await decideItem(a.checker, { itemId: item.id, decision: "revoke", comment: "Left the SI team in March." });
       expect(decided).toMatchObject({ decision: "revoke", decidedBy: a.checker.actor.userId });
       expect(await grantOf(item.grantId!)).toMatchObject({ status: "revoked", revokedBy: a.checker.actor.userId, revokeReason: 'Access review "Q1 review of A": Left the SI team in March.' });
       expect((await heldRoleCodes(db, u1, clock.current())).sort()).toEqual(["trade_info_viewer"]);
@@ -140,14 +140,14 @@ describeEachDatabase("access reviews", (use) => {
       expect(events[0]).toMatchObject({ entityType: "role_grant", entityId: item.grantId, participantId: a.participant.id, actorUserId: a.checker.actor.userId, metadata: { userId: u1, roleCode: "si_maker" } });
       expect(events[1]).toMatchObject({ entityType: "review_item", entityId: item.id, reason: "Left the SI team in March.", metadata: { campaignId: campaign.id, grantId: item.grantId } });
       expect(events[0]!.requestId).toBe(events[1]!.requestId);
-      await refusal(decideItem(secondChecker, item.id, { decision: "keep" }), 409, "review.error.alreadyDecided");
+      await refusal(decideItem(secondChecker, { itemId: item.id, decision: "keep" }), 409, "review.error.alreadyDecided");
     });
 
     it("keeps the last administrator rule: the only DA maker cannot be revoked by a review", async () => {
       const { db } = use();
       const item = itemOf(await items(compliance, campaign.id), a.maker.actor.userId!, "da_maker");
       const mark = await lastAuditId(db);
-      await refusal(decideItem(secondChecker, item.id, { decision: "revoke", comment: "Testing the last maker rule" }), 400, "access.refused.lastAdministrator");
+      await refusal(decideItem(secondChecker, { itemId: item.id, decision: "revoke", comment: "Testing the last maker rule" }), 400, "access.refused.lastAdministrator");
       expect((await grantOf(item.grantId!)).status).toBe("active");
       expect(itemOf(await items(compliance, campaign.id), a.maker.actor.userId!, "da_maker").decision).toBeNull();
       expect(await auditEventsSince(db, mark)).toEqual([]);
@@ -158,20 +158,20 @@ describeEachDatabase("access reviews", (use) => {
       const list = await items(compliance, campaign.id);
       const second = itemOf(list, secondChecker.actor.userId!, "da_checker");
       expect(await consolePersonasOf(db, secondChecker.actor.userId!, clock.current())).toEqual(["da_checker"]);
-      await decideItem(a.checker, second.id, { decision: "revoke", comment: "One checker is enough for this desk." });
+      await decideItem(a.checker, { itemId: second.id, decision: "revoke", comment: "One checker is enough for this desk." });
       expect(await consolePersonasOf(db, secondChecker.actor.userId!, clock.current())).toEqual([]);
       // Without the persona, no more reviewing.
       const stripped = await contextFor(db, secondChecker.actor.email!);
-      await refusal(decideItem(stripped, itemOf(list, u2, "ref_data_viewer").id, { decision: "keep" }), 404);
+      await refusal(decideItem(stripped, { itemId: itemOf(list, u2, "ref_data_viewer").id, decision: "keep" }), 404);
 
       const first = itemOf(list, a.checker.actor.userId!, "da_checker");
-      await refusal(decideItem(a.maker, first.id, { decision: "revoke", comment: "Testing the last checker rule" }), 400, "access.refused.lastAdministrator");
+      await refusal(decideItem(a.maker, { itemId: first.id, decision: "revoke", comment: "Testing the last checker rule" }), 400, "access.refused.lastAdministrator");
       expect((await grantOf(first.grantId!)).status).toBe("active");
     });
 
     it("records a keep", async () => {
       const item = itemOf(await items(compliance, campaign.id), u2, "ref_data_viewer");
-      await decideItem(a.maker, item.id, { decision: "keep", comment: "Still on the reference-data desk." });
+      await decideItem(a.maker, { itemId: item.id, decision: "keep", comment: "Still on the reference-data desk." });
       expect((await grantOf(item.grantId!)).status).toBe("active");
       const summary = (await getCampaign(compliance, campaign.id)).campaign;
       expect(summary).toMatchObject({ total: 6, decided: 3, kept: 1, revoked: 2, flagged: 0 });
@@ -180,10 +180,10 @@ describeEachDatabase("access reviews", (use) => {
 
   describe("closing", () => {
     it("waits for the deadline, and is for compliance (or the jobs runner) only", async () => {
-      await refusal(closeCampaign(compliance, campaign.id), 400, "review.error.beforeDeadline");
+      await refusal(closeCampaign(compliance, { campaignId: campaign.id }), 400, "review.error.beforeDeadline");
       expect(await dueCampaigns(use().db)).toEqual([]);
       clock.advance(3 * DAY);
-      await refusal(closeCampaign(a.checker, campaign.id), 403);
+      await refusal(closeCampaign(a.checker, { campaignId: campaign.id }), 403);
       expect((await dueCampaigns(use().db)).sort()).toEqual([campaign.id, flagCampaign.id, jobsCampaign.id].sort());
     });
 
@@ -191,7 +191,7 @@ describeEachDatabase("access reviews", (use) => {
       const { db } = use();
       const before = await items(compliance, campaign.id);
       const mark = await lastAuditId(db);
-      const closed = await closeCampaign(compliance, campaign.id);
+      const closed = await closeCampaign(compliance, { campaignId: campaign.id });
       expect(closed).toMatchObject({ status: "closed" });
 
       const after = await items(compliance, campaign.id);
@@ -219,14 +219,14 @@ describeEachDatabase("access reviews", (use) => {
       expect(summary).toMatchObject({ status: "closed", total: 6, decided: 3, kept: 1, revoked: 3, flagged: 2, ended: 0 });
       expect(summary.kept + summary.revoked + summary.flagged).toBe(summary.total);
 
-      await refusal(closeCampaign(compliance, campaign.id), 409, "review.error.closed");
-      await refusal(decideItem(a.checker, itemOf(after, a.maker.actor.userId!, "da_maker").id, { decision: "keep" }), 409, "review.error.closed");
+      await refusal(closeCampaign(compliance, { campaignId: campaign.id }), 409, "review.error.closed");
+      await refusal(decideItem(a.checker, { itemId: itemOf(after, a.maker.actor.userId!, "da_maker").id, decision: "keep" }), 409, "review.error.closed");
     });
 
     it("with the flag policy: undecided items are flagged and the grants kept; a grant ended meanwhile is said to be", async () => {
       const { db } = use();
       const list = await items(compliance, flagCampaign.id);
-      await revokeGrant(b.checker, itemOf(list, bLeaver, "trade_info_viewer").grantId!, { reason: "Left the firm before the review." });
+      await revokeGrant(b.checker, { grantId: itemOf(list, bLeaver, "trade_info_viewer").grantId!, reason: "Left the firm before the review." });
       // Closed by the jobs runner below, with the J campaign; here only what it leaves.
       const result = await runJobs(db);
       expect(result.campaignsClosed).toBe(2);

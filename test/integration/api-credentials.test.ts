@@ -6,7 +6,7 @@ import { seedDemo } from "../../db/seed";
 import { openDatabase } from "../../db/client.server";
 import { apiClients, apiKeys, auditEvents, keyExpiryNotices, mailOutbox, type ApiClient, type ApiEnvironment, type ApiKey } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import type { ServiceContext } from "../../app/modules/context.server";
+import { systemContext, type ServiceContext } from "../../app/modules/context.server";
 import { CLAIM_RULES, POP_AUDIENCE } from "../../app/modules/credentials/claim-rules";
 import {
   checkToken,
@@ -124,20 +124,18 @@ describeEachDatabase("API credentials", (use) => {
   }
 
   async function newClient(ctx: ServiceContext, environment: ApiEnvironment = "simulator", name = `Client ${randomBytes(3).toString("hex")}`): Promise<ApiClient> {
-    return createClient(ctx, { environment, name, ownerUserId: ctx.actor.userId! });
+    return createClient(ctx, { participantId: ctx.actor.participantId!, environment, name, ownerUserId: ctx.actor.userId! });
   }
 
   /** Registers a new key through a fresh challenge and a correct proof; the rest of the input may be overridden. */
   async function registerNew(ctx: ServiceContext, client: ApiClient, options: Partial<RegisterKeyInput> & { pair?: KeyPair } = {}): Promise<{ key: ApiKey; pair: KeyPair }> {
     const pair = options.pair ?? keyPair();
-    const { nonce } = await issueChallenge(ctx, client.id);
-    const key = await registerKey(ctx, client.id, {
-      publicKey: publicPem(pair),
+    const { nonce } = await issueChallenge(ctx, { clientId: client.id });
+    const key = await registerKey(ctx, { clientId: client.id, publicKey: publicPem(pair),
       proof: await proofOf(pair, client.clientId, nonce),
       nonce,
       expiresOn: hongKongDay(300),
-      ...options,
-    });
+      ...options, });
     return { key, pair };
   }
 
@@ -161,7 +159,7 @@ describeEachDatabase("API credentials", (use) => {
     const valid = await registerNew(maker, simulator);
     const rsa = await registerNew(maker, simulator, { pair: keyPair("rsa") });
     const revoked = await registerNew(maker, simulator);
-    await revokeKey(maker, revoked.key.id, { reason: "Laptop with the key was lost" });
+    await revokeKey(maker, { keyId: revoked.key.id, reason: "Laptop with the key was lost" });
     const shortLived = await registerNew(maker, simulator, { expiresOn: hongKongDay(2) });
     const test = await newClient(maker, "test");
     const testKey = await registerNew(maker, test);
@@ -205,21 +203,21 @@ describeEachDatabase("API credentials", (use) => {
     const other = await newClient(maker);
     const pair = keyPair();
     const before = await lastAuditId(db);
-    const { nonce } = await issueChallenge(maker, client.id);
+    const { nonce } = await issueChallenge(maker, { clientId: client.id });
     const base = { publicKey: publicPem(pair), nonce, expiresOn: hongKongDay(300) };
     const refusedOn = async (input: RegisterKeyInput, field: string, messageKey: MessageKey) => {
-      const error = await refusal(registerKey(maker, client.id, input), 400, "error.badRequest");
+      const error = await refusal(registerKey(maker, { clientId: client.id, ...input }), 400, "error.badRequest");
       expect(fieldErrorsOf(error)).toEqual({ [field]: messageKey });
     };
 
     await refusedOn({ ...base, proof: "" }, "proof", "validation.required");
     await refusedOn({ ...base, proof: "not a signed token" }, "proof", "credentials.pop.unreadable");
     // Signed over another challenge of the same client, or over a nonce the console never issued.
-    const { nonce: second } = await issueChallenge(maker, client.id);
+    const { nonce: second } = await issueChallenge(maker, { clientId: client.id });
     await refusedOn({ ...base, proof: await proofOf(pair, client.clientId, second) }, "proof", "credentials.pop.nonce");
     await refusedOn({ ...base, nonce: randomBytes(24).toString("base64url"), proof: await proofOf(pair, client.clientId, nonce) }, "proof", "credentials.pop.challenge");
     // Another client's challenge does not register a key here.
-    const { nonce: othersNonce } = await issueChallenge(maker, other.id);
+    const { nonce: othersNonce } = await issueChallenge(maker, { clientId: other.id });
     await refusedOn({ ...base, nonce: othersNonce, proof: await proofOf(pair, client.clientId, othersNonce) }, "proof", "credentials.pop.challenge");
     // Signed with another key than the one being registered.
     await refusedOn({ ...base, proof: await proofOf(keyPair(), client.clientId, nonce) }, "proof", "credentials.pop.signature");
@@ -230,7 +228,7 @@ describeEachDatabase("API credentials", (use) => {
     // Nothing was registered and nothing audited; the challenge is still good for a correct proof.
     expect(await db.select().from(apiKeys).where(eq(apiKeys.apiClientId, client.id))).toEqual([]);
     expect((await auditSince(db, before)).map((e) => e.action)).toEqual([]);
-    const key = await registerKey(maker, client.id, { ...base, proof: await proofOf(pair, client.clientId, nonce) });
+    const key = await registerKey(maker, { clientId: client.id, ...base, proof: await proofOf(pair, client.clientId, nonce) });
     expect(key.kid).toBe(await kidOf(pair));
     // A used challenge cannot be used again, not even for another key with its own correct proof.
     const next = keyPair();
@@ -245,11 +243,11 @@ describeEachDatabase("API credentials", (use) => {
     const maker = await as("maker@b01234.demo");
     const client = await newClient(maker);
     const pair = keyPair();
-    const { nonce, expiresAt } = await issueChallenge(maker, client.id);
+    const { nonce, expiresAt } = await issueChallenge(maker, { clientId: client.id });
     expect(expiresAt.getTime() - clock.current().getTime()).toBe(15 * MINUTE);
     clock.advance(16 * MINUTE);
     const error = await refusal(
-      registerKey(maker, client.id, { publicKey: publicPem(pair), proof: await proofOf(pair, client.clientId, nonce), nonce, expiresOn: hongKongDay(300) }),
+      registerKey(maker, { clientId: client.id, publicKey: publicPem(pair), proof: await proofOf(pair, client.clientId, nonce), nonce, expiresOn: hongKongDay(300) }),
       400,
       "error.badRequest",
     );
@@ -354,10 +352,10 @@ describeEachDatabase("API credentials", (use) => {
     expect((await checkToken(maker, client.id, token)).ok).toBe(true);
     expect(await jwksKids("simulator")).toContain(key.kid);
 
-    const tooShort = await refusal(revokeKey(checker, key.id, { reason: "no" }), 400, "error.badRequest");
+    const tooShort = await refusal(revokeKey(checker, { keyId: key.id, reason: "no" }), 400, "error.badRequest");
     expect(fieldErrorsOf(tooShort)).toEqual({ reason: "validation.reasonTooShort" });
     const before = await lastAuditId(db);
-    const revoked = await revokeKey(checker, key.id, { reason: "Private key exposed in a support ticket" });
+    const revoked = await revokeKey(checker, { keyId: key.id, reason: "Private key exposed in a support ticket" });
     expect(revoked).toMatchObject({ status: "revoked", revokeReason: "Private key exposed in a support ticket" });
     expect(await jwksKids("simulator")).not.toContain(key.kid);
     const anonymous = new HttpClient(server.baseUrl);
@@ -365,8 +363,8 @@ describeEachDatabase("API credentials", (use) => {
     expect(failedKeys(await checkToken(maker, client.id, token))).toEqual(["jwt.kid.revoked"]);
     const [event] = await auditSince(db, before);
     expect(event).toMatchObject({ action: "credential.key.revoked", reason: "Private key exposed in a support ticket", actorUserId: checker.actor.userId, participantId: "B01234" });
-    await refusal(revokeKey(maker, key.id, { reason: "Second revocation attempt" }), 409, "access.refused.alreadyRevoked");
-    await refusal(revokeKey(maker, "no-such-key", { reason: "Nothing to revoke here" }), 404, "error.notFound");
+    await refusal(revokeKey(maker, { keyId: key.id, reason: "Second revocation attempt" }), 409, "access.refused.alreadyRevoked");
+    await refusal(revokeKey(maker, { keyId: "no-such-key", reason: "Nothing to revoke here" }), 404, "error.notFound");
   });
 
   it("checks a pasted token against this client's keys and its environment's rules", async () => {
@@ -401,15 +399,15 @@ describeEachDatabase("API credentials", (use) => {
     const pending = await refusal(registerNew(maker, client), 400, "credentials.error.clientNotActive");
     expect(pending.fieldErrors).toEqual({});
     // Who may not decide: the maker (no checker role), another participant's checker, compliance.
-    await refusal(decideClient(maker, client.id, { decision: "approve" }), 403, "credentials.error.checkerOnly");
-    await refusal(decideClient(await as("checker@c00123.demo"), client.id, { decision: "approve" }), 404, "error.notFound");
-    await refusal(decideClient(await as("compliance@hkex.demo"), client.id, { decision: "approve" }), 403, "credentials.error.checkerOnly");
-    await refusal(decideClient(checker, client.id, { decision: "maybe" }), 400, "error.badRequest");
+    await refusal(decideClient(maker, { clientId: client.id, decision: "approve" }), 403, "credentials.error.checkerOnly");
+    await refusal(decideClient(await as("checker@c00123.demo"), { clientId: client.id, decision: "approve" }), 404, "error.notFound");
+    await refusal(decideClient(await as("compliance@hkex.demo"), { clientId: client.id, decision: "approve" }), 403, "credentials.error.checkerOnly");
+    await refusal(decideClient(checker, { clientId: client.id, decision: "maybe" }), 400, "error.badRequest");
     expect((await getClient(maker, client.id)).client.status).toBe("pending_approval");
 
-    const approved = await decideClient(checker, client.id, { decision: "approve" });
+    const approved = await decideClient(checker, { clientId: client.id, decision: "approve" });
     expect(approved).toMatchObject({ status: "active", approvedBy: checker.actor.userId, requestedBy: maker.actor.userId });
-    await refusal(decideClient(checker, client.id, { decision: "reject" }), 409, "access.refused.alreadyDecided");
+    await refusal(decideClient(checker, { clientId: client.id, decision: "reject" }), 409, "access.refused.alreadyDecided");
     const { key } = await registerNew(maker, client);
     expect(await jwksKids("production")).toContain(key.kid);
     expect(await jwksKids("simulator")).not.toContain(key.kid);
@@ -425,10 +423,10 @@ describeEachDatabase("API credentials", (use) => {
     const both = await as("both@c00123.test");
     const own = await newClient(both, "production");
     expect(own.status).toBe("pending_approval");
-    await refusal(decideClient(both, own.id, { decision: "approve" }), 403, "access.refused.ownRequest");
-    await refusal(decideClient(both, own.id, { decision: "reject" }), 403, "access.refused.ownRequest");
+    await refusal(decideClient(both, { clientId: own.id, decision: "approve" }), 403, "access.refused.ownRequest");
+    await refusal(decideClient(both, { clientId: own.id, decision: "reject" }), 403, "access.refused.ownRequest");
     const checkerC = await as("checker@c00123.demo");
-    expect((await decideClient(checkerC, own.id, { decision: "reject" })).status).toBe("rejected");
+    expect((await decideClient(checkerC, { clientId: own.id, decision: "reject" })).status).toBe("rejected");
     await refusal(registerNew(both, own), 400, "credentials.error.clientNotActive");
     expect((await getClient(checkerC, own.id)).keys).toEqual([]);
   });
@@ -444,19 +442,19 @@ describeEachDatabase("API credentials", (use) => {
       const da = await as(email);
       expect((await listClients(da)).map((c) => c.participantId)).not.toContain("B01234");
       await refusal(getClient(da, client.id), 404, "error.notFound");
-      await refusal(issueChallenge(da, client.id), 404, "error.notFound");
+      await refusal(issueChallenge(da, { clientId: client.id }), 404, "error.notFound");
       await refusal(checkToken(da, client.id, token), 404, "error.notFound");
-      await refusal(revokeKey(da, key.id, { reason: "Trying another firm's key" }), 404, "error.notFound");
+      await refusal(revokeKey(da, { keyId: key.id, reason: "Trying another firm's key" }), 404, "error.notFound");
       const pairC = keyPair();
-      const { nonce } = await issueChallenge(makerB, client.id);
-      await refusal(registerKey(da, client.id, { publicKey: publicPem(pairC), proof: await proofOf(pairC, client.clientId, nonce), nonce, expiresOn: hongKongDay(100) }), 404, "error.notFound");
+      const { nonce } = await issueChallenge(makerB, { clientId: client.id });
+      await refusal(registerKey(da, { clientId: client.id, publicKey: publicPem(pairC), proof: await proofOf(pairC, client.clientId, nonce), nonce, expiresOn: hongKongDay(100) }), 404, "error.notFound");
       // Rotating B01234's key from one of C00123's own clients does not reach it either.
       const own = await newClient(await as("maker@c00123.demo"));
       await refusal(registerNew(da, own, { replacesKeyId: key.id, overlapUntil: hongKongDay(5) }), 400, "error.badRequest");
     }
     // Naming another participant's user as the owner is refused as a field.
     const makerC = await as("maker@c00123.demo");
-    const wrongOwner = await refusal(createClient(makerC, { environment: "simulator", name: "Borrowed owner", ownerUserId: makerB.actor.userId! }), 400, "error.badRequest");
+    const wrongOwner = await refusal(createClient(makerC, { participantId: makerC.actor.participantId!, environment: "simulator", name: "Borrowed owner", ownerUserId: makerB.actor.userId! }), 400, "error.badRequest");
     expect(fieldErrorsOf(wrongOwner)).toEqual({ ownerUserId: "credentials.error.owner" });
     const [after] = await db.select().from(apiKeys).where(eq(apiKeys.id, key.id));
     expect(after!.status).toBe("active");
@@ -472,13 +470,13 @@ describeEachDatabase("API credentials", (use) => {
       expect((await listClients(reader)).map((c) => c.id)).toContain(client.id);
       expect((await getClient(reader, client.id)).keys.map((k) => k.kid)).toEqual([key.kid]);
       expect((await checkToken(reader, client.id, await tokenFor(pair, client, key.kid))).ok).toBe(true);
-      await refusal(createClient(reader, { environment: "simulator", name: "Not theirs", ownerUserId: makerB.actor.userId! }), 403, "error.forbidden");
-      await refusal(issueChallenge(reader, client.id), 403, "error.forbidden");
-      await refusal(registerKey(reader, client.id, { publicKey: publicPem(pair), proof: "y", nonce: "nonce-0123456789", expiresOn: hongKongDay(10) }), 403, "error.forbidden");
-      await refusal(revokeKey(reader, key.id, { reason: "Not mine to revoke" }), 403, "error.forbidden");
+      await refusal(createClient(reader, { participantId: "B01234", environment: "simulator", name: "Not theirs", ownerUserId: makerB.actor.userId! }), 403, "error.forbidden");
+      await refusal(issueChallenge(reader, { clientId: client.id }), 403, "error.forbidden");
+      await refusal(registerKey(reader, { clientId: client.id, publicKey: publicPem(pair), proof: "y", nonce: "nonce-0123456789", expiresOn: hongKongDay(10) }), 403, "error.forbidden");
+      await refusal(revokeKey(reader, { keyId: key.id, reason: "Not mine to revoke" }), 403, "error.forbidden");
     }
     // A DA checker manages keys but does not create clients.
-    await refusal(createClient(await as("checker@b01234.demo"), { environment: "simulator", name: "Checker's", ownerUserId: makerB.actor.userId! }), 403, "error.forbidden");
+    await refusal(createClient(await as("checker@b01234.demo"), { participantId: "B01234", environment: "simulator", name: "Checker's", ownerUserId: makerB.actor.userId! }), 403, "error.forbidden");
     const [after] = await use().db.select().from(apiKeys).where(eq(apiKeys.id, key.id));
     expect(after!.status).toBe("active");
   });
@@ -581,7 +579,7 @@ describeEachDatabase("API credentials", (use) => {
     expect(seededNotices.map((n) => n.daysBefore).sort((a, b) => a - b)).toEqual([7, 30]);
     const mailsFor = async (kid: string) => (await db.select().from(mailOutbox).where(eq(mailOutbox.kind, "key_expiry_notice")).orderBy(asc(mailOutbox.id))).filter((m) => m.metadata?.kid === kid);
     expect((await mailsFor(seededKey!.kid)).map((m) => m.toAddress).sort()).toEqual(B01234_ADMINISTRATORS);
-    await sendExpiryNotices(db);
+    await sendExpiryNotices(systemContext(db));
     await runJobs(db);
     expect(await mailsFor(seededKey!.kid)).toHaveLength(2);
 
@@ -592,7 +590,7 @@ describeEachDatabase("API credentials", (use) => {
     const runners = second ? [db, second.db] : [db];
     try {
       // 30 days: every runner at once, twice over.
-      await Promise.all([...runners, ...runners].map((r) => sendExpiryNotices(r)));
+      await Promise.all([...runners, ...runners].map((r) => sendExpiryNotices(systemContext(r))));
       await Promise.all(runners.map((r) => runJobs(r)));
       expect(await noticesOf()).toEqual([30]);
       let mails = await mailsFor(key.kid);
@@ -613,7 +611,7 @@ describeEachDatabase("API credentials", (use) => {
 
       // 1 day before.
       clock.advance(6 * DAY);
-      await Promise.all([...runners, ...runners, ...runners].map((r) => sendExpiryNotices(r)));
+      await Promise.all([...runners, ...runners, ...runners].map((r) => sendExpiryNotices(systemContext(r))));
       await runJobs(db);
       expect(await noticesOf()).toEqual([1, 7, 30]);
       mails = await mailsFor(key.kid);
@@ -637,8 +635,8 @@ describeEachDatabase("API credentials", (use) => {
     ]);
     // No notice for a revoked key.
     const doomed = await registerNew(maker, client, { expiresOn: hongKongDay(6) });
-    await revokeKey(maker, doomed.key.id, { reason: "Rotated out before its expiry" });
-    await sendExpiryNotices(db);
+    await revokeKey(maker, { keyId: doomed.key.id, reason: "Rotated out before its expiry" });
+    await sendExpiryNotices(systemContext(db));
     expect(await mailsFor(doomed.key.kid)).toEqual([]);
   });
 

@@ -72,7 +72,7 @@ describeEachDatabase("a change and its audit event are one", (use) => {
       await failureOf(
         db.transaction(async (tx) => {
           await appendAuditEvent(tx, systemContext(db), {
-            action: "test.fails",
+            action: "participant.updated",
             entityType: "participant",
             participantId: created.id,
             metadata: { n: 1n },
@@ -81,10 +81,10 @@ describeEachDatabase("a change and its audit event are one", (use) => {
       );
       const before = await lastAuditId(db);
       await db.transaction((tx) =>
-        appendAuditEvent(tx, systemContext(db), { action: "test.ok", entityType: "participant", participantId: created.id }),
+        appendAuditEvent(tx, systemContext(db), { action: "participant.updated", entityType: "participant", participantId: created.id }),
       );
       const [event] = await auditEventsSince(db, before);
-      expect(event).toMatchObject({ chainKey: created.id, seq: head!.lastSeq + 1, action: "test.ok" });
+      expect(event).toMatchObject({ chainKey: created.id, seq: head!.lastSeq + 1, action: "participant.updated" });
       for (const r of await verifyAuditChains(db)) expect(r, r.chainKey).toMatchObject({ ok: true });
     });
   });
@@ -105,7 +105,7 @@ describeEachDatabase("a change and its audit event are one", (use) => {
         }),
       );
       expect(error).toBeInstanceOf(AppError);
-      expect((error as AppError).fieldErrors).toEqual({ roleCodes: "validation.invalid" });
+      expect((error as AppError).fieldErrors).toEqual({ roleCodes: "access.error.role" });
       expect(await db.select().from(users).where(eq(users.email, "half-made@example.test"))).toEqual([]);
       expect(await snapshot(db)).toEqual(before);
     });

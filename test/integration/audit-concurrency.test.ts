@@ -34,7 +34,7 @@ describeEachDatabase("audit chains under concurrent writers", (use) => {
                   tx,
                   { actor: SYSTEM_ACTOR, requestId: `w${writer}-t${i}`, ip: null, userAgent: null },
                   {
-                    action: "test.concurrent_write",
+                    action: "participant.updated",
                     entityType: "test",
                     entityId: `${writer}:${i}:${n}`,
                     participantId,

@@ -156,10 +156,10 @@ describeEachDatabase("audit explorer and exports", (use) => {
         });
         usersOf[key].push(created.user.id);
         clock.advance(3 * MINUTE);
-        const approved = await decideRequest(firm.checker, created.requests[0]!, { decision: "approve", comment: "=cmd|' /C calc'!A0" });
+        const approved = await decideRequest(firm.checker, { requestId: created.requests[0]!, decision: "approve", comment: "=cmd|' /C calc'!A0" });
         if (round === 1) {
           clock.advance(5 * MINUTE);
-          await revokeGrant(firm.checker, approved.grantId!, { reason: "@Moved to the back office" });
+          await revokeGrant(firm.checker, { grantId: approved.grantId!, reason: "@Moved to the back office" });
         }
       }
       instants.push(clock.current());
@@ -168,7 +168,7 @@ describeEachDatabase("audit explorer and exports", (use) => {
       const burst: AuditEventInput[] = [];
       for (let i = 0; i < 30; i++) {
         burst.push({
-          action: i % 3 === 0 ? "test.alpha" : i % 3 === 1 ? "test.beta.one" : "test.beta.two",
+          action: i % 3 === 0 ? "audit.checkpoint.created" : i % 3 === 1 ? "review.item.kept" : "review.item.flagged",
           entityType: "widget",
           entityId: `w-${i % 3}`,
           participantId: i % 5 === 0 ? null : i % 2 === 0 ? a.participant.id : b.participant.id,
@@ -192,8 +192,8 @@ describeEachDatabase("audit explorer and exports", (use) => {
       ["platform-wide events", () => ({ participantId: "platform" })],
       ["an actor", () => ({ actorUserId: b.checker.actor.userId! })],
       ["a user the events are about", () => ({ userId: usersOf.a[0]! })],
-      ["an exact action", () => ({ action: "test.alpha" })],
-      ["an action prefix", () => ({ action: "test.beta.*" })],
+      ["an exact action", () => ({ action: "audit.checkpoint.created" })],
+      ["an action prefix", () => ({ action: "review.item.*" })],
       ["an action prefix and a participant", () => ({ action: "role.grant.*", participantId: b.participant.id })],
       ["an entity", () => ({ entityType: "widget", entityId: "w-2" })],
       ["a time range in Hong Kong time", () => ({ from: hkLocal(instants[1]!), to: hkLocal(instants[3]!) })],
@@ -228,7 +228,7 @@ describeEachDatabase("audit explorer and exports", (use) => {
       const first = await exploreAudit(compliance, filters, null, 10);
       clock.advance(MINUTE);
       await db.transaction((tx) =>
-        appendAuditEvents(tx, { actor: a.maker.actor, requestId: "late", ip: null, userAgent: null }, Array.from({ length: 12 }, (_, i) => ({ action: "test.late", entityType: "gadget", entityId: `late-${i}`, participantId: a.participant.id }))),
+        appendAuditEvents(tx, { actor: a.maker.actor, requestId: "late", ip: null, userAgent: null }, Array.from({ length: 12 }, (_, i) => ({ action: "credential.key.expiry_notice", entityType: "gadget", entityId: `late-${i}`, participantId: a.participant.id }))),
       );
       const seen = [...first.events];
       let cursor = first.nextCursor;
@@ -239,13 +239,13 @@ describeEachDatabase("audit explorer and exports", (use) => {
       }
       expect(seen.map((e) => e.id)).toEqual(expected.map((e) => e.id));
       // The newest page now starts with what arrived meanwhile.
-      expect((await exploreAudit(compliance, filters, null, 12)).events.map((e) => e.action)).toEqual(Array(12).fill("test.late"));
+      expect((await exploreAudit(compliance, filters, null, 12)).events.map((e) => e.action)).toEqual(Array(12).fill("credential.key.expiry_notice"));
     });
 
     it("serves at most 200 events a page however many are asked for", async () => {
       const { db } = use();
       await db.transaction((tx) =>
-        appendAuditEvents(tx, { actor: b.maker.actor, requestId: "filler", ip: null, userAgent: null }, Array.from({ length: 150 }, (_, i) => ({ action: "test.filler", entityType: "gadget", entityId: `filler-${i}`, participantId: b.participant.id }))),
+        appendAuditEvents(tx, { actor: b.maker.actor, requestId: "filler", ip: null, userAgent: null }, Array.from({ length: 150 }, (_, i) => ({ action: "credential.key.rotated", entityType: "gadget", entityId: `filler-${i}`, participantId: b.participant.id }))),
       );
       expect((await allEvents(db)).length).toBeGreaterThan(200);
       const page = await exploreAudit(compliance, {}, null, 10_000);
@@ -345,7 +345,7 @@ describeEachDatabase("audit explorer and exports", (use) => {
     });
 
     it("JSON lines parse back, one event a line, with the values exactly as recorded", async () => {
-      const filters: AuditFilters = { action: "test.*" };
+      const filters: AuditFilters = { entityType: "widget" };
       const { events } = await everyPage(compliance, filters, 200);
       const text = await download(await exportAudit(compliance, filters, "jsonl", 11));
       expect(text.endsWith("\n")).toBe(true);

@@ -110,7 +110,7 @@ describeEachDatabase("audit integrity", (use) => {
     const { db } = use();
     for (const r of await verifyAuditChains(db)) expect(r, r.chainKey).toMatchObject({ ok: true });
     const mark = await lastAuditId(db);
-    const made = await createCheckpoint(compliance, KEY);
+    const made = await createCheckpoint(compliance, { key: KEY });
     jws = made.jws;
     checkpointId = made.checkpoint.id;
     heads = new Map(made.checkpoint.heads.map((h) => [h.chainKey, h.seq]));
@@ -128,14 +128,14 @@ describeEachDatabase("audit integrity", (use) => {
   it("refuses a checkpoint to anyone but compliance, and without a key", async () => {
     const { db } = use();
     const firm = await createFirm(db);
-    await expect(createCheckpoint(firm.checker, KEY)).rejects.toMatchObject({ status: 403 });
-    await expect(createCheckpoint(compliance, null)).rejects.toMatchObject({ status: 400, messageKey: "integrity.noKey" });
+    await expect(createCheckpoint(firm.checker, { key: KEY })).rejects.toMatchObject({ status: 403 });
+    await expect(createCheckpoint(compliance, { key: null })).rejects.toMatchObject({ status: 400, messageKey: "integrity.noKey" });
   });
 
   describe("a checkpoint's signature", () => {
     it("fails when the checkpoint was signed with another key", async () => {
       const { db } = use();
-      const foreign = await createCheckpoint(compliance, OTHER_KEY);
+      const foreign = await createCheckpoint(compliance, { key: OTHER_KEY });
       const report = await verifyCheckpoint(db, foreign.jws, KEY);
       expect(report).toMatchObject({ signatureValid: false, problems: [{ chainKey: "*", problem: expect.stringContaining("signed with another key") }] });
       // The same checkpoint checks out with the key it was made with.
@@ -146,7 +146,7 @@ describeEachDatabase("audit integrity", (use) => {
       expect(integrity.checkpoint).toMatchObject({ signatureValid: false });
       for (const chain of integrity.chains) expect(chain.ok).toBe(true);
       // Signed again with the right key, the latest checkpoint verifies.
-      await createCheckpoint(compliance, KEY);
+      await createCheckpoint(compliance, { key: KEY });
       expect((await integrityReport(db, KEY)).ok).toBe(true);
     });
 
@@ -306,13 +306,13 @@ describe("npm run audit:verify -- --checkpoint", () => {
   /** Builds a history, signs a checkpoint into a file kept outside the database, and answers what it needs. */
   async function prepare(db: Database, folder: string) {
     const { chains, compliance } = await buildHistory(db);
-    const { jws, checkpoint } = await createCheckpoint(compliance, KEY);
+    const { jws, checkpoint } = await createCheckpoint(compliance, { key: KEY });
     const file = path.join(folder, "checkpoint.jws");
     writeFileSync(file, `${jws}\n`);
     const foreignFile = path.join(folder, "foreign.jws");
-    writeFileSync(foreignFile, (await createCheckpoint(compliance, OTHER_KEY)).jws);
+    writeFileSync(foreignFile, (await createCheckpoint(compliance, { key: OTHER_KEY })).jws);
     // The latest stored checkpoint is the good one again.
-    await createCheckpoint(compliance, KEY);
+    await createCheckpoint(compliance, { key: KEY });
     const chainCount = (await verifyAuditChains(db)).length;
     return { chain: chains[2]!, head: checkpoint.heads.find((h) => h.chainKey === chains[2])!.seq, checkpointId: checkpoint.id, file, foreignFile, chainCount };
   }

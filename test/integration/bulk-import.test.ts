@@ -59,7 +59,7 @@ describeEachDatabase("bulk import of users and role requests", (use) => {
       ].join("\n");
       const before = await totals();
       const auditBefore = await lastAuditId(db());
-      const run = await checkImport(firm.maker, firm.participant.id, "staff.csv", file);
+      const run = await checkImport(firm.maker, { participantId: firm.participant.id, fileName: "staff.csv", text: file });
 
       expect(run).toMatchObject({ mode: "dry_run", outcome: "invalid", rowCount: 11, errorCount: 10, appliedAt: null });
       const problems = run.report.filter((r) => r.outcome === "error").map((r) => ({ line: r.line, errors: r.errors!.map((e) => `${e.column}: ${e.message}`) }));
@@ -90,29 +90,29 @@ describeEachDatabase("bulk import of users and role requests", (use) => {
       expect(report.find((r) => r.line === "6")!.errors).toContain("si_maker_checker");
 
       // Applying an invalid run applies nothing.
-      await refusal(applyImport(firm.maker, run.id), 400, "import.error.invalidNow");
+      await refusal(applyImport(firm.maker, { runId: run.id }), 400, "import.error.invalidNow");
       expect(await totals()).toEqual({ ...before, runs: before.runs + 1 });
       expect(await auditEventsSince(db(), auditBefore)).toHaveLength(1);
     });
 
     it("refuses a file it cannot read at all, naming what is wrong", async () => {
       const firm = await createFirm(db());
-      const header = await refusal(checkImport(firm.maker, firm.participant.id, "x.csv", "mail,name\na@b.test,A\n"), 400, "import.error.header");
+      const header = await refusal(checkImport(firm.maker, { participantId: firm.participant.id, fileName: "x.csv", text: "mail,name\na@b.test,A\n" }), 400, "import.error.header");
       expect(header.params).toMatchObject({ unknown: "mail, name", missing: "email, display_name" });
-      await refusal(checkImport(firm.maker, firm.participant.id, "x.csv", `${HEADER}\n`), 400, "import.error.empty");
-      await refusal(checkImport(firm.maker, firm.participant.id, "x.csv", ""), 400, "import.error.empty");
-      await refusal(checkImport(firm.maker, firm.participant.id, "x.csv", `${HEADER}\n"unclosed@bulk.test,Name,,,,\n`), 400, "import.error.unreadable");
+      await refusal(checkImport(firm.maker, { participantId: firm.participant.id, fileName: "x.csv", text: `${HEADER}\n` }), 400, "import.error.empty");
+      await refusal(checkImport(firm.maker, { participantId: firm.participant.id, fileName: "x.csv", text: "" }), 400, "import.error.empty");
+      await refusal(checkImport(firm.maker, { participantId: firm.participant.id, fileName: "x.csv", text: `${HEADER}\n"unclosed@bulk.test,Name,,,,\n` }), 400, "import.error.unreadable");
       expect(() => parseImportFile(`${HEADER}\n${"a@b.test,A,,,,\n".repeat(20_001)}`)).toThrow();
     });
 
     it("applies nothing when the world changed since the dry run", async () => {
       const firm = await createFirm(db());
-      const run = await checkImport(firm.maker, firm.participant.id, "late.csv", `${HEADER}\nfirst.late@bulk.test,First,,,,\nsecond.late@bulk.test,Second,ref_data_viewer,,,\n`);
+      const run = await checkImport(firm.maker, { participantId: firm.participant.id, fileName: "late.csv", text: `${HEADER}\nfirst.late@bulk.test,First,,,,\nsecond.late@bulk.test,Second,ref_data_viewer,,,\n` });
       expect(run.outcome).toBe("valid");
       await createUser(firm.maker, { participantId: firm.participant.id, email: "second.late@bulk.test", displayName: "Made by hand meanwhile" });
       const before = await totals();
       const auditBefore = await lastAuditId(db());
-      const error = await refusal(applyImport(firm.maker, run.id), 400, "import.error.invalidNow");
+      const error = await refusal(applyImport(firm.maker, { runId: run.id }), 400, "import.error.invalidNow");
       expect(error.params).toEqual({ errors: 1 });
       expect(await totals()).toEqual(before);
       expect(await auditEventsSince(db(), auditBefore)).toEqual([]);
@@ -131,11 +131,11 @@ describeEachDatabase("bulk import of users and role requests", (use) => {
         "+plus@bulk.test,Plus Sign,si_status_subscriber,,,",
         "-minus@bulk.test,Minus Sign,,,,",
       ].join("\r\n");
-      const run = await checkImport(firm.maker, firm.participant.id, "team.csv", file);
+      const run = await checkImport(firm.maker, { participantId: firm.participant.id, fileName: "team.csv", text: file });
       expect(run).toMatchObject({ outcome: "valid", rowCount: 5, errorCount: 0 });
       const before = await totals();
       const auditBefore = await lastAuditId(db());
-      const applied = await applyImport(firm.maker, run.id);
+      const applied = await applyImport(firm.maker, { runId: run.id });
       expect(applied).toMatchObject({ mode: "apply", outcome: "applied", errorCount: 0 });
       expect(applied.appliedAt).not.toBeNull();
       expect(await totals()).toEqual({ ...before, users: before.users + 5, requests: before.requests + 4 });
@@ -167,13 +167,13 @@ describeEachDatabase("bulk import of users and role requests", (use) => {
       expect(events.at(-1)).toMatchObject({ action: "user.import.applied", entityId: run.id, metadata: { rows: 5, requests: 4, grants: 0 } });
 
       // Once only.
-      await refusal(applyImport(firm.maker, run.id), 409, "import.error.alreadyApplied");
+      await refusal(applyImport(firm.maker, { runId: run.id }), 409, "import.error.alreadyApplied");
       expect(await totals()).toEqual({ ...before, users: before.users + 5, requests: before.requests + 4 });
 
       // A checker approves an imported request like any other; the grant says where it came from.
       const amy = created.find((u) => u.email === "amy.chan@bulk.test")!;
       const amyRequest = requests.find((r) => r.userId === amy.id && r.roleCode === "ref_data_viewer")!;
-      await decideRequest(firm.checker, amyRequest.id, { decision: "approve" });
+      await decideRequest(firm.checker, { requestId: amyRequest.id, decision: "approve" });
       const profile = await getUserProfile(firm.maker, amy.id);
       expect(profile.grants).toEqual([expect.objectContaining({ roleCode: "ref_data_viewer", source: "import", requestedByName: firm.maker.actor.displayName, approvedByName: firm.checker.actor.displayName })]);
 
@@ -199,7 +199,7 @@ describeEachDatabase("bulk import of users and role requests", (use) => {
         "-1@bulk.test,Minus,,,,",
         "safe@bulk.test,Safe,=1+1,,,",
       ].join("\n");
-      const run = await checkImport(firm.maker, firm.participant.id, "evil.csv", file);
+      const run = await checkImport(firm.maker, { participantId: firm.participant.id, fileName: "evil.csv", text: file });
       const csv = importReportCsv(run);
       const report = readReport(csv);
       expect(report.map((r) => r.email)).toEqual(['\'=HYPERLINK("http://evil.test","x")', "'@SUM(1+1)@bulk.test", "'+1@bulk.test", "'-1@bulk.test", "safe@bulk.test"]);
@@ -214,12 +214,12 @@ describeEachDatabase("bulk import of users and role requests", (use) => {
     it("grants a participant's first administrators directly, and nothing else", async () => {
       const bare = await registerParticipant(db());
       const tag = bare.id.toLowerCase();
-      const refused = await checkImport(officer, bare.id, "admins.csv", `${HEADER}\nmaker.${tag}@bulk.test,First Maker,da_maker,,,\nops.${tag}@bulk.test,Ops,trade_info_viewer,,,\n`);
+      const refused = await checkImport(officer, { participantId: bare.id, fileName: "admins.csv", text: `${HEADER}\nmaker.${tag}@bulk.test,First Maker,da_maker,,,\nops.${tag}@bulk.test,Ops,trade_info_viewer,,,\n` });
       expect(refused.report[1]!.errors).toEqual([{ column: "roles", message: 'an officer may grant only DA roles, not "trade_info_viewer"' }]);
 
-      const run = await checkImport(officer, bare.id, "admins.csv", `${HEADER}\nmaker.${tag}@bulk.test,First Maker,da_maker,,,\nchecker.${tag}@bulk.test,First Checker,da_checker,,,\n`);
+      const run = await checkImport(officer, { participantId: bare.id, fileName: "admins.csv", text: `${HEADER}\nmaker.${tag}@bulk.test,First Maker,da_maker,,,\nchecker.${tag}@bulk.test,First Checker,da_checker,,,\n` });
       expect(run.outcome).toBe("valid");
-      const applied = await applyImport(officer, run.id);
+      const applied = await applyImport(officer, { runId: run.id });
       expect(applied.report.map((r) => r.outcome)).toEqual(["granted", "granted"]);
       const created = await db().select().from(users).where(eq(users.participantId, bare.id));
       expect(created).toHaveLength(2);
@@ -233,16 +233,16 @@ describeEachDatabase("bulk import of users and role requests", (use) => {
 
       // Once a participant has active administrators, an officer's import grants nothing more.
       const staffed = await createFirm(db());
-      const more = await checkImport(officer, staffed.participant.id, "more.csv", `${HEADER}\nthird.${tag}@bulk.test,Third,da_checker,,,\n`);
+      const more = await checkImport(officer, { participantId: staffed.participant.id, fileName: "more.csv", text: `${HEADER}\nthird.${tag}@bulk.test,Third,da_checker,,,\n` });
       expect(more.report[0]!.errors).toEqual([{ column: "roles", message: "an officer may grant roles only to a participant's first administrators" }]);
     });
 
     it("is refused to staff who may not import", async () => {
       const firm = await createFirm(db());
       for (const email of ["helpdesk@hkex.demo", "compliance@hkex.demo"]) {
-        await refusal(checkImport(await contextFor(db(), email), firm.participant.id, "x.csv", `${HEADER}\nx@bulk.test,X,,,,\n`), 403);
+        await refusal(checkImport(await contextFor(db(), email), { participantId: firm.participant.id, fileName: "x.csv", text: `${HEADER}\nx@bulk.test,X,,,,\n` }), 403);
       }
-      await refusal(checkImport(firm.checker, firm.participant.id, "x.csv", `${HEADER}\nx@bulk.test,X,,,,\n`), 403);
+      await refusal(checkImport(firm.checker, { participantId: firm.participant.id, fileName: "x.csv", text: `${HEADER}\nx@bulk.test,X,,,,\n` }), 403);
     });
   });
 
@@ -255,14 +255,14 @@ describeEachDatabase("bulk import of users and role requests", (use) => {
       const lines = [HEADER];
       for (let i = 0; i < rows; i++) lines.push(`user${i}.${tag}@scale.test,Scale User ${i},trade_info_viewer,,,`);
       const started = performance.now();
-      const run = await checkImport(firm.maker, firm.participant.id, "scale.csv", lines.join("\n"));
+      const run = await checkImport(firm.maker, { participantId: firm.participant.id, fileName: "scale.csv", text: lines.join("\n") });
       const checkedAt = performance.now();
       expect(run).toMatchObject({ outcome: "valid", rowCount: rows, errorCount: 0 });
       const progress: { phase: string; done: number; total: number }[] = [];
       const onProgress: ImportProgress = (phase, done, total) => progress.push({ phase, done, total });
       const before = await totals();
       const auditBefore = await lastAuditId(db());
-      const applied = await applyImport(firm.maker, run.id, onProgress);
+      const applied = await applyImport(firm.maker, { runId: run.id, progress: onProgress });
       const appliedAt = performance.now();
       const seconds = (appliedAt - started) / 1000;
       console.log(

@@ -1,15 +1,19 @@
 import { and, eq } from "drizzle-orm";
 import { afterEach, beforeAll, expect, it } from "vitest";
 import { auditEvents, credentialLinks, mailOutbox, sessions, users } from "../../db/schema";
+import type { Database } from "../../db/client.server";
 import { AppError } from "../../app/lib/errors";
-import { inspectLink, redeemLink } from "../../app/modules/credentials/links.server";
+import { ANONYMOUS_ACTOR } from "../../app/modules/context.server";
+import { inspectLink, redeemLink } from "../../app/modules/users/links.server";
 import { createUser } from "../../app/modules/users/service.server";
-import { performSupportAction } from "../../app/modules/support/service.server";
+import { performSupportAction } from "../../app/modules/users/support.server";
 import { contextFor, createConsoleUser, registerParticipant } from "../factories";
 import { describeEachDatabase } from "../support/databases";
 import { HOUR, TestClock } from "../support/clock";
 
 const info = { requestId: "links-test", ip: "203.0.113.9", userAgent: "vitest" };
+const redeem = (db: Database, token: string, password: string, confirmation: string) =>
+  redeemLink({ db, actor: ANONYMOUS_ACTOR, ...info }, { token, password, confirmation });
 const GOOD = "harbour lanterns drift at dusk";
 
 describeEachDatabase("activation and password-reset links (SPEC §5)", (use) => {
@@ -52,19 +56,19 @@ describeEachDatabase("activation and password-reset links (SPEC §5)", (use) => 
       ["qwerty123456", "password.common"],
       ["samng-k00001-pass", "password.personal"],
     ] as const) {
-      const error = await redeemLink(db, info, token, password, password).catch((e: unknown) => e);
+      const error = await redeem(db, token, password, password).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AppError);
       expect((error as AppError).fieldErrors.password).toBe(key);
     }
-    const mismatch = await redeemLink(db, info, token, GOOD, `${GOOD}!`).catch((e: unknown) => e);
+    const mismatch = await redeem(db, token, GOOD, `${GOOD}!`).catch((e: unknown) => e);
     expect((mismatch as AppError).fieldErrors.confirmation).toBe("password.mismatch");
     expect((await db.select().from(users).where(eq(users.id, user.id)))[0]!.status).toBe("invited");
 
-    expect(await redeemLink(db, info, token, GOOD, GOOD)).toEqual({ purpose: "invitation" });
+    expect(await redeem(db, token, GOOD, GOOD)).toEqual({ purpose: "invitation" });
     const [after] = await db.select().from(users).where(eq(users.id, user.id));
     expect(after!.status).toBe("active");
     expect(after!.passwordHash).toMatch(/^\$argon2id\$/);
-    const again = await redeemLink(db, info, token, GOOD, GOOD).catch((e: unknown) => e);
+    const again = await redeem(db, token, GOOD, GOOD).catch((e: unknown) => e);
     expect((again as AppError).messageKey).toBe("link.invalid");
     expect(await inspectLink(db, token)).toEqual({ valid: false });
   });
@@ -75,24 +79,24 @@ describeEachDatabase("activation and password-reset links (SPEC §5)", (use) => 
     expect(await inspectLink(db, `${token.slice(0, -2)}xx`)).toEqual({ valid: false });
     clock = new TestClock(Date.now() + 73 * HOUR).start();
     expect(await inspectLink(db, token)).toEqual({ valid: false });
-    const late = await redeemLink(db, info, token, GOOD, GOOD).catch((e: unknown) => e);
+    const late = await redeem(db, token, GOOD, GOOD).catch((e: unknown) => e);
     expect((late as AppError).messageKey).toBe("link.invalid");
   });
 
   it("a helpdesk reset mails a new link, voids the old one, and using it ends the user's sessions", async () => {
     const db = use().db;
     const { user, token: first } = await invite("reset.me@k00001.test");
-    await redeemLink(db, info, first, GOOD, GOOD);
+    await redeem(db, first, GOOD, GOOD);
     await db.insert(sessions).values({ id: "s-reset-test", userId: user.id, expiresAt: new Date(Date.now() + HOUR), absoluteExpiresAt: new Date(Date.now() + HOUR), lastSeenAt: new Date() });
     const helpdesk = await contextFor(db, "helpdesk@k00001.test");
-    await performSupportAction({ ...helpdesk, baseUrl: "https://console.example" }, user.id, "password_reset", { ticketRef: "INC-42", reason: "Forgot it; verified by call-back." });
-    await performSupportAction({ ...helpdesk, baseUrl: "https://console.example" }, user.id, "password_reset", { ticketRef: "INC-43", reason: "Asked again; verified by call-back." });
+    await performSupportAction({ ...helpdesk, baseUrl: "https://console.example" }, { userId: user.id, action: "password_reset", ticketRef: "INC-42", reason: "Forgot it; verified by call-back." });
+    await performSupportAction({ ...helpdesk, baseUrl: "https://console.example" }, { userId: user.id, action: "password_reset", ticketRef: "INC-43", reason: "Asked again; verified by call-back." });
     const mails = await db.select().from(mailOutbox).where(and(eq(mailOutbox.toAddress, "reset.me@k00001.test"), eq(mailOutbox.kind, "password_reset")));
     expect(mails).toHaveLength(2);
     const tokenOf = (body: string) => /activate\/([A-Za-z0-9_-]+)/.exec(body)![1]!;
     expect(await inspectLink(db, tokenOf(mails[0]!.body))).toEqual({ valid: false });
     const second = tokenOf(mails[1]!.body);
-    expect(await redeemLink(db, info, second, "a brand new passphrase here", "a brand new passphrase here")).toEqual({ purpose: "password_reset" });
+    expect(await redeem(db, second, "a brand new passphrase here", "a brand new passphrase here")).toEqual({ purpose: "password_reset" });
     expect(await db.select().from(sessions).where(eq(sessions.userId, user.id))).toEqual([]);
   });
 });

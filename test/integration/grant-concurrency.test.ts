@@ -57,8 +57,8 @@ describeEachDatabase("Login Management under concurrency", (use) => {
       const request = await requestGrant(firm.maker, { userId, roleCode: "trade_info_viewer" });
       const { won, lost } = settle(
         await Promise.allSettled([
-          decideRequest(through(poolA, first), request.id, { decision: "approve", comment: "First checker" }),
-          decideRequest(through(poolB, second), request.id, { decision: "approve", comment: "Second checker" }),
+          decideRequest(through(poolA, first), { requestId: request.id, decision: "approve", comment: "First checker" }),
+          decideRequest(through(poolB, second), { requestId: request.id, decision: "approve", comment: "Second checker" }),
         ]),
       );
       expect(won, `round ${round}`).toHaveLength(1);
@@ -86,8 +86,8 @@ describeEachDatabase("Login Management under concurrency", (use) => {
       const request = await requestGrant(firm.maker, { userId, roleCode: "ref_data_viewer" });
       const { won, lost } = settle(
         await Promise.allSettled([
-          decideRequest(through(poolA, first), request.id, { decision: "approve" }),
-          decideRequest(through(poolB, second), request.id, { decision: "reject", comment: "No form." }),
+          decideRequest(through(poolA, first), { requestId: request.id, decision: "approve" }),
+          decideRequest(through(poolB, second), { requestId: request.id, decision: "reject", comment: "No form." }),
         ]),
       );
       expect(won).toHaveLength(1);
@@ -107,8 +107,8 @@ describeEachDatabase("Login Management under concurrency", (use) => {
       const names = [`Edited by first ${round}`, `Edited by second ${round}`];
       const { won, lost } = settle(
         await Promise.allSettled([
-          updateUser(through(poolA, first), userId, { version: user!.version, displayName: names[0]! }),
-          updateUser(through(poolB, second), userId, { version: user!.version, displayName: names[1]! }),
+          updateUser(through(poolA, first), { userId, version: user!.version, displayName: names[0]! }),
+          updateUser(through(poolB, second), { userId, version: user!.version, displayName: names[1]! }),
         ]),
       );
       expect(won, `round ${round}`).toHaveLength(1);
@@ -134,8 +134,8 @@ describeEachDatabase("Login Management under concurrency", (use) => {
       const { won, lost } = settle(
         await Promise.allSettled([
           // The maker revokes the first checker while the first checker revokes the second.
-          revokeGrant(through(poolA, firm.maker), g1.id, { reason: "Restructuring (A)" }),
-          revokeGrant(through(poolB, first), g2.id, { reason: "Restructuring (B)" }),
+          revokeGrant(through(poolA, firm.maker), { grantId: g1.id, reason: "Restructuring (A)" }),
+          revokeGrant(through(poolB, first), { grantId: g2.id, reason: "Restructuring (B)" }),
         ]),
       );
       expect(won).toHaveLength(1);
@@ -153,8 +153,8 @@ describeEachDatabase("Login Management under concurrency", (use) => {
       const versionOf = (id: string) => rows.find((r) => r.id === id)!.version;
       const { won, lost } = settle(
         await Promise.allSettled([
-          changeUserStatus(through(poolA, firm.maker), first.actor.userId!, { action: "suspend", version: versionOf(first.actor.userId!), reason: "On leave (A)" }),
-          changeUserStatus(through(poolB, firm.maker), second.actor.userId!, { action: "suspend", version: versionOf(second.actor.userId!), reason: "On leave (B)" }),
+          changeUserStatus(through(poolA, firm.maker), { userId: first.actor.userId!, action: "suspend", version: versionOf(first.actor.userId!), reason: "On leave (A)" }),
+          changeUserStatus(through(poolB, firm.maker), { userId: second.actor.userId!, action: "suspend", version: versionOf(second.actor.userId!), reason: "On leave (B)" }),
         ]),
       );
       expect(won).toHaveLength(1);

@@ -5,7 +5,7 @@ import { seedDemo } from "../../db/seed";
 import { roleGrants, roleTemplateRoles, roleTemplates, sessions, supportActions, users, type ParticipantType } from "../../db/schema";
 import type { ServiceContext } from "../../app/modules/context.server";
 import { heldRoleCodes } from "../../app/modules/roles/facts.server";
-import { SUPPORT_ACTIONS, performSupportAction, supportHistory, type SupportAction } from "../../app/modules/support/service.server";
+import { SUPPORT_ACTIONS, performSupportAction, supportHistory, type SupportAction } from "../../app/modules/users/support.server";
 import { getUserProfile } from "../../app/modules/users/service.server";
 import { contextFor } from "../factories";
 import { createFirm, refusal } from "../support/access";
@@ -35,12 +35,12 @@ describeEachDatabase("helpdesk actions", (use) => {
     const userId = await firm.addUser(["si_maker"]);
     const before = await lastAuditId(db());
     for (const action of SUPPORT_ACTIONS) {
-      const empty = await refusal(performSupportAction(helpdesk, userId, action, { ticketRef: "", reason: "" }), 400);
+      const empty = await refusal(performSupportAction(helpdesk, { userId, action, ticketRef: "", reason: "" }), 400);
       expect(empty.fieldErrors.ticketRef).toBe("support.error.ticket");
       expect(empty.fieldErrors.reason).toBeDefined();
-      const badTicket = await refusal(performSupportAction(helpdesk, userId, action, { ticketRef: "INC 1; drop", reason: TICKET.reason }), 400);
+      const badTicket = await refusal(performSupportAction(helpdesk, { userId, action, ticketRef: "INC 1; drop", reason: TICKET.reason }), 400);
       expect(badTicket.fieldErrors).toEqual({ ticketRef: "support.error.ticket" });
-      const shortReason = await refusal(performSupportAction(helpdesk, userId, action, { ticketRef: TICKET.ticketRef, reason: "ok" }), 400);
+      const shortReason = await refusal(performSupportAction(helpdesk, { userId, action, ticketRef: TICKET.ticketRef, reason: "ok" }), 400);
       expect(shortReason.fieldErrors).toEqual({ reason: "validation.reasonTooShort" });
     }
     expect(await auditEventsSince(db(), before)).toEqual([]);
@@ -52,19 +52,19 @@ describeEachDatabase("helpdesk actions", (use) => {
     const firm = await createFirm(db());
     const userId = await firm.addUser(["si_maker"]);
     for (const email of ["officer@hkex.demo", "compliance@hkex.demo", "platform@hkex.demo"]) {
-      await refusal(performSupportAction(await contextFor(db(), email), userId, "reset_roles", TICKET), 403);
+      await refusal(performSupportAction(await contextFor(db(), email), { userId, action: "reset_roles", ...TICKET }), 403);
     }
-    await refusal(performSupportAction(firm.maker, userId, "revoke_sessions", TICKET), 403);
-    await refusal(performSupportAction(firm.checker, userId, "reset_roles", TICKET), 403);
-    await refusal(performSupportAction(helpdesk, userId, "grant_role" as SupportAction, TICKET), 400, "error.badRequest");
-    await refusal(performSupportAction(helpdesk, "no-such-user", "unlock", TICKET), 404, "error.notFound");
+    await refusal(performSupportAction(firm.maker, { userId, action: "revoke_sessions", ...TICKET }), 403);
+    await refusal(performSupportAction(firm.checker, { userId, action: "reset_roles", ...TICKET }), 403);
+    await refusal(performSupportAction(helpdesk, { userId, action: "grant_role" as SupportAction, ...TICKET }), 400, "error.badRequest");
+    await refusal(performSupportAction(helpdesk, { userId: "no-such-user", action: "unlock", ...TICKET }), 404, "error.notFound");
   });
 
   it("resets roles to the participant type's baseline by removing, never adding, and records each removal on behalf of the user", async () => {
     const firm = await createFirm(db(), { type: "GCP" });
     const userId = await firm.addUser(["trade_info_viewer", "si_maker", "si_status_subscriber"], "Peggy Poon");
     const before = await lastAuditId(db());
-    expect(await performSupportAction(helpdesk, userId, "reset_roles", TICKET)).toEqual({ message: "support.done" });
+    expect(await performSupportAction(helpdesk, { userId, action: "reset_roles", ...TICKET })).toEqual({ message: "support.done" });
 
     // The GCP baseline is trade_info_viewer, ref_data_viewer, si_status_subscriber: SI maker goes, ref_data_viewer is not added.
     expect((await heldRoleCodes(db(), userId, new Date())).sort()).toEqual(["si_status_subscriber", "trade_info_viewer"]);
@@ -90,10 +90,10 @@ describeEachDatabase("helpdesk actions", (use) => {
 
     // A user with no role gets none from a reset.
     const bare = await firm.addUser([]);
-    await performSupportAction(helpdesk, bare, "reset_roles", TICKET);
+    await performSupportAction(helpdesk, { userId: bare, action: "reset_roles", ...TICKET });
     expect(await activeGrantCount(bare)).toBe(0);
     // HKEX staff have no baseline.
-    await refusal(performSupportAction(helpdesk, helpdesk.actor.userId!, "reset_roles", TICKET), 400, "support.refused.hkexUser");
+    await refusal(performSupportAction(helpdesk, { userId: helpdesk.actor.userId!, action: "reset_roles", ...TICKET }), 400, "support.refused.hkexUser");
   });
 
   it("never adds a role, whatever the user held and whatever the participant type (property, against the database)", async () => {
@@ -110,7 +110,7 @@ describeEachDatabase("helpdesk actions", (use) => {
         const firm = await createFirm(db(), { type });
         const userId = await firm.addUser(held);
         const before = new Set(await heldRoleCodes(db(), userId, new Date()));
-        await performSupportAction(helpdesk, userId, "reset_roles", TICKET);
+        await performSupportAction(helpdesk, { userId, action: "reset_roles", ...TICKET });
         const after = await heldRoleCodes(db(), userId, new Date());
         const baseline = templates.filter((t) => t.type === type).map((t) => t.roleCode);
         for (const role of after) expect(before.has(role)).toBe(true);
@@ -124,11 +124,11 @@ describeEachDatabase("helpdesk actions", (use) => {
   it("unlocks only a locked user, as the helpdesk, with the ticket on record", async () => {
     const firm = await createFirm(db());
     const userId = await firm.addUser(["ref_data_viewer"]);
-    await refusal(performSupportAction(helpdesk, userId, "unlock", TICKET), 400, "support.refused.notLocked");
+    await refusal(performSupportAction(helpdesk, { userId, action: "unlock", ...TICKET }), 400, "support.refused.notLocked");
     // No service locks a user yet (failed sign-ins only throttle): lock the record directly, as the lockout would.
     await db().update(users).set({ status: "locked", statusReason: "Too many failed sign-ins" }).where(eq(users.id, userId));
     const before = await lastAuditId(db());
-    await performSupportAction(helpdesk, userId, "unlock", TICKET);
+    await performSupportAction(helpdesk, { userId, action: "unlock", ...TICKET });
     expect((await userRow(userId)).status).toBe("active");
     const events = await auditEventsSince(db(), before);
     expect(events.map((e) => [e.action, e.ticketRef, e.onBehalfOfUserId])).toEqual([["user.unlocked", TICKET.ticketRef, userId]]);
@@ -142,8 +142,8 @@ describeEachDatabase("helpdesk actions", (use) => {
     await db().update(users).set({ mfaEnrolledAt: new Date() }).where(eq(users.id, userId));
     const grantsBefore = await activeGrantCount(userId);
     const before = await lastAuditId(db());
-    await performSupportAction(helpdesk, userId, "reset_mfa", { ticketRef: "INC-7", reason: "Lost the phone with the authenticator." });
-    await performSupportAction(helpdesk, userId, "password_reset", { ticketRef: "INC-8", reason: "Forgot the password, verified by call-back." });
+    await performSupportAction(helpdesk, { userId, action: "reset_mfa", ticketRef: "INC-7", reason: "Lost the phone with the authenticator." });
+    await performSupportAction(helpdesk, { userId, action: "password_reset", ticketRef: "INC-8", reason: "Forgot the password, verified by call-back." });
     expect((await userRow(userId)).mfaEnrolledAt).toBeNull();
     const events = await auditEventsSince(db(), before);
     expect(events.map((e) => [e.action, e.ticketRef, e.onBehalfOfUserId, e.actorPersona])).toEqual([
@@ -170,7 +170,7 @@ describeEachDatabase("helpdesk actions", (use) => {
     expect(await db().select().from(sessions).where(eq(sessions.userId, checkerId))).toHaveLength(2);
 
     const before = await lastAuditId(db());
-    await performSupportAction(helpdesk, checkerId, "revoke_sessions", { ticketRef: "INC-9", reason: "Laptop reported stolen." });
+    await performSupportAction(helpdesk, { userId: checkerId, action: "revoke_sessions", ticketRef: "INC-9", reason: "Laptop reported stolen." });
     expect(await db().select().from(sessions).where(eq(sessions.userId, checkerId))).toEqual([]);
     const events = await auditEventsSince(db(), before);
     expect(events.map((e) => [e.action, e.ticketRef, e.onBehalfOfUserId, e.metadata])).toEqual([["auth.sessions.revoked", "INC-9", checkerId, { sessions: 2 }]]);

@@ -78,7 +78,7 @@ describeEachDatabase("Login Management over HTTP", (use) => {
     const refused = await maker.post(`/users/${contractor}`, { intent: "decide", requestId: pending!.id, decision: "approve" });
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain("Only a DA checker of this participant can approve or reject requests.");
-    const requests = await maker.post("/requests", { kind: "request", requestId: pending!.id, decision: "approve" });
+    const requests = await maker.post("/requests", { intent: "decide", requestId: pending!.id, decision: "approve" });
     expect(requests.status).toBe(403);
     expect((await db().select().from(grantRequests).where(eq(grantRequests.id, pending!.id)))[0]!.status).toBe("pending");
 
@@ -118,7 +118,7 @@ describeEachDatabase("Login Management over HTTP", (use) => {
       .from(roleGrants)
       .where(and(eq(roleGrants.userId, second.actor.userId!), eq(roleGrants.roleCode, "da_checker")));
     const before = await lastAuditId(db());
-    await revokeGrant(firm.maker, grant!.id, { reason: "Moved to another team." });
+    await revokeGrant(firm.maker, { grantId: grant!.id, reason: "Moved to another team." });
     const next = await client.get("/requests");
     expect(next.status).toBe(302);
     expect(next.headers.get("location")).toBe("/login?redirectTo=%2Frequests");
@@ -139,7 +139,7 @@ describeEachDatabase("Login Management over HTTP", (use) => {
       const cover = await firm.addSignInUser("Holiday Cover");
       const validTo = new Date(clock.current().getTime() + 10 * MINUTE);
       const request = await requestGrant(firm.maker, { userId: cover.id, roleCode: "da_checker", validTo: validTo.toISOString() });
-      await decideRequest(firm.checker, request.id, { decision: "approve", comment: "Holiday cover for ten minutes." });
+      await decideRequest(firm.checker, { requestId: request.id, decision: "approve", comment: "Holiday cover for ten minutes." });
 
       const client = new HttpClient(server.baseUrl);
       expect((await client.signIn(cover.email, firm.password)).status).toBe(302);

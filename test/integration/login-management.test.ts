@@ -15,7 +15,7 @@ import {
   requestWaiver,
   revokeGrant,
 } from "../../app/modules/roles/service.server";
-import { performSupportAction } from "../../app/modules/support/service.server";
+import { performSupportAction } from "../../app/modules/users/support.server";
 import { checkImport } from "../../app/modules/users/import.server";
 import { changeUserStatus, createUser, getUserProfile, listUsers, updateUser } from "../../app/modules/users/service.server";
 import { contextFor, registerParticipant } from "../factories";
@@ -51,7 +51,7 @@ describeEachDatabase("Login Management services", (use) => {
   /** Asks as the firm's maker and approves as its checker: the normal way a role is given. */
   const grantThroughChecker = async (firm: Firm, userId: string, roleCode: string, extra: { validFrom?: string; validTo?: string; justification?: string } = {}, checker = firm.checker) => {
     const request = await requestGrant(firm.maker, { userId, roleCode, ...extra });
-    const decided = await decideRequest(checker, request.id, { decision: "approve", comment: "Signed access form on file." });
+    const decided = await decideRequest(checker, { requestId: request.id, decision: "approve", comment: "Signed access form on file." });
     expect(decided.status).toBe("approved");
     return decided;
   };
@@ -78,16 +78,16 @@ describeEachDatabase("Login Management services", (use) => {
       for (const ctx of [makerB, checkerB]) {
         const error = await refusal(getUserProfile(ctx, wing.id), 404, "error.notFound");
         expect(error.params).toEqual(missing.params);
-        await refusal(updateUser(ctx, wing.id, { version: wing.version, displayName: "Taken over" }), 404, "error.notFound");
-        await refusal(changeUserStatus(ctx, wing.id, { action: "suspend", version: wing.version, reason: "Not ours to suspend" }), 404, "error.notFound");
-        await refusal(revokeGrant(ctx, opsGrant.id, { reason: "Not ours to revoke" }), 404, "error.notFound");
+        await refusal(updateUser(ctx, { userId: wing.id, version: wing.version, displayName: "Taken over" }), 404, "error.notFound");
+        await refusal(changeUserStatus(ctx, { userId: wing.id, action: "suspend", version: wing.version, reason: "Not ours to suspend" }), 404, "error.notFound");
+        await refusal(revokeGrant(ctx, { grantId: opsGrant.id, reason: "Not ours to revoke" }), 404, "error.notFound");
       }
       await refusal(requestGrant(makerB, { userId: wing.id, roleCode: "trade_info_viewer" }), 404, "error.notFound");
       await refusal(requestWaiver(makerB, { userId: wing.id, ruleId: "da_maker_checker", reason: "Not ours to ask" }), 404, "error.notFound");
-      await refusal(decideRequest(checkerB, wingRequest!.id, { decision: "approve" }), 404, "error.notFound");
-      await refusal(cancelRequest(makerB, wingRequest!.id), 404, "error.notFound");
+      await refusal(decideRequest(checkerB, { requestId: wingRequest!.id, decision: "approve" }), 404, "error.notFound");
+      await refusal(cancelRequest(makerB, { requestId: wingRequest!.id }), 404, "error.notFound");
       await refusal(createUser(makerB, { participantId: "C00123", email: "planted@lionrock.example", displayName: "Planted" }), 404, "error.notFound");
-      await refusal(checkImport(makerB, "C00123", "users.csv", "email,display_name\nplanted@lionrock.example,Planted\n"), 404, "error.notFound");
+      await refusal(checkImport(makerB, { participantId: "C00123", fileName: "users.csv", text: "email,display_name\nplanted@lionrock.example,Planted\n" }), 404, "error.notFound");
 
       // Nothing changed on the C00123 side.
       expect((await userByEmail("wing.cheung@lionrock.example")).displayName).toBe("Wing Cheung");
@@ -118,9 +118,9 @@ describeEachDatabase("Login Management services", (use) => {
         .from(grantRequests)
         .where(and(eq(grantRequests.userId, contractor.id), eq(grantRequests.status, "pending")));
       expect(pending).toBeDefined();
-      await refusal(decideRequest(makerB, pending!.id, { decision: "approve" }), 403, "access.refused.checkerOnly");
+      await refusal(decideRequest(makerB, { requestId: pending!.id, decision: "approve" }), 403, "access.refused.checkerOnly");
       for (const ctx of [officer, compliance, helpdesk]) {
-        await refusal(decideRequest(ctx, pending!.id, { decision: "approve" }), 403);
+        await refusal(decideRequest(ctx, { requestId: pending!.id, decision: "approve" }), 403);
       }
       const [still] = await db().select().from(grantRequests).where(eq(grantRequests.id, pending!.id));
       expect(still?.status).toBe("pending");
@@ -146,7 +146,7 @@ describeEachDatabase("Login Management services", (use) => {
       expect((await listRequests(firm.maker, "mine")).map((r) => r.id)).toContain(request.id);
 
       const before = await lastAuditId(db());
-      const decided = await decideRequest(firm.checker, request.id, { decision: "approve", comment: "Access form AF-88 signed." });
+      const decided = await decideRequest(firm.checker, { requestId: request.id, decision: "approve", comment: "Access form AF-88 signed." });
       expect(decided).toMatchObject({ status: "approved", decidedBy: firm.checker.actor.userId, decisionComment: "Access form AF-88 signed." });
       expect(await heldRoleCodes(db(), userId, new Date())).toEqual(["trade_info_viewer"]);
 
@@ -175,9 +175,9 @@ describeEachDatabase("Login Management services", (use) => {
       const firm = await createFirm(db());
       const userId = await firm.addUser();
       const request = await requestGrant(firm.maker, { userId, roleCode: "ref_data_viewer" });
-      await decideRequest(firm.checker, request.id, { decision: "reject", comment: "No form." });
-      await refusal(decideRequest(firm.checker, request.id, { decision: "approve" }), 409, "access.refused.alreadyDecided");
-      await refusal(cancelRequest(firm.maker, request.id), 409, "access.refused.alreadyDecided");
+      await decideRequest(firm.checker, { requestId: request.id, decision: "reject", comment: "No form." });
+      await refusal(decideRequest(firm.checker, { requestId: request.id, decision: "approve" }), 409, "access.refused.alreadyDecided");
+      await refusal(cancelRequest(firm.maker, { requestId: request.id }), 409, "access.refused.alreadyDecided");
       expect(await heldRoleCodes(db(), userId, new Date())).toEqual([]);
       const profile = await getUserProfile(firm.checker, userId);
       expect(profile.grants).toEqual([]);
@@ -192,10 +192,10 @@ describeEachDatabase("Login Management services", (use) => {
       const otherMaker = await firm.addAdministrator("da_maker");
       const userId = await firm.addUser();
       const request = await requestGrant(firm.maker, { userId, roleCode: "si_status_subscriber" });
-      await refusal(cancelRequest(otherMaker, request.id), 403, "access.refused.notYourRequest");
-      await refusal(cancelRequest(firm.checker, request.id), 403, "access.refused.notYourRequest");
-      expect((await cancelRequest(firm.maker, request.id)).status).toBe("cancelled");
-      await refusal(decideRequest(firm.checker, request.id, { decision: "approve" }), 409, "access.refused.alreadyDecided");
+      await refusal(cancelRequest(otherMaker, { requestId: request.id }), 403, "access.refused.notYourRequest");
+      await refusal(cancelRequest(firm.checker, { requestId: request.id }), 403, "access.refused.notYourRequest");
+      expect((await cancelRequest(firm.maker, { requestId: request.id })).status).toBe("cancelled");
+      await refusal(decideRequest(firm.checker, { requestId: request.id, decision: "approve" }), 409, "access.refused.alreadyDecided");
       expect(await heldRoleCodes(db(), userId, new Date())).toEqual([]);
     });
 
@@ -215,17 +215,17 @@ describeEachDatabase("Login Management services", (use) => {
       const firm = await createFirm(db());
       const makerId = firm.maker.actor.userId!;
       const waiver = await requestWaiver(firm.maker, { userId: makerId, ruleId: "da_maker_checker", reason: "Sole proprietor: one administrator." });
-      await decideWaiver(officer, waiver.id, { decision: "approve", comment: "Sole-proprietor declaration received." });
+      await decideWaiver(officer, { waiverId: waiver.id, decision: "approve", comment: "Sole-proprietor declaration received." });
       await grantThroughChecker(firm, makerId, "da_checker");
       const both = await contextFor(db(), firm.makerEmail);
       expect([...both.actor.personas].sort()).toEqual(["da_checker", "da_maker"]);
 
       const userId = await firm.addUser();
       const own = await requestGrant(both, { userId, roleCode: "ref_data_viewer" });
-      await refusal(decideRequest(both, own.id, { decision: "approve" }), 403, "access.refused.ownRequest");
+      await refusal(decideRequest(both, { requestId: own.id, decision: "approve" }), 403, "access.refused.ownRequest");
       expect((await listRequests(both, "awaiting-me")).map((r) => r.id)).not.toContain(own.id);
       expect((await listRequests(firm.checker, "awaiting-me")).map((r) => r.id)).toContain(own.id);
-      expect((await decideRequest(firm.checker, own.id, { decision: "approve" })).status).toBe("approved");
+      expect((await decideRequest(firm.checker, { requestId: own.id, decision: "approve" })).status).toBe("approved");
     });
 
     it("refuses a checker's decision on a grant to themselves; another checker decides it", async () => {
@@ -236,12 +236,12 @@ describeEachDatabase("Login Management services", (use) => {
         roleCode: "ref_data_viewer",
         justification: "Checks the reference-data feed at month-end.",
       });
-      await refusal(decideRequest(firm.checker, request.id, { decision: "approve" }), 403, "access.refused.grantToSelf");
-      await refusal(decideRequest(firm.checker, request.id, { decision: "reject" }), 403, "access.refused.grantToSelf");
+      await refusal(decideRequest(firm.checker, { requestId: request.id, decision: "approve" }), 403, "access.refused.grantToSelf");
+      await refusal(decideRequest(firm.checker, { requestId: request.id, decision: "reject" }), 403, "access.refused.grantToSelf");
       expect((await listRequests(firm.checker, "awaiting-me")).map((r) => r.id)).not.toContain(request.id);
       const second = await firm.addAdministrator("da_checker");
       expect((await listRequests(second, "awaiting-me")).map((r) => r.id)).toContain(request.id);
-      await decideRequest(second, request.id, { decision: "approve" });
+      await decideRequest(second, { requestId: request.id, decision: "approve" });
       expect((await heldRoleCodes(db(), checkerId, new Date())).sort()).toEqual(["da_checker", "ref_data_viewer"]);
     });
 
@@ -251,12 +251,12 @@ describeEachDatabase("Login Management services", (use) => {
       const end = new Date(Date.now() + 1500);
       const request = await requestGrant(firm.maker, { userId, roleCode: "trade_info_viewer", validTo: end.toISOString() });
       await new Promise((resolve) => setTimeout(resolve, end.getTime() - Date.now() + 50));
-      await refusal(decideRequest(firm.checker, request.id, { decision: "approve" }), 400, "access.refused.windowEnded");
+      await refusal(decideRequest(firm.checker, { requestId: request.id, decision: "approve" }), 400, "access.refused.windowEnded");
       const [row] = await db().select().from(grantRequests).where(eq(grantRequests.id, request.id));
       expect(row?.status).toBe("pending");
       expect(await db().select().from(roleGrants).where(eq(roleGrants.userId, userId))).toEqual([]);
       // It can still be rejected, which closes it.
-      expect((await decideRequest(firm.checker, request.id, { decision: "reject", comment: "Expired." })).status).toBe("rejected");
+      expect((await decideRequest(firm.checker, { requestId: request.id, decision: "reject", comment: "Expired." })).status).toBe("rejected");
     });
   });
 
@@ -283,7 +283,7 @@ describeEachDatabase("Login Management services", (use) => {
       const userId = await firm.addUser();
       const decided = await grantThroughChecker(firm, userId, "si_maker");
       const before = await lastAuditId(db());
-      const revoked = await revokeGrant(firm.maker, decided.grantId!, { reason: "Moved to the trade desk." });
+      const revoked = await revokeGrant(firm.maker, { grantId: decided.grantId!, reason: "Moved to the trade desk." });
       expect(revoked).toMatchObject({ status: "revoked", revokedBy: firm.maker.actor.userId, revokeReason: "Moved to the trade desk." });
       expect(await heldRoleCodes(db(), userId, new Date())).toEqual([]);
       const profile = await getUserProfile(firm.checker, userId);
@@ -293,8 +293,8 @@ describeEachDatabase("Login Management services", (use) => {
       expect(profile.requests.map((r) => r.status)).toEqual(["approved"]);
       const events = await auditEventsSince(db(), before);
       expect(events.map((e) => [e.action, e.entityId, e.reason])).toEqual([["role.grant.revoked", decided.grantId, "Moved to the trade desk."]]);
-      await refusal(revokeGrant(firm.checker, decided.grantId!, { reason: "Twice over." }), 409, "access.refused.alreadyRevoked");
-      const short = await refusal(revokeGrant(firm.checker, decided.grantId!, { reason: "no" }), 400);
+      await refusal(revokeGrant(firm.checker, { grantId: decided.grantId!, reason: "Twice over." }), 409, "access.refused.alreadyRevoked");
+      const short = await refusal(revokeGrant(firm.checker, { grantId: decided.grantId!, reason: "no" }), 400);
       expect(short.fieldErrors.reason).toBe("validation.reasonTooShort");
     });
   });
@@ -308,21 +308,21 @@ describeEachDatabase("Login Management services", (use) => {
       const makerGrant = await grantOf(makerId, "da_maker");
 
       for (const ctx of [firm.maker, officer]) {
-        const error = await refusal(revokeGrant(ctx, checkerGrant.id, { reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
+        const error = await refusal(revokeGrant(ctx, { grantId: checkerGrant.id, reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
         expect(error.params).toEqual({ role: "da_checker" });
         expect(en(error.messageKey, error.params)).toContain("no active da_checker");
       }
       const checkerUser = await userByEmail(firm.checkerEmail);
       for (const action of ["suspend", "deactivate"]) {
-        await refusal(changeUserStatus(firm.maker, checkerId, { action, version: checkerUser.version, reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
-        await refusal(changeUserStatus(officer, checkerId, { action, version: checkerUser.version, reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
+        await refusal(changeUserStatus(firm.maker, { userId: checkerId, action, version: checkerUser.version, reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
+        await refusal(changeUserStatus(officer, { userId: checkerId, action, version: checkerUser.version, reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
       }
-      const makerError = await refusal(revokeGrant(firm.checker, makerGrant.id, { reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
+      const makerError = await refusal(revokeGrant(firm.checker, { grantId: makerGrant.id, reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
       expect(makerError.params).toEqual({ role: "da_maker" });
       const makerUser = await userByEmail(firm.makerEmail);
-      await refusal(changeUserStatus(firm.checker, makerId, { action: "deactivate", version: makerUser.version, reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
+      await refusal(changeUserStatus(firm.checker, { userId: makerId, action: "deactivate", version: makerUser.version, reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
       // Reset to baseline would take the DA role away too.
-      await refusal(performSupportAction(helpdesk, makerId, "reset_roles", { ticketRef: "INC-1001", reason: "User asked for a reset." }), 400, "access.refused.lastAdministrator");
+      await refusal(performSupportAction(helpdesk, { userId: makerId, action: "reset_roles", ticketRef: "INC-1001", reason: "User asked for a reset." }), 400, "access.refused.lastAdministrator");
 
       expect(await consolePersonasOf(db(), checkerId, new Date())).toEqual(["da_checker"]);
       expect((await userByEmail(firm.checkerEmail)).status).toBe("active");
@@ -337,14 +337,14 @@ describeEachDatabase("Login Management services", (use) => {
 
       // A suspended checker is not an active one: suspending the second leaves the first as the last.
       const secondUser = await userByEmail(second.actor.email!);
-      const suspended = await changeUserStatus(firm.maker, secondId, { action: "suspend", version: secondUser.version, reason: "On leave until March." });
+      const suspended = await changeUserStatus(firm.maker, { userId: secondId, action: "suspend", version: secondUser.version, reason: "On leave until March." });
       expect(suspended.status).toBe("suspended");
-      await refusal(revokeGrant(firm.maker, (await grantOf(firstId, "da_checker")).id, { reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
-      await changeUserStatus(firm.maker, secondId, { action: "reinstate", version: suspended.version, reason: "Back from leave." });
+      await refusal(revokeGrant(firm.maker, { grantId: (await grantOf(firstId, "da_checker")).id, reason: "Leaving the firm." }), 400, "access.refused.lastAdministrator");
+      await changeUserStatus(firm.maker, { userId: secondId, action: "reinstate", version: suspended.version, reason: "Back from leave." });
 
-      await revokeGrant(firm.maker, (await grantOf(firstId, "da_checker")).id, { reason: "Leaving the firm." });
+      await revokeGrant(firm.maker, { grantId: (await grantOf(firstId, "da_checker")).id, reason: "Leaving the firm." });
       expect(await consolePersonasOf(db(), firstId, new Date())).toEqual([]);
-      await refusal(revokeGrant(firm.maker, (await grantOf(secondId, "da_checker")).id, { reason: "Leaving too." }), 400, "access.refused.lastAdministrator");
+      await refusal(revokeGrant(firm.maker, { grantId: (await grantOf(secondId, "da_checker")).id, reason: "Leaving too." }), 400, "access.refused.lastAdministrator");
     });
   });
 
@@ -376,7 +376,7 @@ describeEachDatabase("Login Management services", (use) => {
 
       // Once the scheduled grant is revoked the other role may be asked for.
       const [scheduled] = await db().select().from(roleGrants).where(eq(roleGrants.userId, scheduledUser));
-      await revokeGrant(firm.maker, scheduled!.id, { reason: "Plans changed." });
+      await revokeGrant(firm.maker, { grantId: scheduled!.id, reason: "Plans changed." });
       expect((await requestGrant(firm.maker, { userId: scheduledUser, roleCode: "si_checker" })).status).toBe("pending");
     });
 
@@ -384,10 +384,10 @@ describeEachDatabase("Login Management services", (use) => {
       const firm = await createFirm(db());
       const userId = await firm.addUser();
       const first = await requestGrant(firm.maker, { userId, roleCode: "si_maker" });
-      await cancelRequest(firm.maker, first.id);
+      await cancelRequest(firm.maker, { requestId: first.id });
       const second = await requestGrant(firm.maker, { userId, roleCode: "si_checker" });
       await grantThroughChecker(firm, userId, "trade_info_viewer");
-      await decideRequest(firm.checker, second.id, { decision: "approve" });
+      await decideRequest(firm.checker, { requestId: second.id, decision: "approve" });
       await refusal(requestGrant(firm.maker, { userId, roleCode: "si_maker" }), 400, "access.sod.blocked");
       expect((await heldRoleCodes(db(), userId, new Date())).sort()).toEqual(["si_checker", "trade_info_viewer"]);
     });
@@ -408,7 +408,7 @@ describeEachDatabase("Login Management services", (use) => {
       expect(requested).toMatchObject({ action: "role.grant.requested", metadata: { sodWarnings: ["da_checker_operational_trade"] } });
 
       const second = await firm.addAdministrator("da_checker");
-      await decideRequest(second, request.id, { decision: "approve", comment: "Accepted for the small team." });
+      await decideRequest(second, { requestId: request.id, decision: "approve", comment: "Accepted for the small team." });
       const profile = await getUserProfile(firm.maker, checkerId);
       expect(profile.grants.find((g) => g.roleCode === "trade_info_viewer")).toMatchObject({ state: "active", sodJustification: justification });
       expect(profile.sodConflicts).toEqual([
@@ -434,7 +434,7 @@ describeEachDatabase("Login Management services", (use) => {
         expect(admin.sodJustification).toBe(justification);
         const sequence = order === "first-asked-first" ? [plain, admin] : [admin, plain];
         for (const request of sequence) {
-          expect((await decideRequest(firm.checker, request.id, { decision: "approve" })).status).toBe("approved");
+          expect((await decideRequest(firm.checker, { requestId: request.id, decision: "approve" })).status).toBe("approved");
         }
         const profile = await getUserProfile(firm.checker, userId);
         expect(profile.sodConflicts).toEqual([
@@ -464,15 +464,15 @@ describeEachDatabase("Login Management services", (use) => {
       await refusal(requestWaiver(firm.maker, { userId: makerId, ruleId: "da_maker_checker", reason: "Asking twice." }), 400, "access.refused.waiverExists");
       // A pending waiver is no waiver; the participant's own checker cannot decide one.
       await refusal(requestGrant(firm.maker, { userId: makerId, roleCode: "da_checker" }), 400, "access.sod.waiverRequired");
-      await refusal(decideWaiver(firm.checker, rejected.id, { decision: "approve" }), 403);
-      await refusal(decideWaiver(firm.maker, rejected.id, { decision: "approve" }), 403);
-      await decideWaiver(officer, rejected.id, { decision: "reject", comment: "Two staff on the form." });
+      await refusal(decideWaiver(firm.checker, { waiverId: rejected.id, decision: "approve" }), 403);
+      await refusal(decideWaiver(firm.maker, { waiverId: rejected.id, decision: "approve" }), 403);
+      await decideWaiver(officer, { waiverId: rejected.id, decision: "reject", comment: "Two staff on the form." });
       await refusal(requestGrant(firm.maker, { userId: makerId, roleCode: "da_checker" }), 400, "access.sod.waiverRequired");
 
       const waiver = await requestWaiver(firm.maker, { userId: makerId, ruleId: "da_maker_checker", reason: "Sole proprietor since the partner retired." });
-      const approved = await decideWaiver(officer, waiver.id, { decision: "approve", comment: "Declaration on file." });
+      const approved = await decideWaiver(officer, { waiverId: waiver.id, decision: "approve", comment: "Declaration on file." });
       expect(approved).toMatchObject({ status: "approved", decidedBy: officer.actor.userId });
-      await refusal(decideWaiver(officer, waiver.id, { decision: "approve" }), 409, "access.refused.alreadyDecided");
+      await refusal(decideWaiver(officer, { waiverId: waiver.id, decision: "approve" }), 409, "access.refused.alreadyDecided");
 
       await grantThroughChecker(firm, makerId, "da_checker");
       expect((await consolePersonasOf(db(), makerId, new Date())).sort()).toEqual(["da_checker", "da_maker"]);
@@ -498,7 +498,7 @@ describeEachDatabase("Login Management services", (use) => {
       const taken = await refusal(createUser(firm.maker, { participantId: firm.participant.id, email: "ivy.lee@firm.test", displayName: "Ivy Again" }), 400, "error.badRequest");
       expect(taken.fieldErrors).toEqual({ email: "access.error.emailTaken" });
 
-      await changeUserStatus(firm.maker, user.id, { action: "deactivate", version: user.version, reason: "Joined another firm." });
+      await changeUserStatus(firm.maker, { userId: user.id, action: "deactivate", version: user.version, reason: "Joined another firm." });
       await refusal(createUser(firm.maker, { participantId: firm.participant.id, email: "ivy.lee@firm.test", displayName: "Ivy Returns" }), 400, "error.badRequest");
     });
 
@@ -532,14 +532,14 @@ describeEachDatabase("Login Management services", (use) => {
       const otherMaker = await firm.addAdministrator("da_maker");
       const userId = await firm.addUser([], "Ken Wu");
       const { user } = await getUserProfile(firm.maker, userId);
-      const first = await updateUser(firm.maker, userId, { version: user.version, displayName: "Kenneth Wu" });
+      const first = await updateUser(firm.maker, { userId, version: user.version, displayName: "Kenneth Wu" });
       expect(first.version).toBe(user.version + 1);
-      await refusal(updateUser(otherMaker, userId, { version: user.version, displayName: "Ken Woo" }), 409, "error.conflict");
+      await refusal(updateUser(otherMaker, { userId, version: user.version, displayName: "Ken Woo" }), 409, "error.conflict");
       // The loser reads the current state and can apply their change on top of it.
       const current = (await getUserProfile(otherMaker, userId)).user;
       expect(current).toMatchObject({ displayName: "Kenneth Wu", version: first.version });
-      expect((await updateUser(otherMaker, userId, { version: current.version, displayName: "Kenneth Woo" })).displayName).toBe("Kenneth Woo");
-      const blank = await refusal(updateUser(firm.maker, userId, { version: current.version + 1, displayName: "  " }), 400);
+      expect((await updateUser(otherMaker, { userId, version: current.version, displayName: "Kenneth Woo" })).displayName).toBe("Kenneth Woo");
+      const blank = await refusal(updateUser(firm.maker, { userId, version: current.version + 1, displayName: "  " }), 400);
       expect(blank.fieldErrors.displayName).toBeDefined();
     });
 
@@ -548,20 +548,20 @@ describeEachDatabase("Login Management services", (use) => {
       const userId = await firm.addUser(["trade_info_viewer"]);
       const pending = await requestGrant(firm.maker, { userId, roleCode: "ref_data_viewer" });
       let { user } = await getUserProfile(firm.maker, userId);
-      await refusal(changeUserStatus(firm.maker, userId, { action: "reinstate", version: user.version, reason: "Not suspended." }), 400, "access.refused.lifecycle");
-      user = await changeUserStatus(firm.maker, userId, { action: "suspend", version: user.version, reason: "Under investigation." });
+      await refusal(changeUserStatus(firm.maker, { userId, action: "reinstate", version: user.version, reason: "Not suspended." }), 400, "access.refused.lifecycle");
+      user = await changeUserStatus(firm.maker, { userId, action: "suspend", version: user.version, reason: "Under investigation." });
       expect(user).toMatchObject({ status: "suspended", statusReason: "Under investigation." });
-      await refusal(changeUserStatus(firm.maker, userId, { action: "suspend", version: user.version - 1, reason: "Stale form." }), 409, "error.conflict");
-      user = await changeUserStatus(firm.checker, userId, { action: "reinstate", version: user.version, reason: "Cleared." });
+      await refusal(changeUserStatus(firm.maker, { userId, action: "suspend", version: user.version - 1, reason: "Stale form." }), 409, "error.conflict");
+      user = await changeUserStatus(firm.checker, { userId, action: "reinstate", version: user.version, reason: "Cleared." });
       expect(user.status).toBe("active");
-      user = await changeUserStatus(firm.maker, userId, { action: "deactivate", version: user.version, reason: "Left the firm." });
+      user = await changeUserStatus(firm.maker, { userId, action: "deactivate", version: user.version, reason: "Left the firm." });
       expect(user.status).toBe("deactivated");
       expect(await heldRoleCodes(db(), userId, new Date())).toEqual([]);
       const profile = await getUserProfile(firm.maker, userId);
       expect(profile.grants.map((g) => [g.roleCode, g.state, g.revokeReason])).toEqual([["trade_info_viewer", "revoked", "Left the firm."]]);
       expect(profile.requests.find((r) => r.id === pending.id)?.status).toBe("cancelled");
       for (const action of ["reinstate", "suspend", "unlock", "deactivate"]) {
-        await refusal(changeUserStatus(firm.maker, userId, { action, version: user.version, reason: "After the end." }), 400, "access.refused.lifecycle");
+        await refusal(changeUserStatus(firm.maker, { userId, action, version: user.version, reason: "After the end." }), 400, "access.refused.lifecycle");
       }
       await refusal(requestGrant(firm.maker, { userId, roleCode: "trade_info_viewer" }), 400, "access.refused.userDeactivated");
     });
@@ -589,7 +589,7 @@ describeEachDatabase("Login Management services", (use) => {
       const to = new Date(Date.now() + 30 * 24 * HOUR);
       const request = await requestGrant(firm.maker, { userId, roleCode: "ref_data_viewer", validFrom: "2020-01-01", validTo: to.toISOString() });
       const before = Date.now();
-      const decided = await decideRequest(firm.checker, request.id, { decision: "approve" });
+      const decided = await decideRequest(firm.checker, { requestId: request.id, decision: "approve" });
       const [grant] = await db().select().from(roleGrants).where(eq(roleGrants.id, decided.grantId!));
       expect(grant!.validFrom.getTime()).toBeGreaterThanOrEqual(before - 5);
       expect(grant!.validTo?.toISOString()).toBe(to.toISOString());

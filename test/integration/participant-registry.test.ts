@@ -62,7 +62,7 @@ describeEachDatabase("participant registry", (use) => {
       const { db } = use();
       const first = await createParticipant(officer, participantInput({ id: "B20001", nameEn: "First Holder Limited" }));
       await expectRefusedField(participantInput({ id: "B20001", nameEn: "Second Comer Limited" }), "id", "participant.error.idTaken");
-      await suspendParticipant(officer, first.id, { version: first.version, reason: "Licence revoked by the SFC" });
+      await suspendParticipant(officer, { participantId: first.id, version: first.version, reason: "Licence revoked by the SFC" });
       await expectRefusedField(participantInput({ id: "B20001", nameEn: "Third Comer Limited" }), "id", "participant.error.idTaken");
       expect((await participantRow(db, "B20001"))!.nameEn).toBe("First Holder Limited");
     });
@@ -198,16 +198,14 @@ describeEachDatabase("participant registry", (use) => {
         participantInput({ id: "B40001", type: "GCP", bic: "HVSCHKHH", services: ["trade_info"], ncpIds: [] }),
       );
       const before = await lastAuditId(db);
-      const updated = await updateParticipant(officer, "B40001", {
-        version: created.version,
+      const updated = await updateParticipant(officer, { participantId: "B40001", version: created.version,
         nameEn: "Renamed Clearing Limited",
         nameZh: created.nameZh,
         type: "GCP",
         bic: "LRCSHKHHXXX",
         services: ["trade_info", "reference_data"],
         ncpIds: [ncp],
-        contacts: [{ name: "New Contact", email: "new@example.test" }],
-      });
+        contacts: [{ name: "New Contact", email: "new@example.test" }], });
       expect(updated).toMatchObject({ nameEn: "Renamed Clearing Limited", bic: "LRCSHKHHXXX", version: created.version + 1 });
       const profile = await getParticipantProfile(officer, "B40001");
       expect(profile.services).toEqual(["reference_data", "trade_info"]);
@@ -230,16 +228,14 @@ describeEachDatabase("participant registry", (use) => {
       const created = await createParticipant(officer, participantInput({ id: "B40002", type: "DCP", services: ["trade_info"] }));
       const profile = await getParticipantProfile(officer, created.id);
       const before = await lastAuditId(db);
-      const same = await updateParticipant(officer, created.id, {
-        version: created.version,
+      const same = await updateParticipant(officer, { participantId: created.id, version: created.version,
         nameEn: created.nameEn,
         nameZh: created.nameZh,
         type: created.type,
         bic: null,
         services: profile.services,
         ncpIds: [],
-        contacts: profile.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })),
-      });
+        contacts: profile.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })), });
       expect(same.version).toBe(created.version);
       expect(await auditSince(db, before)).toEqual([]);
     });
@@ -254,11 +250,11 @@ describeEachDatabase("participant registry", (use) => {
         services: ["trade_info"],
         contacts: [{ name: "A", email: "a@example.test" }],
       };
-      await updateParticipant(approver, created.id, { ...edit, version: created.version });
+      await updateParticipant(approver, { participantId: created.id, ...edit, version: created.version });
       const afterFirst = await participantRow(db, created.id);
       const footprint = await registryFootprint(db);
       await refusedWith(
-        updateParticipant(officer, created.id, { ...edit, nameEn: "Stale Edit Limited", version: created.version }),
+        updateParticipant(officer, { participantId: created.id, ...edit, nameEn: "Stale Edit Limited", version: created.version }),
         409,
         "error.conflict",
       );
@@ -272,13 +268,11 @@ describeEachDatabase("participant registry", (use) => {
       const created = await createParticipant(officer, participantInput({ id: "B40004", type: "CUSTODIAN" }));
       const footprint = await registryFootprint(db);
       const error = await refusedWith(
-        updateParticipant(officer, created.id, {
-          version: created.version,
+        updateParticipant(officer, { participantId: created.id, version: created.version,
           nameEn: "Changed Limited",
           nameZh: created.nameZh,
           type: "CUSTODIAN",
-          ncpIds: [ncp],
-        }),
+          ncpIds: [ncp], }),
         400,
       );
       expect(error.fieldErrors).toEqual({ ncpIds: "participant.error.ncpOnlyGcp" });
@@ -290,7 +284,7 @@ describeEachDatabase("participant registry", (use) => {
       const { db } = use();
       const { participant, maker } = await participantWithAdministrators(db, officer, { id: "B40005" });
       await refusedWith(
-        updateParticipant(maker, participant.id, { version: participant.version, nameEn: "Self-renamed", nameZh: participant.nameZh, type: participant.type }),
+        updateParticipant(maker, { participantId: participant.id, version: participant.version, nameEn: "Self-renamed", nameZh: participant.nameZh, type: participant.type }),
         403,
       );
       expect((await participantRow(db, participant.id))!.nameEn).toBe(participant.nameEn);
@@ -307,7 +301,7 @@ describeEachDatabase("participant registry", (use) => {
       expect(onboarding.status).toBe("onboarding");
 
       const before = await lastAuditId(db);
-      const suspended = await suspendParticipant(officer, participant.id, { version: onboarding.version, reason: "Regulatory review pending" });
+      const suspended = await suspendParticipant(officer, { participantId: participant.id, version: onboarding.version, reason: "Regulatory review pending" });
       expect(suspended).toMatchObject({ status: "suspended", suspensionReason: "Regulatory review pending", version: onboarding.version + 1 });
       expect(suspended.suspendedAt).toBeInstanceOf(Date);
       const suspensionEvents = await auditSince(db, before);
@@ -322,14 +316,14 @@ describeEachDatabase("participant registry", (use) => {
       expect((await participantRow(db, participant.id))!.status).toBe("suspended");
 
       await refusedWith(
-        suspendParticipant(officer, participant.id, { version: suspended.version, reason: "Twice over" }),
+        suspendParticipant(officer, { participantId: participant.id, version: suspended.version, reason: "Twice over" }),
         400,
         "participant.error.alreadySuspended",
       );
-      const reinstated = await reinstateParticipant(officer, participant.id, { version: suspended.version, reason: "Review closed, no findings" });
+      const reinstated = await reinstateParticipant(officer, { participantId: participant.id, version: suspended.version, reason: "Review closed, no findings" });
       expect(reinstated).toMatchObject({ status: "onboarding", suspendedAt: null, suspensionReason: null });
       await refusedWith(
-        reinstateParticipant(officer, participant.id, { version: reinstated.version, reason: "Once more" }),
+        reinstateParticipant(officer, { participantId: participant.id, version: reinstated.version, reason: "Once more" }),
         400,
         "participant.error.notSuspended",
       );
@@ -340,9 +334,9 @@ describeEachDatabase("participant registry", (use) => {
       const { db } = use();
       const created = await createParticipant(officer, participantInput({ id: "B50002" }));
       const footprint = await registryFootprint(db);
-      const error = await refusedWith(suspendParticipant(officer, created.id, { version: created.version, reason: "  no " }), 400);
+      const error = await refusedWith(suspendParticipant(officer, { participantId: created.id, version: created.version, reason: "  no " }), 400);
       expect(error.fieldErrors).toEqual({ reason: "validation.reasonTooShort" });
-      await refusedWith(suspendParticipant(officer, created.id, { version: created.version + 5, reason: "Regulatory review" }), 409, "error.conflict");
+      await refusedWith(suspendParticipant(officer, { participantId: created.id, version: created.version + 5, reason: "Regulatory review" }), 409, "error.conflict");
       expect(await participantRow(db, created.id)).toEqual(created);
       expect(await registryFootprint(db)).toEqual(footprint);
     });

@@ -4,7 +4,7 @@ import { seedDemo } from "../../db/seed";
 import { sessions, users } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { DEMO_TOTP_SECRET } from "../../app/auth/totp.server";
-import { performSupportAction } from "../../app/modules/support/service.server";
+import { performSupportAction } from "../../app/modules/users/support.server";
 import type { ServiceContext } from "../../app/modules/context.server";
 import { contextFor, TEST_TOTP_SECRET } from "../factories";
 import { createFirm } from "../support/access";
@@ -303,7 +303,7 @@ describeEachDatabase("two-factor authentication (TOTP)", (use) => {
     expect((await client.signIn(firm.checkerEmail, firm.password)).status).toBe(302);
     expect((await client.get("/requests")).status).toBe(200);
 
-    await performSupportAction(helpdesk, firm.checker.actor.userId!, "reset_mfa", { ticketRef: "INC-7", reason: "Lost the phone with the authenticator." });
+    await performSupportAction(helpdesk, { userId: firm.checker.actor.userId!, action: "reset_mfa", ticketRef: "INC-7", reason: "Lost the phone with the authenticator." });
     const reset = await userByEmail(firm.checkerEmail);
     expect([reset.totpSecret, reset.mfaEnrolledAt, reset.totpLastStep]).toEqual([null, null, null]);
     expect(await db().select().from(sessions).where(eq(sessions.userId, reset.id))).toEqual([]);

@@ -119,4 +119,57 @@ describe("route permissions", () => {
       if (file.startsWith("mfa.")) expect(permissionOf(mod.action), file).toBe(permission);
     }
   });
+
+  it("lists every route with the permission of its loader and of its action, intent by intent (the route inventory)", async () => {
+    // A changed permission shows here, in review, next to every other route's.
+    const inventory: Record<string, { loader: unknown; action?: unknown }> = {
+      "_index.tsx": {"loader":  "authenticated"},
+      "activate.$token.tsx": {"loader":  "public",  "action":  "public"},
+      "activity.export.tsx": {"loader":  "audit:export"},
+      "activity.tsx": {"loader":  "audit:read"},
+      "catalogue.tsx": {"loader":  "catalogue:manage",  "action":  {"role":  "catalogue:manage",  "template":  "catalogue:manage",  "rule":  "catalogue:manage"}},
+      "credentials.$id.tsx": {"loader":  "credential:read",  "action":  {"challenge":  "credential:manage",  "register":  "credential:manage",  "revoke":  "credential:manage",  "decide":  "credential:approve",  "check":  "credential:read"}},
+      "credentials._index.tsx": {"loader":  "credential:read",  "action":  "credential:create"},
+      "healthz.ts": {"loader":  "public"},
+      "imports.$runId.apply.tsx": {"loader":  "public",  "action":  "user:import"},
+      "imports.$runId.report.tsx": {"loader":  "user:read"},
+      "imports.$runId.tsx": {"loader":  "user:read"},
+      "imports._index.tsx": {"loader":  "user:import",  "action":  "user:import"},
+      "integrity.tsx": {"loader":  "audit:manage",  "action":  "audit:manage"},
+      "jwks.$environment.tsx": {"loader":  "public"},
+      "language.tsx": {"loader":  "public",  "action":  "public"},
+      "login.tsx": {"loader":  "public",  "action":  "public"},
+      "logout.tsx": {"loader":  "public",  "action":  "session"},
+      "mailbox.tsx": {"loader":  "public"},
+      "mfa.enrol.tsx": {"loader":  "session",  "action":  "session"},
+      "mfa.verify.tsx": {"loader":  "session",  "action":  "session"},
+      "my-work.tsx": {"loader":  "case:complete"},
+      "participants.$participantId._index.tsx": {"loader":  "case:read",  "action":  {"run-checks":  "case:complete",  "suspend":  "participant:update",  "reinstate":  "participant:update"}},
+      "participants.$participantId.edit.tsx": {"loader":  "participant:update",  "action":  "participant:update"},
+      "participants.$participantId.steps.$stepKey.tsx": {"loader":  "case:read",  "action":  {"start":  "case:complete",  "submit":  "case:complete",  "approve":  "case:approve",  "return":  "case:approve",  "plan":  "case:plan",  "entry":  "case:comment"}},
+      "participants._index.tsx": {"loader":  "participant:read"},
+      "participants.new.tsx": {"loader":  "participant:create",  "action":  "participant:create"},
+      "pipeline.tsx": {"loader":  "case:read"},
+      "readyz.ts": {"loader":  "public"},
+      "reports.tsx": {"loader":  "report:read"},
+      "requests.tsx": {"loader":  "user:read",  "action":  {"decide":  "role:approve",  "decide-waiver":  "waiver:approve"}},
+      "reviews.$campaignId.tsx": {"loader":  "review:read",  "action":  {"decide":  "review:decide",  "close":  "review:manage"}},
+      "reviews._index.tsx": {"loader":  "review:read",  "action":  "review:manage"},
+      "users.$userId.tsx": {"loader":  "user:read",  "action":  {"update":  "user:update",  "lifecycle":  "user:update",  "request":  "role:request",  "revoke":  "role:revoke",  "withdraw":  "role:request",  "decide":  "role:approve",  "waiver":  "waiver:request",  "support":  "user:support"}},
+      "users._index.tsx": {"loader":  "user:read"},
+      "users.new.tsx": {"loader":  "user:create",  "action":  "user:create"},
+    };
+    const actual: Record<string, { loader: unknown; action?: unknown }> = {};
+    for (const file of routeFiles) {
+      const mod = (await import(pathToFileURL(path.join(ROUTES_DIR, file)).href)) as RouteModule;
+      const action = mod.action as { permission?: unknown; intents?: Record<string, unknown> } | undefined;
+      actual[file] = { loader: permissionOf(mod.loader), ...(action ? { action: action.intents ?? action.permission } : {}) };
+    }
+    expect(actual).toEqual(inventory);
+    for (const [file, route] of Object.entries(actual)) {
+      if (route.action && typeof route.action === "object") {
+        for (const [name, permission] of Object.entries(route.action)) expect(typeof permission, `${file} intent ${name}`).toBe("string");
+      }
+    }
+  });
 });

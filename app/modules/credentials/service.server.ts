@@ -219,7 +219,6 @@ const registerSchema = z.object({
     .transform((v) => (v ? new Date(`${v}T23:59:59.999+08:00`) : null)),
 });
 export interface RegisterKeyInput {
-  clientId: string;
   publicKey: string;
   proof: string;
   nonce: string;

@@ -131,6 +131,7 @@ export const decideRequest = defineCommand({
 export const cancelRequest = defineCommand({
   name: "roles.cancelRequest",
   permission: "role:request",
+  refusal: "access.refused.notYourRequest",
   input: z.object({ requestId: id }),
   events: ["role.grant.cancelled"],
   tenant: (tx, input) => participantOfRequest(tx, input.requestId),

@@ -183,6 +183,23 @@ export const createUser = defineCommand({
   },
 });
 
+/**
+ * Sends a user who has not set a password yet a new activation link (the earlier one is void): for an invitation
+ * that expired or went astray.
+ */
+export const resendInvitation = defineCommand({
+  name: "users.resendInvitation",
+  permission: "user:update",
+  input: z.object({ userId: z.string().min(1).max(100) }),
+  events: ["user.invitation.issued"],
+  tenant: (tx, input) => participantOfUser(tx, input.userId),
+  async run(cx): Promise<void> {
+    const user = await findUser(cx.tx, cx.input.userId, { lock: true });
+    if (user.passwordHash !== null || user.status === "deactivated" || user.status === "suspended") throw new AppError(400, "access.refused.alreadyActivated");
+    await issueLinks(cx, [user], "invitation");
+  },
+});
+
 /** Edits a user's name. The editor's version must be current: two makers editing at once never lose an update. */
 export const updateUser = defineCommand({
   name: "users.update",
