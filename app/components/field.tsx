@@ -1,4 +1,26 @@
+import { createContext, useContext, type ReactNode } from "react";
+import { Form, useActionData, type FormProps } from "@remix-run/react";
 import { useI18n } from "~/i18n/use-i18n";
+import { asFailure } from "./form-feedback";
+
+/**
+ * The intent of the form a field is in, on a page with several forms: what a refusal sends back is shown again
+ * only in the form that was sent.
+ */
+export const FormIntent = createContext<string | null>(null);
+
+/**
+ * What was typed in this field when the form came back refused (so that without JavaScript nothing is lost), or
+ * undefined. Secrets are never sent back (app/lib/forms.ts).
+ */
+export function useEchoedValue(name: string): string | undefined {
+  const failure = asFailure(useActionData());
+  const intent = useContext(FormIntent);
+  const values = failure?.values;
+  if (!values || !(name in values)) return undefined;
+  if ((values.intent ?? null) !== intent) return undefined;
+  return values[name];
+}
 
 /** A labelled input whose error message is tied to it for screen readers. */
 export function TextField({
@@ -28,6 +50,7 @@ export function TextField({
   inputMode?: "numeric" | "text" | "email";
 }) {
   const { t } = useI18n();
+  const echoed = useEchoedValue(name);
   const id = `field-${name}`;
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
@@ -47,7 +70,7 @@ export function TextField({
         id={id}
         name={name}
         type={type}
-        defaultValue={defaultValue}
+        defaultValue={echoed ?? defaultValue}
         autoComplete={autoComplete}
         required={required}
         autoFocus={autoFocus}
@@ -63,5 +86,17 @@ export function TextField({
         </p>
       ) : null}
     </div>
+  );
+}
+
+/**
+ * A form of a page with several: posts its `intent`, and keeps what a refusal sends back for its own fields.
+ */
+export function IntentForm({ intent, children, ...props }: { intent: string; children: ReactNode } & Omit<FormProps, "method" | "children">) {
+  return (
+    <Form method="post" {...props}>
+      <input type="hidden" name="intent" value={intent} />
+      <FormIntent.Provider value={intent}>{children}</FormIntent.Provider>
+    </Form>
   );
 }

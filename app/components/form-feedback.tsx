@@ -7,13 +7,15 @@ export interface Failure {
   messageKey: MessageKey;
   fieldErrors: Partial<Record<string, MessageKey>>;
   params: Record<string, string | number>;
+  /** The values as typed (never secrets), to put back in the form. */
+  values: Record<string, string>;
 }
 
 export function asFailure(data: unknown): Failure | null {
   if (data && typeof data === "object" && "ok" in data && (data as { ok: unknown }).ok === false) {
     const f = data as Partial<Failure>;
     if (isMessageKey(f.messageKey)) {
-      return { ok: false, messageKey: f.messageKey, fieldErrors: f.fieldErrors ?? {}, params: f.params ?? {} };
+      return { ok: false, messageKey: f.messageKey, fieldErrors: f.fieldErrors ?? {}, params: f.params ?? {}, values: f.values ?? {} };
     }
   }
   return null;

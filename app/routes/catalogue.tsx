@@ -1,7 +1,7 @@
 import { json } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { useActionData, useLoaderData } from "@remix-run/react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
-import { TextField } from "~/components/field";
+import { TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
@@ -15,7 +15,7 @@ export const loader = /* @__PURE__ */ protectedLoader("catalogue:manage", async 
 });
 
 export const action = /* @__PURE__ */ intentAction({
-  role: intent(saveRole, async ({ ctx, form }) => {
+  role: /* @__PURE__ */ intent(saveRole, async ({ ctx, form }) => {
     await saveRole(ctx, {
       code: form.value("code") ?? "",
       nameEn: form.value("nameEn") ?? "",
@@ -28,11 +28,11 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json({ ok: true as const, intent: "role" });
   }),
-  template: intent(saveTemplate, async ({ ctx, form }) => {
+  template: /* @__PURE__ */ intent(saveTemplate, async ({ ctx, form }) => {
     await saveTemplate(ctx, { templateCode: form.value("code") ?? "", version: form.value("version") ?? "", roles: form.list("roles") });
     return json({ ok: true as const, intent: "template" });
   }),
-  rule: intent(saveSodRule, async ({ ctx, form }) => {
+  rule: /* @__PURE__ */ intent(saveSodRule, async ({ ctx, form }) => {
     await saveSodRule(ctx, {
       id: form.value("id") ?? "",
       roleA: form.value("roleA") ?? "",
@@ -109,24 +109,22 @@ export default function CataloguePage() {
                     <input form={`role-${r.code}`} type="checkbox" name="active" defaultChecked={r.active} aria-label={`${t("catalogue.active")} ${r.code}`} />
                   </td>
                   <td>
-                    <Form method="post" id={`role-${r.code}`}>
-                      <input type="hidden" name="intent" value="role" />
+                    <IntentForm intent="role" id={`role-${r.code}`}>
                       <input type="hidden" name="code" value={r.code} />
                       <input type="hidden" name="population" value={r.population} />
                       <input type="hidden" name="version" value={r.version} />
                       <button type="submit" className="button secondary">
                         {t("catalogue.save")}
                       </button>
-                    </Form>
+                    </IntentForm>
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
-        <Form method="post" className="inline-form">
+        <IntentForm intent="role" className="inline-form">
           <h3 className="full-width">{t("catalogue.addRole")}</h3>
-          <input type="hidden" name="intent" value="role" />
           <input type="hidden" name="active" value="on" />
           <TextField name="code" label={t("catalogue.code")} required error={fieldMessage(failure, "code", t)} />
           <TextField name="nameEn" label={t("catalogue.nameEn")} required error={fieldMessage(failure, "nameEn", t)} />
@@ -152,14 +150,13 @@ export default function CataloguePage() {
           <button type="submit" className="button primary">
             {t("catalogue.addRole")}
           </button>
-        </Form>
+        </IntentForm>
       </section>
 
       <section className="panel" aria-labelledby="templates-title">
         <h2 id="templates-title">{t("catalogue.templates")}</h2>
         {data.templates.map((tpl) => (
-          <Form method="post" key={`${tpl.code}-${tpl.version}`} className="template-form">
-            <input type="hidden" name="intent" value="template" />
+          <IntentForm intent="template" key={`${tpl.code}-${tpl.version}`} className="template-form">
             <input type="hidden" name="code" value={tpl.code} />
             <input type="hidden" name="version" value={tpl.version} />
             <fieldset>
@@ -177,7 +174,7 @@ export default function CataloguePage() {
                 {t("catalogue.save")}
               </button>
             </fieldset>
-          </Form>
+          </IntentForm>
         ))}
       </section>
 
@@ -203,8 +200,7 @@ export default function CataloguePage() {
                   <td>{rule.roleA}</td>
                   <td>{rule.roleB}</td>
                   <td>
-                    <Form method="post" className="inline-form tight">
-                      <input type="hidden" name="intent" value="rule" />
+                    <IntentForm intent="rule" className="inline-form tight">
                       <input type="hidden" name="id" value={rule.id} />
                       <input type="hidden" name="roleA" value={rule.roleA} />
                       <input type="hidden" name="roleB" value={rule.roleB} />
@@ -221,7 +217,7 @@ export default function CataloguePage() {
                       <button type="submit" className="button secondary">
                         {t("catalogue.save")}
                       </button>
-                    </Form>
+                    </IntentForm>
                   </td>
                   <td>{locale === "zh-HK" ? rule.descriptionZh : rule.descriptionEn}</td>
                 </tr>
@@ -229,9 +225,8 @@ export default function CataloguePage() {
             </tbody>
           </table>
         </div>
-        <Form method="post" className="inline-form">
+        <IntentForm intent="rule" className="inline-form">
           <h3 className="full-width">{t("catalogue.addRule")}</h3>
-          <input type="hidden" name="intent" value="rule" />
           <TextField name="id" label={t("catalogue.code")} required error={fieldMessage(failure, "id", t)} />
           {(["roleA", "roleB"] as const).map((field) => (
             <div className="field compact" key={field}>
@@ -260,7 +255,7 @@ export default function CataloguePage() {
           <button type="submit" className="button primary">
             {t("catalogue.addRule")}
           </button>
-        </Form>
+        </IntentForm>
       </section>
     </section>
   );

@@ -1,9 +1,9 @@
 import { json } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { useState } from "react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { InlineReasonForm } from "~/components/decide-form";
-import { TextField } from "~/components/field";
+import { TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { KeyGenerator } from "~/components/key-generator";
 import { useI18n } from "~/i18n/use-i18n";
@@ -43,11 +43,11 @@ const answer = (intent: string, extra: { nonce?: string; expiresAt?: string; che
 });
 
 export const action = /* @__PURE__ */ intentAction({
-  challenge: intent(issueChallenge, async ({ ctx, params }) => {
+  challenge: /* @__PURE__ */ intent(issueChallenge, async ({ ctx, params }) => {
     const challenge = await issueChallenge(ctx, { clientId: params.id ?? "" });
     return json(answer("challenge", { nonce: challenge.nonce, expiresAt: challenge.expiresAt.toISOString() }));
   }),
-  register: intent(registerKey, async ({ ctx, params, form }) => {
+  register: /* @__PURE__ */ intent(registerKey, async ({ ctx, params, form }) => {
     await registerKey(ctx, {
       clientId: params.id ?? "",
       publicKey: form.value("publicKey") ?? "",
@@ -60,16 +60,16 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json(answer("register"));
   }),
-  revoke: intent(revokeKey, async ({ ctx, form }) => {
+  revoke: /* @__PURE__ */ intent(revokeKey, async ({ ctx, form }) => {
     await revokeKey(ctx, { keyId: form.value("keyId") ?? "", reason: form.value("reason") ?? "" });
     return json(answer("revoke"));
   }),
-  decide: intent(decideClient, async ({ ctx, params, form }) => {
+  decide: /* @__PURE__ */ intent(decideClient, async ({ ctx, params, form }) => {
     await decideClient(ctx, { clientId: params.id ?? "", decision: form.value("decision") ?? "" });
     return json(answer("decide"));
   }),
   // Reading, not a change: anyone who may read the client may check a token against it.
-  check: intent("credential:read", async ({ ctx, params, form }) => {
+  check: /* @__PURE__ */ intent("credential:read", async ({ ctx, params, form }) => {
     const result = await checkToken(ctx, params.id ?? "", form.value("token") ?? "");
     return json(answer("check", { check: { ok: result.ok, findings: result.findings } }));
   }),
@@ -115,15 +115,14 @@ export default function ApiClientPage() {
           <dd>{c.ownerName}</dd>
         </dl>
         {data.canApprove ? (
-          <Form method="post" className="inline-form">
-            <input type="hidden" name="intent" value="decide" />
+          <IntentForm intent="decide" className="inline-form">
             <button type="submit" name="decision" value="approve" className="button primary">
               {t("credentials.approve")}
             </button>
             <button type="submit" name="decision" value="reject" className="button secondary">
               {t("credentials.reject")}
             </button>
-          </Form>
+          </IntentForm>
         ) : null}
         <FormMessage failure={failure} />
       </section>
@@ -181,12 +180,11 @@ export default function ApiClientPage() {
         <section className="panel" aria-labelledby="register-title">
           <h2 id="register-title">{t("credentials.register")}</h2>
           <p>{t("credentials.registerIntro")}</p>
-          <Form method="post">
-            <input type="hidden" name="intent" value="challenge" />
+          <IntentForm intent="challenge">
             <button type="submit" className="button secondary">
               {t("credentials.getChallenge")}
             </button>
-          </Form>
+          </IntentForm>
           {challenge ? (
             <>
               <p>
@@ -204,8 +202,7 @@ export default function ApiClientPage() {
               />
             </>
           ) : null}
-          <Form method="post" className="stacked-form">
-            <input type="hidden" name="intent" value="register" />
+          <IntentForm intent="register" className="stacked-form">
             <input type="hidden" name="nonce" value={challenge?.nonce ?? ""} />
             <div className="field wide">
               <label htmlFor="key-public">{t("credentials.publicKey")}</label>
@@ -253,7 +250,7 @@ export default function ApiClientPage() {
             <button type="submit" className="button primary" disabled={!challenge}>
               {t("credentials.register")}
             </button>
-          </Form>
+          </IntentForm>
         </section>
       ) : null}
 
@@ -263,8 +260,7 @@ export default function ApiClientPage() {
         <p className="muted small">
           iss = sub = <code>{c.clientId}</code> · aud = <code>{data.audience}</code>
         </p>
-        <Form method="post" className="stacked-form">
-          <input type="hidden" name="intent" value="check" />
+        <IntentForm intent="check" className="stacked-form">
           <div className="field wide">
             <label htmlFor="check-token">{t("credentials.token")}</label>
             <textarea id="check-token" name="token" rows={4} />
@@ -272,7 +268,7 @@ export default function ApiClientPage() {
           <button type="submit" className="button primary">
             {t("credentials.checkSubmit")}
           </button>
-        </Form>
+        </IntentForm>
         {check ? (
           <div role="status" aria-live="polite">
             <p className={check.ok ? "notice" : "form-error"}>{check.ok ? t("credentials.checkOk") : t("credentials.checkBad")}</p>

@@ -1,9 +1,10 @@
 import { json } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { Timeline } from "~/components/timeline";
+import { IntentForm } from "~/components/field";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { caseTimeline, getCase, runAutomaticSteps } from "~/modules/onboarding/service.server";
@@ -72,15 +73,15 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
 });
 
 export const action = /* @__PURE__ */ intentAction({
-  "run-checks": intent(runAutomaticSteps, async ({ ctx, params }) => {
+  "run-checks": /* @__PURE__ */ intent(runAutomaticSteps, async ({ ctx, params }) => {
     await runAutomaticSteps(ctx, { participantId: params.participantId ?? "" });
     return json({ ok: true as const });
   }),
-  suspend: intent(suspendParticipant, async ({ ctx, params, form }) => {
+  suspend: /* @__PURE__ */ intent(suspendParticipant, async ({ ctx, params, form }) => {
     await suspendParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
     return json({ ok: true as const });
   }),
-  reinstate: intent(reinstateParticipant, async ({ ctx, params, form }) => {
+  reinstate: /* @__PURE__ */ intent(reinstateParticipant, async ({ ctx, params, form }) => {
     await reinstateParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
     return json({ ok: true as const });
   }),
@@ -160,9 +161,8 @@ export default function ParticipantCase() {
           <dd>{time(p.updatedAt)}</dd>
         </dl>
         {data.canEdit ? (
-          <Form method="post" className="inline-form" aria-label={p.suspendedAt ? t("participants.reinstate") : t("participants.suspend")}>
+          <IntentForm intent={p.suspendedAt ? "reinstate" : "suspend"} className="inline-form" aria-label={p.suspendedAt ? t("participants.reinstate") : t("participants.suspend")}>
             <FormMessage failure={failure} />
-            <input type="hidden" name="intent" value={p.suspendedAt ? "reinstate" : "suspend"} />
             <input type="hidden" name="version" value={p.version} />
             <div className="field compact">
               <label htmlFor="suspension-reason">{t("participants.reason")}</label>
@@ -181,7 +181,7 @@ export default function ParticipantCase() {
             <button type="submit" className="button secondary" disabled={navigation.state === "submitting"}>
               {p.suspendedAt ? t("participants.reinstate") : t("participants.suspend")}
             </button>
-          </Form>
+          </IntentForm>
         ) : null}
       </section>
 
@@ -189,12 +189,11 @@ export default function ParticipantCase() {
         <div className="title-row">
           <h2 id="case-title">{t("case.title")}</h2>
           {data.canRunChecks ? (
-            <Form method="post">
-              <input type="hidden" name="intent" value="run-checks" />
+            <IntentForm intent="run-checks">
               <button type="submit" className="button secondary">
                 {t("case.runChecks")}
               </button>
-            </Form>
+            </IntentForm>
           ) : null}
         </div>
         <div className="table-wrap">

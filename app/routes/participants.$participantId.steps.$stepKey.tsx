@@ -1,8 +1,8 @@
 import { json } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
-import { TextField } from "~/components/field";
+import { TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
@@ -68,11 +68,11 @@ const move = (permission: "case:complete" | "case:approve", name: string) =>
   );
 
 export const action = /* @__PURE__ */ intentAction({
-  start: move("case:complete", "start"),
-  submit: move("case:complete", "submit"),
-  approve: move("case:approve", "approve"),
-  return: move("case:approve", "return"),
-  plan: intent(updateStepPlan, async ({ ctx, params, form }) => {
+  start: /* @__PURE__ */ move("case:complete", "start"),
+  submit: /* @__PURE__ */ move("case:complete", "submit"),
+  approve: /* @__PURE__ */ move("case:approve", "approve"),
+  return: /* @__PURE__ */ move("case:approve", "return"),
+  plan: /* @__PURE__ */ intent(updateStepPlan, async ({ ctx, params, form }) => {
     await updateStepPlan(ctx, {
       participantId: params.participantId ?? "",
       stepKey: params.stepKey ?? "",
@@ -82,7 +82,7 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json({ ok: true as const, intent: "plan" });
   }),
-  entry: intent(addStepEntry, async ({ ctx, params, form }) => {
+  entry: /* @__PURE__ */ intent(addStepEntry, async ({ ctx, params, form }) => {
     await addStepEntry(ctx, {
       participantId: params.participantId ?? "",
       stepKey: params.stepKey ?? "",
@@ -145,25 +145,23 @@ export default function StepPage() {
             {data.allowedActions
               .filter((a) => a !== "return")
               .map((a) => (
-                <Form method="post" key={a}>
-                  <input type="hidden" name="intent" value={a} />
+                <IntentForm intent={a} key={a}>
                   <input type="hidden" name="action" value={a} />
                   <input type="hidden" name="version" value={s.version} />
                   <button type="submit" className={a === "approve" || a === "submit" ? "button primary" : "button secondary"} disabled={busy}>
                     {t(`stepAction.${a}` as MessageKey)}
                   </button>
-                </Form>
+                </IntentForm>
               ))}
             {data.allowedActions.includes("return") ? (
-              <Form method="post" className="inline-form">
-                <input type="hidden" name="intent" value="return" />
+              <IntentForm intent="return" className="inline-form">
                 <input type="hidden" name="action" value="return" />
                 <input type="hidden" name="version" value={s.version} />
                 <TextField name="reason" label={t("case.returnReason")} required />
                 <button type="submit" className="button secondary" disabled={busy}>
                   {t("stepAction.return")}
                 </button>
-              </Form>
+              </IntentForm>
             ) : null}
           </div>
         )}
@@ -227,8 +225,7 @@ function PlanForm({
   return (
     <section className="panel" aria-labelledby="plan-title">
       <h2 id="plan-title">{t("case.plan")}</h2>
-      <Form method="post" key={step.version}>
-        <input type="hidden" name="intent" value="plan" />
+      <IntentForm intent="plan" key={step.version}>
         <input type="hidden" name="version" value={step.version} />
         <div className="field">
           <label htmlFor="plan-owner">{t("case.owner")}</label>
@@ -255,7 +252,7 @@ function PlanForm({
         <button type="submit" className="button secondary">
           {t("case.savePlan")}
         </button>
-      </Form>
+      </IntentForm>
     </section>
   );
 }
@@ -263,9 +260,8 @@ function PlanForm({
 function EntryForm({ failure }: { failure: Failure | null }) {
   const { t } = useI18n();
   return (
-    <Form method="post" className="stacked-form">
+    <IntentForm intent="entry" className="stacked-form">
       <h3>{t("case.addEntry")}</h3>
-      <input type="hidden" name="intent" value="entry" />
       <fieldset className="field">
         <legend>{t("case.entryKind")}</legend>
         <label className="checkbox">
@@ -294,6 +290,6 @@ function EntryForm({ failure }: { failure: Failure | null }) {
       <button type="submit" className="button secondary">
         {t("case.addEntrySubmit")}
       </button>
-    </Form>
+    </IntentForm>
   );
 }

@@ -47,11 +47,11 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx 
 });
 
 export const action = /* @__PURE__ */ intentAction({
-  decide: intent(decideRequest, async ({ ctx, form }) => {
+  decide: /* @__PURE__ */ intent(decideRequest, async ({ ctx, form }) => {
     await decideRequest(ctx, { requestId: form.value("requestId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
     return json({ ok: true as const });
   }),
-  "decide-waiver": intent(decideWaiver, async ({ ctx, form }) => {
+  "decide-waiver": /* @__PURE__ */ intent(decideWaiver, async ({ ctx, form }) => {
     await decideWaiver(ctx, { waiverId: form.value("waiverId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
     return json({ ok: true as const });
   }),

@@ -1,9 +1,10 @@
 import { json } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { InlineReasonForm } from "~/components/decide-form";
 import { asFailure, FormMessage } from "~/components/form-feedback";
+import { IntentForm } from "~/components/field";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { closeCampaign, decideItem, getCampaign } from "~/modules/reviews/service.server";
@@ -47,11 +48,11 @@ export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ct
 });
 
 export const action = /* @__PURE__ */ intentAction({
-  decide: intent(decideItem, async ({ ctx, form }) => {
+  decide: /* @__PURE__ */ intent(decideItem, async ({ ctx, form }) => {
     await decideItem(ctx, { itemId: form.value("itemId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
     return json({ ok: true as const });
   }),
-  close: intent(closeCampaign, async ({ ctx, params }) => {
+  close: /* @__PURE__ */ intent(closeCampaign, async ({ ctx, params }) => {
     await closeCampaign(ctx, { campaignId: params.campaignId ?? "" });
     return json({ ok: true as const });
   }),
@@ -81,12 +82,11 @@ export default function Campaign() {
         {c.status === "closed" ? <p className="notice">{t("reviews.report", { kept: c.kept, revoked: c.revoked, flagged: c.flagged, ended: c.ended })}</p> : null}
         <FormMessage failure={failure} />
         {data.canClose ? (
-          <Form method="post">
-            <input type="hidden" name="intent" value="close" />
+          <IntentForm intent="close">
             <button type="submit" className="button primary">
               {t("reviews.close")}
             </button>
-          </Form>
+          </IntentForm>
         ) : null}
       </div>
       <div className="table-wrap">

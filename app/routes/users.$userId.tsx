@@ -1,8 +1,8 @@
 import { json } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { DecideForm, InlineReasonForm } from "~/components/decide-form";
-import { TextField } from "~/components/field";
+import { TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
@@ -80,35 +80,35 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
 const done = (intent: string) => ({ ok: true as const, intent, done: intent === "support" ? ("support.done" as const) : null });
 
 export const action = /* @__PURE__ */ intentAction({
-  update: intent(updateUser, async ({ ctx, params, form }) => {
+  update: /* @__PURE__ */ intent(updateUser, async ({ ctx, params, form }) => {
     await updateUser(ctx, { userId: params.userId ?? "", version: form.value("version") ?? "", displayName: form.value("displayName") ?? "" });
     return done("update");
   }),
-  lifecycle: intent(changeUserStatus, async ({ ctx, params, form }) => {
+  lifecycle: /* @__PURE__ */ intent(changeUserStatus, async ({ ctx, params, form }) => {
     await changeUserStatus(ctx, { userId: params.userId ?? "", action: form.value("action") ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
     return done("lifecycle");
   }),
-  request: intent(requestGrant, async ({ ctx, params, form }) => {
+  request: /* @__PURE__ */ intent(requestGrant, async ({ ctx, params, form }) => {
     await requestGrant(ctx, { userId: params.userId ?? "", roleCode: form.value("roleCode") ?? "", validFrom: form.value("validFrom"), validTo: form.value("validTo"), justification: form.value("justification") });
     return done("request");
   }),
-  revoke: intent(revokeGrant, async ({ ctx, form }) => {
+  revoke: /* @__PURE__ */ intent(revokeGrant, async ({ ctx, form }) => {
     await revokeGrant(ctx, { grantId: form.value("grantId") ?? "", reason: form.value("reason") ?? "" });
     return done("revoke");
   }),
-  withdraw: intent(cancelRequest, async ({ ctx, form }) => {
+  withdraw: /* @__PURE__ */ intent(cancelRequest, async ({ ctx, form }) => {
     await cancelRequest(ctx, { requestId: form.value("requestId") ?? "" });
     return done("withdraw");
   }),
-  decide: intent(decideRequest, async ({ ctx, form }) => {
+  decide: /* @__PURE__ */ intent(decideRequest, async ({ ctx, form }) => {
     await decideRequest(ctx, { requestId: form.value("requestId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
     return done("decide");
   }),
-  waiver: intent(requestWaiver, async ({ ctx, params, form }) => {
+  waiver: /* @__PURE__ */ intent(requestWaiver, async ({ ctx, params, form }) => {
     await requestWaiver(ctx, { userId: params.userId ?? "", ruleId: form.value("ruleId") ?? "", reason: form.value("reason") ?? "" });
     return done("waiver");
   }),
-  support: intent(performSupportAction, async ({ ctx, params, form }) => {
+  support: /* @__PURE__ */ intent(performSupportAction, async ({ ctx, params, form }) => {
     await performSupportAction(ctx, { userId: params.userId ?? "", action: form.value("action") ?? "", ticketRef: form.value("ticketRef") ?? "", reason: form.value("reason") ?? "" });
     return done("support");
   }),
@@ -239,13 +239,12 @@ export default function UserPage() {
                 {r.sodJustification ? <p className="small warning-text">{t("users.sodWarning", { justification: r.sodJustification })}</p> : null}
                 {data.can.approve && r.requestedBy !== data.me && u.id !== data.me ? <DecideForm requestId={r.id} /> : null}
                 {r.requestedBy === data.me ? (
-                  <Form method="post" className="inline-form tight">
-                    <input type="hidden" name="intent" value="withdraw" />
+                  <IntentForm intent="withdraw" className="inline-form tight">
                     <input type="hidden" name="requestId" value={r.id} />
                     <button type="submit" className="button secondary">
                       {t("users.withdraw")}
                     </button>
-                  </Form>
+                  </IntentForm>
                 ) : null}
               </li>
             ))}
@@ -279,14 +278,13 @@ export default function UserPage() {
           </>
         ) : null}
         {data.can.waiver ? (
-          <Form method="post" className="inline-form">
-            <input type="hidden" name="intent" value="waiver" />
+          <IntentForm intent="waiver" className="inline-form">
             <input type="hidden" name="ruleId" value="da_maker_checker" />
             <TextField name="reason" label={t("users.waiverReason")} required error={failure?.fieldErrors.reason ? fieldMessage(failure, "reason", t) : undefined} />
             <button type="submit" className="button secondary">
               {t("users.requestWaiver")}
             </button>
-          </Form>
+          </IntentForm>
         ) : null}
       </section>
 
@@ -339,17 +337,15 @@ function ProfileForms({ user, failure }: { user: Data["user"]; failure: Failure 
     user.status === "suspended" ? ["reinstate", "deactivate"] : user.status === "locked" ? ["unlock", "suspend", "deactivate"] : user.status === "deactivated" ? [] : ["suspend", "deactivate"];
   return (
     <div className="two-forms">
-      <Form method="post" key={`name-${user.version}`} className="inline-form">
-        <input type="hidden" name="intent" value="update" />
+      <IntentForm intent="update" key={`name-${user.version}`} className="inline-form">
         <input type="hidden" name="version" value={user.version} />
         <TextField name="displayName" label={t("users.displayName")} required defaultValue={user.displayName} error={fieldMessage(failure, "displayName", t)} />
         <button type="submit" className="button secondary" disabled={navigation.state === "submitting"}>
           {t("users.save")}
         </button>
-      </Form>
+      </IntentForm>
       {lifecycle.length > 0 ? (
-        <Form method="post" key={`status-${user.version}`} className="inline-form">
-          <input type="hidden" name="intent" value="lifecycle" />
+        <IntentForm intent="lifecycle" key={`status-${user.version}`} className="inline-form">
           <input type="hidden" name="version" value={user.version} />
           <div className="field compact">
             <label htmlFor="lifecycle-action">{t("users.lifecycle")}</label>
@@ -365,7 +361,7 @@ function ProfileForms({ user, failure }: { user: Data["user"]; failure: Failure 
           <button type="submit" className="button secondary" disabled={navigation.state === "submitting"}>
             {t("users.save")}
           </button>
-        </Form>
+        </IntentForm>
       ) : null}
     </div>
   );
@@ -375,9 +371,8 @@ function RequestForm({ roles, failure }: { roles: Data["roles"]; failure: Failur
   const { t, locale } = useI18n();
   const err = (name: string) => fieldMessage(failure, name, t);
   return (
-    <Form method="post" className="stacked-form request-form">
+    <IntentForm intent="request" className="stacked-form request-form">
       <h3>{t("users.requestRole")}</h3>
-      <input type="hidden" name="intent" value="request" />
       <div className="field">
         <label htmlFor="request-role">{t("users.role")}</label>
         <select id="request-role" name="roleCode" aria-describedby={err("roleCode") ? "request-role-error" : undefined}>
@@ -399,7 +394,7 @@ function RequestForm({ roles, failure }: { roles: Data["roles"]; failure: Failur
       <button type="submit" className="button primary">
         {t("users.submitRequest")}
       </button>
-    </Form>
+    </IntentForm>
   );
 }
 
@@ -410,8 +405,7 @@ function SupportPanel({ data, failure }: { data: Data; failure: Failure | null }
     <section className="panel" aria-labelledby="support-title">
       <h2 id="support-title">{t("users.helpdesk")}</h2>
       <p className="muted">{t("users.helpdeskIntro")}</p>
-      <Form method="post" className="stacked-form">
-        <input type="hidden" name="intent" value="support" />
+      <IntentForm intent="support" className="stacked-form">
         <fieldset className="field">
           <legend>{t("users.helpdesk")}</legend>
           {actions
@@ -428,7 +422,7 @@ function SupportPanel({ data, failure }: { data: Data; failure: Failure | null }
         <button type="submit" className="button primary">
           {t("users.helpdesk")}
         </button>
-      </Form>
+      </IntentForm>
     </section>
   );
 }

@@ -61,6 +61,14 @@ describe("route permissions", () => {
     }
   });
 
+  it.each(routeFiles)("%s marks each intent of its action pure too, or the browser bundle would call the guard", (file) => {
+    const text = source(file);
+    const start = text.indexOf("intentAction({");
+    const map = start < 0 ? "" : text.slice(start, text.indexOf("\n});", start));
+    // A call left in the map survives tree-shaking of the action, and the guard does not exist in the browser.
+    expect(map.match(/^\s+"?[a-z-]+"?: (?!\/\* @__PURE__ \*\/)\w+\(/gm) ?? [], file).toEqual([]);
+  });
+
   it("recognises an import of the database, however it is written", () => {
     const sample = [
       'import { eq } from "drizzle-orm";',
