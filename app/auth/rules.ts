@@ -99,7 +99,11 @@ export function safeRedirectPath(target: unknown, fallback = "/"): string {
   try {
     const url = new URL(target, "http://console.invalid");
     if (url.origin !== "http://console.invalid") return fallback;
-    return url.pathname + url.search + url.hash;
+    const path = url.pathname + url.search + url.hash;
+    // Dot segments may collapse to a path starting "//" ("/a/..//evil.example"), which a browser reads as another
+    // host: the normalised path is what is returned, so it is what is checked.
+    if (path.startsWith("//") || path.startsWith("/\\")) return fallback;
+    return path;
   } catch {
     return fallback;
   }

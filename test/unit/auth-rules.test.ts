@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   ABSOLUTE_LIFETIME_MS,
@@ -80,8 +81,26 @@ describe("where a sign-in may send the browser", () => {
     ["participants"],
     [""],
     ["/" + "a".repeat(2001)],
+    // Dot segments that normalise to "//host" (issue 15, found by the security review).
+    ["/a/..//evil.example"],
+    ["/./..//evil.example/x"],
+    ["/%2e%2e//evil.example"],
+    ["/a/%2E%2E//evil.example?x=1"],
+    ["/x/../../\\evil.example"],
   ])("refuses %j and goes home instead", (target) => {
     expect(safeRedirectPath(target)).toBe("/");
+  });
+
+  it("never answers a path a browser would take to another host, whatever dot segments it is built from (property)", () => {
+    const segment = fc.constantFrom("a", "..", ".", "", "%2e%2e", "%2E%2e", "evil.example", "\\");
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 8 }), (parts) => {
+        const answer = safeRedirectPath(`/${parts.join("/")}`);
+        expect(answer.startsWith("//") || answer.startsWith("/\\")).toBe(false);
+        expect(new URL(answer, "http://console.invalid").origin).toBe("http://console.invalid");
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("refuses values that are not text", () => {
