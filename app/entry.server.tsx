@@ -1,3 +1,4 @@
+import { redactedPath } from "~/lib/redact";
 import { PassThrough } from "node:stream";
 import type { AppLoadContext, EntryContext } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
@@ -50,5 +51,5 @@ export default function handleRequest(
 
 export function handleError(error: unknown, { request, context }: { request: Request; context: AppLoadContext }) {
   if (request.signal.aborted) return;
-  context.logger.error({ err: error, path: new URL(request.url).pathname }, "unhandled error");
+  context.logger.error({ err: error, path: redactedPath(new URL(request.url).pathname) }, "unhandled error");
 }

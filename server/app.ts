@@ -7,6 +7,7 @@ import helmet from "helmet";
 import type { Logger } from "pino";
 import type { Database } from "../db/client.server";
 import "../app/context";
+import { redactedPath } from "../app/lib/redact";
 import type { AppConfig } from "../app/env.server";
 
 export interface CreateAppOptions {
@@ -19,6 +20,18 @@ export interface CreateAppOptions {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Whether a URL is one the console can read: percent-encoding that decodes, and no NUL character (PostgreSQL
+ * refuses it in text, so it would turn into a server error further down).
+ */
+function readableUrl(url: string): boolean {
+  try {
+    return !decodeURIComponent(url).includes("\u0000");
+  } catch {
+    return false;
+  }
+}
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 /**
@@ -44,7 +57,7 @@ export function createApp({ db, config, build, logger, root = process.cwd() }: C
         {
           requestId,
           method: req.method,
-          path: req.path,
+          path: redactedPath(req.path),
           status: res.statusCode,
           durationMs: Number(process.hrtime.bigint() - started) / 1e6,
         },
@@ -78,13 +91,19 @@ export function createApp({ db, config, build, logger, root = process.cwd() }: C
     }),
   );
 
+  // A URL the console cannot read is bad input, answered 400 before any code tries to use it.
+  app.use((req, res, next) => {
+    if (readableUrl(req.originalUrl)) return next();
+    res.status(400).type("text/plain").send("Bad request: the address is not readable.");
+  });
+
   // Every state-changing request must come from a page of this console (SPEC §9).
   app.use((req, res, next) => {
     if (SAFE_METHODS.has(req.method)) return next();
     const origin = req.get("origin");
     const expected = config.appOrigin ?? `${req.protocol}://${req.get("host")}`;
     if (!origin || origin !== expected) {
-      logger.warn({ requestId: res.locals.requestId, origin: origin ?? null, path: req.path }, "origin refused");
+      logger.warn({ requestId: res.locals.requestId, origin: origin ?? null, path: redactedPath(req.path) }, "origin refused");
       res.status(403).type("text/plain").send("Forbidden: this request did not come from the console.");
       return;
     }
@@ -117,7 +136,7 @@ export function createApp({ db, config, build, logger, root = process.cwd() }: C
   );
 
   app.use((error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    logger.error({ err: error, requestId: res.locals.requestId, path: req.path }, "request failed");
+    logger.error({ err: error, requestId: res.locals.requestId, path: redactedPath(req.path) }, "request failed");
     if (!res.headersSent) {
       res.status(500).type("text/plain").send(`Something went wrong. Request id ${res.locals.requestId}.`);
     }

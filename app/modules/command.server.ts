@@ -119,8 +119,11 @@ function isRetryable(error: unknown): boolean {
   return false;
 }
 
-async function lockParticipantRow(tx: Transaction, participantId: string): Promise<void> {
-  await tx.select({ id: participants.id }).from(participants).where(eq(participants.id, participantId)).for("no key update");
+/** The tenant's participant row, locked when the command locks it: whether it is suspended. */
+async function participantRow(tx: Transaction, participantId: string, lock: boolean): Promise<{ suspendedAt: Date | null } | undefined> {
+  const query = tx.select({ suspendedAt: participants.suspendedAt }).from(participants).where(eq(participants.id, participantId));
+  const [row] = lock ? await query.for("no key update") : await query;
+  return row;
 }
 
 export function defineCommand<S extends z.ZodType, R>(spec: CommandSpec<S, R>): Command<S, R> {
@@ -138,7 +141,13 @@ export function defineCommand<S extends z.ZodType, R>(spec: CommandSpec<S, R>): 
             if (platform) assertPlatformCapability(ctx.actor, permission, spec.refusal);
             else assertTenant(ctx.actor, permission, participantId, spec.refusal);
           }
-          if (participantId && spec.lockParticipant !== false) await lockParticipantRow(tx, participantId);
+          if (participantId) {
+            const row = await participantRow(tx, participantId, spec.lockParticipant !== false);
+            // A suspended participant is stopped (SPEC §2): its own users change nothing until an officer reinstates it.
+            if (row?.suspendedAt && permission !== "public" && ctx.actor.participantId === participantId) {
+              throw new AppError(403, "participant.refused.suspended");
+            }
+          }
           const events: AuditEventInput[] = [];
           const now = new Date();
           let recordedActor = ctx.actor;

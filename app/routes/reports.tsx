@@ -1,3 +1,4 @@
+import { parseInstant } from "~/lib/hong-kong-time";
 import { json } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
@@ -19,10 +20,9 @@ import { titled } from "~/lib/meta";
 const REPORTS = ["access", "diff", "sod", "dormant", "mfa", "expiring", "pending"] as const;
 type ReportName = (typeof REPORTS)[number];
 
+/** An instant from the query string, or the fallback when it is absent, unreadable or outside 1900–9999. */
 function instant(value: string | null, fallback: Date): Date {
-  if (!value) return fallback;
-  const d = new Date(/[zZ]|[+-]\d{2}:\d{2}$/.test(value) ? value : `${value}+08:00`);
-  return Number.isNaN(d.getTime()) ? fallback : d;
+  return parseInstant(value) ?? fallback;
 }
 
 /** A datetime-local value in Hong Kong time, to the second: cut to the minute, "now" sent back would miss this minute. */

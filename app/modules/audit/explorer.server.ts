@@ -2,17 +2,20 @@ import { stringify } from "csv-stringify/sync";
 import { and, desc, eq, gte, like, lt, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { auditEvents, type AuditEvent } from "../../../db/schema";
+import { endOfHongKongDay, isCalendarDay, parseInstant } from "~/lib/hong-kong-time";
 import { defineCommand } from "../command.server";
 import { tenantOf, whereTenant } from "../tenancy.server";
 import type { ServiceContext } from "../context.server";
 import { userNamesIn } from "../onboarding/service.server";
 
-/** Hong Kong local date-time (from a datetime-local or date input) to an instant. */
+/**
+ * Hong Kong local date-time (from a datetime-local or date input) to an instant; a day alone means its start (from)
+ * or its end (to). Anything unreadable or outside 1900–9999 is ignored, like every other unreadable filter.
+ */
 function hongKongInstant(value: string | undefined, endOfDay: boolean): Date | undefined {
   if (!value) return undefined;
-  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T${endOfDay ? "23:59:59.999" : "00:00:00"}` : value;
-  const date = new Date(/[zZ]|[+-]\d{2}:\d{2}$/.test(text) ? text : `${text}+08:00`);
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  if (endOfDay && isCalendarDay(value)) return endOfHongKongDay(value);
+  return parseInstant(value) ?? undefined;
 }
 
 const optional = (max: number, pattern?: RegExp) =>

@@ -9,6 +9,7 @@ import {
   keyChallenges,
   keyExpiryNotices,
   onboardingSteps,
+  participants,
   roleGrants,
   users,
   type ApiClient,
@@ -16,6 +17,7 @@ import {
   type ApiKey,
 } from "../../../db/schema";
 import { AppError, notFound } from "~/lib/errors";
+import { endOfDaySchema, endOfHongKongDay, endOfHongKongDayOf, isCalendarDay } from "~/lib/hong-kong-time";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
@@ -187,11 +189,6 @@ export const issueChallenge = defineCommand({
   },
 });
 
-/** The last millisecond of the Hong Kong calendar day that `date` falls on. */
-function endOfHongKongDay(date: Date): Date {
-  const day = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Hong_Kong" }).format(date);
-  return new Date(`${day}T23:59:59.999+08:00`);
-}
 
 function addMonths(date: Date, months: number): Date {
   const d = new Date(date);
@@ -199,10 +196,7 @@ function addMonths(date: Date, months: number): Date {
   return d;
 }
 
-const hkDate = z
-  .string({ error: "validation.required" })
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "access.error.date" })
-  .transform((v) => new Date(`${v}T23:59:59.999+08:00`));
+const hkDate = endOfDaySchema();
 
 const registerSchema = z.object({
   clientId: clientRef,
@@ -216,7 +210,8 @@ const registerSchema = z.object({
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "access.error.date" })
     .optional()
-    .transform((v) => (v ? new Date(`${v}T23:59:59.999+08:00`) : null)),
+    .refine((v) => !v || isCalendarDay(v), { error: "access.error.date" })
+    .transform((v) => (v ? endOfHongKongDay(v) : null)),
 });
 export interface RegisterKeyInput {
   publicKey: string;
@@ -245,7 +240,7 @@ export const registerKey = defineCommand({
     if (!parsed.ok) throw new AppError(400, "error.badRequest", { publicKey: parsed.messageKey }, parsed.params ?? {});
     if (data.expiresOn <= now) throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryPast" });
     // "At most 13 months": any time on the last allowed day (Hong Kong) is fine.
-    if (data.expiresOn > endOfHongKongDay(addMonths(now, MAX_KEY_LIFETIME_MONTHS))) {
+    if (data.expiresOn > endOfHongKongDayOf(addMonths(now, MAX_KEY_LIFETIME_MONTHS))) {
       throw new AppError(400, "error.badRequest", { expiresOn: "credentials.error.expiryTooLate" }, { months: MAX_KEY_LIFETIME_MONTHS });
     }
     const client = await lockedClient(cx, data.clientId);
@@ -269,7 +264,7 @@ export const registerKey = defineCommand({
       if (!replaced || replaced.status !== "active" || replaced.expiresAt <= now) {
         throw new AppError(400, "error.badRequest", { replacesKeyId: "credentials.error.rotateWhat" });
       }
-      const latest = endOfHongKongDay(new Date(now.getTime() + MAX_ROTATION_OVERLAP_DAYS * DAY));
+      const latest = endOfHongKongDayOf(new Date(now.getTime() + MAX_ROTATION_OVERLAP_DAYS * DAY));
       if (!data.overlapUntil || data.overlapUntil <= now || data.overlapUntil > latest) {
         throw new AppError(400, "error.badRequest", { overlapUntil: "credentials.error.overlap" }, { days: MAX_ROTATION_OVERLAP_DAYS });
       }
@@ -349,7 +344,11 @@ export async function checkToken(ctx: ServiceContext, id: string, token: string)
   const client = await clientInScope(ctx.db, ctx, id);
   if (token.length > 20_000) throw new AppError(400, "error.badRequest", { token: "validation.tooLong" });
   const keys = await ctx.db.select().from(apiKeys).where(eq(apiKeys.apiClientId, client.id));
-  return checkJwt(token, client.clientId, client.environment, keys.map((k) => ({ ...k, jwk: k.publicJwk })), new Date());
+  const result = await checkJwt(token, client.clientId, client.environment, keys.map((k) => ({ ...k, jwk: k.publicJwk })), new Date());
+  // A suspended participant's keys are out of the JWKS: the gateway would refuse the token whatever it says.
+  const [participant] = await ctx.db.select({ suspendedAt: participants.suspendedAt }).from(participants).where(eq(participants.id, client.participantId));
+  if (!participant?.suspendedAt) return result;
+  return { ...result, ok: false, findings: [{ check: "participant", ok: false, messageKey: "jwt.participantSuspended" }, ...result.findings] };
 }
 
 /** The JWKS of an environment: every key valid now of every active client, for the gateway. */
@@ -359,8 +358,11 @@ export async function jwks(db: Database, environment: ApiEnvironment) {
     .select({ key: apiKeys, clientId: apiClients.clientId })
     .from(apiKeys)
     .innerJoin(apiClients, eq(apiClients.id, apiKeys.apiClientId))
+    .innerJoin(participants, eq(participants.id, apiClients.participantId))
     .where(
       and(
+        // A suspended participant's keys stop working at once, and come back as they were when it is reinstated.
+        isNull(participants.suspendedAt),
         eq(apiClients.environment, environment),
         eq(apiClients.status, "active"),
         eq(apiKeys.status, "active"),

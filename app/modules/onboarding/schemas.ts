@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { calendarDay } from "~/lib/hong-kong-time";
 import { requiredText, optionalText } from "../participants/schemas";
 
 const version = z.coerce.number({ error: "validation.invalid" }).int().positive({ error: "validation.invalid" });
@@ -17,12 +18,7 @@ export interface TransitionInput {
   reason?: string | null;
 }
 
-const isoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "case.error.dueDate" })
-  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), {
-    error: "case.error.dueDate",
-  });
+const isoDate = calendarDay("case.error.dueDate");
 
 export const stepPlanSchema = z.object({
   stepKey,

@@ -1,3 +1,4 @@
+import { hongKongDay } from "~/lib/hong-kong-time";
 import type { ParticipantStatus } from "../../../db/schema/participants";
 import type { StepState } from "../../../db/schema/onboarding";
 import type { MessageKey } from "~/i18n/messages";
@@ -314,6 +315,4 @@ export function isOverdue(state: StepState, dueDate: string | null, todayHongKon
 }
 
 /** Today's date in Hong Kong as YYYY-MM-DD. */
-export function hongKongDate(now: Date): string {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Hong_Kong" }).format(now);
-}
+export const hongKongDate = hongKongDay;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { DbOrTx } from "../../../db/client.server";
 import { apiClients, reviewCampaigns, reviewItems, roleGrants, roles, users, type ReviewCampaign, type ReviewItem } from "../../../db/schema";
 import { AppError, notFound } from "~/lib/errors";
+import { endOfDaySchema } from "~/lib/hong-kong-time";
 import { defineCommand, platformWide, type CommandContext } from "../command.server";
 import { SYSTEM_ACTOR, type ServiceContext } from "../context.server";
 import { REVOKE_CLIENT_EVENTS, revokeClientIn } from "../credentials/service.server";
@@ -16,10 +17,7 @@ const campaignSchema = z.object({
   name: requiredText(200),
   participantIds: z.array(z.string().regex(/^[A-Z][0-9]{5}$/, { error: "participant.error.idFormat" })).max(500).default([]),
   roleCodes: z.array(z.string().regex(/^[a-z_]{1,60}$/, { error: "access.error.role" })).max(100).default([]),
-  deadline: z
-    .string({ error: "validation.required" })
-    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "access.error.date" })
-    .transform((v) => new Date(`${v}T23:59:59.999+08:00`)),
+  deadline: endOfDaySchema(),
   deadlinePolicy: z.enum(["revoke", "flag"], { error: "validation.invalid" }),
   includeApiClients: z.boolean().default(false),
 });

@@ -1,20 +1,26 @@
 import { z } from "zod";
+import { endOfHongKongDay, isCalendarDay, parseInstant, startOfHongKongDay } from "~/lib/hong-kong-time";
 import { optionalText, requiredText } from "../participants/schemas";
 
-const dateTime = z
-  .string()
-  .trim()
-  .nullish()
-  .transform((v) => (v ? v : null))
-  .refine((v) => v === null || !Number.isNaN(Date.parse(v)), { error: "access.error.date" })
-  .transform((v) => (v === null ? null : new Date(v.length === 10 ? `${v}T00:00:00+08:00` : v)));
+/**
+ * A grant's window edge: a Hong Kong date (a "valid from" day starts at its first moment, a "valid to" day lasts to
+ * its last) or an ISO date-time; a date that is not on the calendar, or outside 1900–9999, is refused.
+ */
+const dateTime = (edge: "from" | "to") =>
+  z
+    .string()
+    .trim()
+    .nullish()
+    .transform((v) => (v ? v : null))
+    .refine((v) => v === null || (v.length === 10 ? isCalendarDay(v) : parseInstant(v) !== null), { error: "access.error.date" })
+    .transform((v) => (v === null ? null : v.length === 10 ? (edge === "from" ? startOfHongKongDay(v) : endOfHongKongDay(v)) : parseInstant(v)!));
 
 export const grantRequestSchema = z
   .object({
     userId: z.string({ error: "validation.required" }).min(1, { error: "validation.required" }).max(100),
     roleCode: z.string({ error: "validation.required" }).regex(/^[a-z_]{1,60}$/, { error: "access.error.role" }),
-    validFrom: dateTime,
-    validTo: dateTime,
+    validFrom: dateTime("from"),
+    validTo: dateTime("to"),
     justification: optionalText(2000),
   })
   .refine((v) => !v.validFrom || !v.validTo || v.validTo > v.validFrom, { error: "access.error.window", path: ["validTo"] });

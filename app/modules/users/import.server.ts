@@ -13,6 +13,7 @@ import { checkSeparationOfDuties, grantRoles, requestRoles } from "../roles/gran
 import { ADMINISTRATOR_ROLES } from "../roles/rules";
 import { assertTenant, mayOn, whereTenant } from "../tenancy.server";
 import { issueLinks } from "./links.server";
+import { endOfHongKongDay, isCalendarDay, parseInstant, startOfHongKongDay } from "~/lib/hong-kong-time";
 import { emailSchema } from "./schemas";
 
 /** The columns of a user-import file; the first line names them. roles are separated by ";". */
@@ -34,10 +35,14 @@ export interface ParsedRow {
 
 export type ImportProgress = (phase: "checking" | "writing" | "done", done: number, total: number) => void;
 
-function parseDate(value: string): Date | null | "invalid" {
+/** A row's valid_from or valid_to, read as the console's forms read them (a "to" day lasts to its end, in Hong Kong). */
+function parseDate(value: string, edge: "from" | "to"): Date | null | "invalid" {
   if (!value) return null;
-  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00+08:00` : value);
-  return Number.isNaN(date.getTime()) ? "invalid" : date;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    if (!isCalendarDay(value)) return "invalid";
+    return edge === "from" ? startOfHongKongDay(value) : endOfHongKongDay(value);
+  }
+  return parseInstant(value) ?? "invalid";
 }
 
 /**
@@ -45,6 +50,8 @@ function parseDate(value: string): Date | null | "invalid" {
  * kept with the row's line number and column; a file that cannot be read at all is an AppError.
  */
 export function parseImportFile(text: string): ParsedRow[] {
+  // A NUL character is never part of a CSV of people's names and addresses, and PostgreSQL refuses it in text.
+  if (text.includes("\u0000")) throw new AppError(400, "import.error.unreadable", { file: "import.error.unreadable" }, { line: text.slice(0, text.indexOf("\u0000")).split("\n").length });
   let records: string[][];
   try {
     records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }) as string[][];
@@ -79,8 +86,8 @@ export function parseImportFile(text: string): ParsedRow[] {
       .split(/[;|]/)
       .map((r) => r.trim().toLowerCase())
       .filter(Boolean);
-    const validFrom = parseDate(at(record, "valid_from"));
-    const validTo = parseDate(at(record, "valid_to"));
+    const validFrom = parseDate(at(record, "valid_from"), "from");
+    const validTo = parseDate(at(record, "valid_to"), "to");
     if (validFrom === "invalid") errors.push({ column: "valid_from", message: "is not a date (YYYY-MM-DD)" });
     if (validTo === "invalid") errors.push({ column: "valid_to", message: "is not a date (YYYY-MM-DD)" });
     if (validFrom instanceof Date && validTo instanceof Date && validTo <= validFrom) {
