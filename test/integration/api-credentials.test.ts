@@ -2,7 +2,6 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { SignJWT, calculateJwkThumbprint, type JWK } from "jose";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { openDatabase } from "../../db/client.server";
 import { apiClients, apiKeys, auditEvents, keyExpiryNotices, mailOutbox, type ApiClient, type ApiEnvironment, type ApiKey } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
@@ -97,13 +96,12 @@ function fieldErrorsOf(error: AppError): Record<string, MessageKey | undefined> 
 
 const failedKeys = (result: Awaited<ReturnType<typeof checkToken>>) => result.findings.filter((f) => !f.ok).map((f) => f.messageKey);
 
-describeEachDatabase("API credentials", (use) => {
+describeEachDatabase("API credentials", { demo: true }, (use) => {
   let server: RunningServer;
   let clock: TestClock | null = null;
   const signedIn = new Map<string, HttpClient>();
 
   beforeAll(async () => {
-    await seedDemo(use().db);
     server = await startServer(use().db);
   });
   afterAll(() => server.close());

@@ -1,6 +1,5 @@
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { grantRequests, roleGrants, users, type User } from "../../db/schema";
 import { consolePersonasOf } from "../../app/auth/session.server";
 import { translator } from "../../app/i18n/messages";
@@ -26,7 +25,7 @@ import { describeEachDatabase } from "../support/databases";
 const en = translator("en");
 const HOUR = 3600 * 1000;
 
-describeEachDatabase("Login Management services", (use) => {
+describeEachDatabase("Login Management services", { demo: true }, (use) => {
   let officer: ServiceContext;
   let helpdesk: ServiceContext;
   let compliance: ServiceContext;
@@ -57,7 +56,6 @@ describeEachDatabase("Login Management services", (use) => {
   };
 
   beforeAll(async () => {
-    await seedDemo(db());
     officer = await contextFor(db(), "officer@hkex.demo");
     helpdesk = await contextFor(db(), "helpdesk@hkex.demo");
     compliance = await contextFor(db(), "compliance@hkex.demo");
