@@ -20,6 +20,7 @@ import { changeUserStatus, createUser, getUserProfile, listUsers, updateUser } f
 import { contextFor, registerParticipant } from "../factories";
 import { createFirm, outcome, refusal, type Firm } from "../support/access";
 import { auditEventsSince, lastAuditId } from "../support/audit";
+import { startTestClock } from "../support/clock";
 import { describeEachDatabase } from "../support/databases";
 
 const en = translator("en");
@@ -248,7 +249,7 @@ describeEachDatabase("Login Management services", { demo: true }, (use) => {
       const userId = await firm.addUser();
       const end = new Date(Date.now() + 1500);
       const request = await requestGrant(firm.maker, { userId, roleCode: "trade_info_viewer", validTo: end.toISOString() });
-      await new Promise((resolve) => setTimeout(resolve, end.getTime() - Date.now() + 50));
+      startTestClock(end.getTime() + 50);
       await refusal(decideRequest(firm.checker, request.id, { decision: "approve" }), 400, "access.refused.windowEnded");
       const [row] = await db().select().from(grantRequests).where(eq(grantRequests.id, request.id));
       expect(row?.status).toBe("pending");
