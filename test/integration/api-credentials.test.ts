@@ -27,6 +27,7 @@ import { advanceCase, contextFor, createConsoleUser } from "../factories";
 import { refusal } from "../support/access";
 import { TestClock, MINUTE } from "../support/clock";
 import { describeEachDatabase } from "../support/databases";
+import { rsaKeyPair } from "../support/keys";
 import { auditSince, hongKongDay, lastAuditId, TEST_PASSWORD } from "../support/onboarding";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
 
@@ -52,7 +53,7 @@ interface KeyPair {
 const secrets: string[] = [];
 
 function keyPair(kind: KeyKind = "ec"): KeyPair {
-  const pair = kind === "ec" ? generateKeyPairSync("ec", { namedCurve: "P-256" }) : generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const pair = kind === "ec" ? generateKeyPairSync("ec", { namedCurve: "P-256" }) : rsaKeyPair(2048);
   secrets.push(pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString());
   const jwk = pair.privateKey.export({ format: "jwk" }) as JWK;
   secrets.push(jwk.d!);
@@ -266,7 +267,7 @@ describeEachDatabase("API credentials", { demo: true }, (use) => {
     expect(tooLate.params).toEqual({ months: 13 });
     await refusedOn({ expiresOn: hongKongDay(-1) }, "expiresOn", "credentials.error.expiryPast");
     await refusedOn({ expiresOn: "31/12/2026" }, "expiresOn", "access.error.date");
-    const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    const small = rsaKeyPair(1024);
     const tooShort = await refusedOn({ publicKey: small.publicKey.export({ type: "spki", format: "pem" }).toString() }, "publicKey", "credentials.key.rsaTooShort");
     expect(tooShort.params).toEqual({ bits: 1024 });
     const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" });
