@@ -297,7 +297,7 @@ const exec = promisify(execFile);
 /** `npm run audit:verify` as an operator runs it. */
 async function auditVerify(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string }> {
   try {
-    const { stdout } = await exec("npx", ["tsx", "scripts/audit-verify.ts", ...args], {
+    const { stdout } = await exec(process.execPath, ["--import", "tsx", "scripts/audit-verify.ts", ...args], {
       env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", AUDIT_CHECKPOINT_KEY: KEY, ...env },
       timeout: 90_000,
     });

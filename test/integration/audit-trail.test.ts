@@ -146,7 +146,7 @@ const exec = promisify(execFile);
 /** Runs `npm run audit:verify`'s script as an operator would, against the given database. */
 async function auditVerifyCli(env: Record<string, string>): Promise<{ code: number; stdout: string }> {
   try {
-    const { stdout } = await exec("npx", ["tsx", "scripts/audit-verify.ts"], {
+    const { stdout } = await exec(process.execPath, ["--import", "tsx", "scripts/audit-verify.ts"], {
       env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn", ...env },
       timeout: 60_000,
     });
