@@ -4,9 +4,9 @@ import { SlowFirstSequencer } from "./test/support/sequencer";
 
 /**
  * Three projects (docs/decisions/013-test-fixtures.md): unit needs no build and no database (`npm run test:unit`);
- * integration and e2e share a global setup that migrates and seeds once per run, and keep their worker processes
- * from one file to the next (isolate: false), so that the app, PGlite's WebAssembly and the connection to Chromium
- * are loaded twice a run rather than once a file.
+ * integration and e2e share a global setup that migrates and seeds once per run. Every project keeps its worker
+ * processes from one file to the next (isolate: false), so that the app, PGlite's WebAssembly, the server build and
+ * Chromium are loaded twice a run rather than once a file.
  */
 export default defineConfig({
   resolve: {
@@ -22,7 +22,7 @@ export default defineConfig({
     reporters: ["default"],
     sequence: { sequencer: SlowFirstSequencer },
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.{ts,tsx}"] } },
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.{ts,tsx}"], isolate: false } },
       {
         extends: true,
         test: {

@@ -1,18 +1,21 @@
 import { randomBytes } from "node:crypto";
-import { readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
-import { openDatabase, type DatabaseHandle } from "../../db/client.server";
+import { openDatabase, type DatabaseHandle, type DatabaseKind } from "../../db/client.server";
 import { migrateDatabase } from "../../db/migrate.server";
 import { seedDemo } from "../../db/seed";
 
 /**
  * The databases a run migrates and seeds once, for every test file to clone (docs/decisions/013-test-fixtures.md):
- * PGlite data-directory snapshots (tarballs of `dumpDataDir`) and PostgreSQL template databases.
+ * PGlite data-directory snapshots (tarballs of `dumpDataDir`) and PostgreSQL template databases. The global setup
+ * names them and starts making them; the unit tests run meanwhile, and a test file that needs one waits until
+ * `ready` says it is there.
  */
 export interface DatabaseFixtures {
+  runDir: string;
   /** Snapshot files: straight after initdb (no schema), migrated, and migrated with the demo seeded. */
   pglite: { empty: string; migrated: string; demo: string };
   /** Template database names; null when the run has no PostgreSQL. */
@@ -21,6 +24,8 @@ export interface DatabaseFixtures {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const RUN_DIR_PREFIX = "ocp-test-run-";
+/** How long a test file waits for the run's fixtures before it fails. */
+export const FIXTURE_WAIT_MS = 180_000;
 
 /** A database name carrying the time it was made, so that a later run can tell a crashed run's leftovers by age. */
 export function testDatabaseName(prefix: "ocp_test" | "ocp_tpl"): string {
@@ -33,38 +38,72 @@ export function madeAt(name: string): Date | null {
   return stamp ? new Date(parseInt(stamp, 36)) : null;
 }
 
+/** The names of a run's fixtures, before they exist. */
+export function nameFixtures(runDir: string, withPostgres: boolean): DatabaseFixtures {
+  const template = testDatabaseName("ocp_tpl");
+  return {
+    runDir,
+    pglite: {
+      empty: path.join(runDir, "pglite-empty.tar"),
+      migrated: path.join(runDir, "pglite-migrated.tar"),
+      demo: path.join(runDir, "pglite-demo.tar"),
+    },
+    postgres: withPostgres ? { migrated: template, demo: `${template}_demo` } : null,
+  };
+}
+
+const outcomeFile = (runDir: string, kind: DatabaseKind) => path.join(runDir, `${kind}.outcome.json`);
+
+/** Writes, once, whether the fixtures of one database kind were made: what `ready` waits for. */
+export function recordOutcome(runDir: string, kind: DatabaseKind, error: unknown = null): void {
+  const file = outcomeFile(runDir, kind);
+  if (existsSync(file)) return;
+  const outcome = error === null ? { ok: true } : { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  writeFileSync(`${file}.tmp`, JSON.stringify(outcome));
+  renameSync(`${file}.tmp`, file);
+}
+
+/** Waits until the run's fixtures of this kind are made; fails with the reason they could not be. */
+export async function ready(fixtures: DatabaseFixtures, kind: DatabaseKind): Promise<void> {
+  const file = outcomeFile(fixtures.runDir, kind);
+  const deadline = Date.now() + FIXTURE_WAIT_MS;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`the run's ${kind} fixtures were not made within ${FIXTURE_WAIT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const outcome = JSON.parse(readFileSync(file, "utf8")) as { ok: boolean; error?: string };
+  if (!outcome.ok) throw new Error(`the run's ${kind} fixtures could not be made: ${outcome.error}`);
+}
+
+/** PGlite as a snapshot file three times: new (initdb is most of a new PGlite's start-up), migrated, and seeded. */
+export async function makePgliteSnapshots(files: DatabaseFixtures["pglite"]): Promise<void> {
+  const handle = openDatabase({ dataDir: "memory://" });
+  try {
+    const client = (handle.db as unknown as { $client: PGlite }).$client;
+    await client.waitReady;
+    const dump = async (file: string) => {
+      writeFileSync(`${file}.tmp`, Buffer.from(await (await client.dumpDataDir("none")).arrayBuffer()));
+      renameSync(`${file}.tmp`, file);
+    };
+    await dump(files.empty);
+    await migrateDatabase(handle);
+    await dump(files.migrated);
+    await seedDemo(handle.db);
+    await dump(files.demo);
+  } finally {
+    await handle.close();
+  }
+}
+
 function urlOf(adminUrl: string, database: string): string {
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   return url.toString();
 }
 
-/** PGlite as a snapshot file three times: new (initdb is most of a new PGlite's start-up), migrated, and seeded. */
-export async function makePgliteSnapshots(runDir: string): Promise<DatabaseFixtures["pglite"]> {
-  const handle = openDatabase({ dataDir: "memory://" });
-  try {
-    const client = (handle.db as unknown as { $client: PGlite }).$client;
-    const dump = async (file: string) => {
-      writeFileSync(file, Buffer.from(await (await client.dumpDataDir("none")).arrayBuffer()));
-      return file;
-    };
-    await client.waitReady;
-    const empty = await dump(path.join(runDir, "pglite-empty.tar"));
-    await migrateDatabase(handle);
-    const migrated = await dump(path.join(runDir, "pglite-migrated.tar"));
-    await seedDemo(handle.db);
-    const demo = await dump(path.join(runDir, "pglite-demo.tar"));
-    return { empty, migrated, demo };
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Two template databases on PostgreSQL: migrated, and migrated with the demo seeded. drop() removes both. */
-export async function makePostgresTemplates(adminUrl: string): Promise<{ templates: NonNullable<DatabaseFixtures["postgres"]>; drop(): Promise<void> }> {
+/** The two template databases on PostgreSQL: migrated, and migrated with the demo seeded. */
+export async function makePostgresTemplates(adminUrl: string, names: NonNullable<DatabaseFixtures["postgres"]>): Promise<void> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  const migrated = testDatabaseName("ocp_tpl");
-  const demo = `${migrated}_demo`;
   const prepare = async (name: string, work: (handle: DatabaseHandle) => Promise<unknown>) => {
     const handle = openDatabase({ databaseUrl: urlOf(adminUrl, name), maxConnections: 1 });
     try {
@@ -74,24 +113,23 @@ export async function makePostgresTemplates(adminUrl: string): Promise<{ templat
     }
   };
   try {
-    await admin.unsafe(`create database ${migrated}`);
-    await prepare(migrated, migrateDatabase);
-    await admin.unsafe(`create database ${demo} template ${migrated}`);
-    await prepare(demo, (handle) => seedDemo(handle.db));
-  } catch (error) {
-    await admin.unsafe(`drop database if exists ${demo} with (force)`).catch(() => {});
-    await admin.unsafe(`drop database if exists ${migrated} with (force)`).catch(() => {});
+    await admin.unsafe(`create database ${names.migrated}`);
+    await prepare(names.migrated, migrateDatabase);
+    await admin.unsafe(`create database ${names.demo} template ${names.migrated}`);
+    await prepare(names.demo, (handle) => seedDemo(handle.db));
+  } finally {
     await admin.end({ timeout: 5 });
-    throw error;
   }
-  return {
-    templates: { migrated, demo },
-    drop: async () => {
-      await admin.unsafe(`drop database if exists ${demo} with (force)`);
-      await admin.unsafe(`drop database if exists ${migrated} with (force)`);
-      await admin.end({ timeout: 5 });
-    },
-  };
+}
+
+export async function dropPostgresTemplates(adminUrl: string, names: NonNullable<DatabaseFixtures["postgres"]>): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists ${names.demo} with (force)`);
+    await admin.unsafe(`drop database if exists ${names.migrated} with (force)`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
 }
 
 /**

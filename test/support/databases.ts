@@ -7,7 +7,7 @@ import { openDatabase, type Database, type DatabaseHandle, type DatabaseKind } f
 import { migrateDatabase } from "../../db/migrate.server";
 import * as schema from "../../db/schema";
 import { seedDemo } from "../../db/seed";
-import { testDatabaseName, type DatabaseFixtures } from "./database-fixtures";
+import { FIXTURE_WAIT_MS, ready, testDatabaseName, type DatabaseFixtures } from "./database-fixtures";
 
 export interface TestDatabase {
   kind: DatabaseKind;
@@ -78,6 +78,7 @@ export async function createTestDatabase(
     if (demo) await seedDemo(handle.db);
   };
   if (kind === "pglite") {
+    if (made) await ready(made, "pglite");
     const snapshot = made?.pglite[clone];
     const handle = snapshot ? pgliteFromSnapshot(snapshot) : openDatabase({ dataDir: "memory://" });
     await prepare(handle, Boolean(snapshot));
@@ -86,6 +87,7 @@ export async function createTestDatabase(
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set");
   const template = clone === "empty" ? undefined : made?.postgres?.[clone];
+  if (made && template) await ready(made, "postgres");
   const name = testDatabaseName("ocp_test");
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(template ? `create database ${name} template ${template}` : `create database ${name}`);
@@ -111,7 +113,9 @@ export async function createTestDatabase(
  * with `demo`, seeded) snapshot; without the global setup, migrated (and seeded) there from scratch.
  */
 export async function openDataDirFromSnapshot(dataDir: string, { demo = false }: { demo?: boolean } = {}): Promise<DatabaseHandle> {
-  const snapshot = fixtures()?.pglite[demo ? "demo" : "migrated"];
+  const made = fixtures();
+  if (made) await ready(made, "pglite");
+  const snapshot = made?.pglite[demo ? "demo" : "migrated"];
   if (!snapshot) {
     const handle = openDatabase({ dataDir });
     await migrateDatabase(handle);
@@ -140,9 +144,10 @@ export function describeEachDatabase(
   for (const kind of suiteKinds(options)) {
     describe(`${name} [${kind}]`, () => {
       let current: (TestDatabase & { drop(): Promise<void> }) | null = null;
+      // Its own time limit: the first files of a run may wait for the run's fixtures to be made.
       beforeAll(async () => {
         current = await createTestDatabase(kind, { demo: options.demo });
-      });
+      }, FIXTURE_WAIT_MS + 60_000);
       afterAll(async () => {
         await current?.drop();
       });

@@ -2,6 +2,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import type { Database } from "../../db/client.server";
 import { launchBrowser } from "./browser";
+import { FIXTURE_WAIT_MS } from "./database-fixtures";
 import { createTestDatabase, type TestDatabase } from "./databases";
 import { startServer, type RunningServer } from "./server";
 
@@ -24,7 +25,7 @@ export function useDemoConsole(assign: (demo: DemoConsole) => void, prepare?: (d
     demo.server = await startServer(demo.database.db);
     demo.browser = await launchBrowser();
     assign(demo as DemoConsole);
-  });
+  }, FIXTURE_WAIT_MS + 60_000);
   afterAll(async () => {
     // The worker keeps its Chromium for its next file; what this file opened goes.
     for (const context of demo.browser?.contexts() ?? []) await context.close();

@@ -1,10 +1,19 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { chromiumPath } from "./browser-path";
-import { dropLeftovers, makePgliteSnapshots, makePostgresTemplates, RUN_DIR_PREFIX, type DatabaseFixtures } from "./database-fixtures";
+import {
+  dropLeftovers,
+  dropPostgresTemplates,
+  makePostgresTemplates,
+  nameFixtures,
+  recordOutcome,
+  RUN_DIR_PREFIX,
+  type DatabaseFixtures,
+} from "./database-fixtures";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -16,12 +25,11 @@ declare module "vitest" {
 }
 
 /**
- * What a run makes once for the integration and browser projects, whichever of them runs first: the checks of what
+ * What a run makes once for the integration and browser projects, whichever of them starts first: the checks of what
  * the run has and the databases' fixtures. Kept on globalThis because each project loads this file apart.
  */
 interface Run {
-  runDir: string;
-  databases: Promise<DatabaseFixtures>;
+  fixtures: DatabaseFixtures;
   users: number;
   close(): Promise<void>;
 }
@@ -63,28 +71,51 @@ async function checkEnvironment(): Promise<void> {
   console.log(`\nTest environment:\n  ${lines.join("\n  ")}\n`);
 }
 
+/** Makes the PGlite snapshots in a process of its own (see make-pglite-snapshots.ts); resolves when it has exited. */
+function makePgliteSnapshotsApart(fixtures: DatabaseFixtures): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.resolve("test/support/make-pglite-snapshots.ts"), fixtures.runDir, JSON.stringify(fixtures.pglite)],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  return new Promise((resolve) => {
+    child.once("error", (error) => {
+      recordOutcome(fixtures.runDir, "pglite", error);
+      resolve();
+    });
+    child.once("exit", (code, signal) => {
+      recordOutcome(fixtures.runDir, "pglite", new Error(`the snapshot process ended (${signal ?? `exit ${code}`}) without a word`));
+      resolve();
+    });
+  });
+}
+
 async function startRun(): Promise<Run> {
   await checkEnvironment();
   const adminUrl = process.env.TEST_DATABASE_URL || null;
   await dropLeftovers(adminUrl);
-  const runDir = mkdtempSync(path.join(tmpdir(), RUN_DIR_PREFIX));
-  const postgresTemplates = adminUrl ? makePostgresTemplates(adminUrl) : Promise.resolve(null);
-  const databases = Promise.all([makePgliteSnapshots(runDir), postgresTemplates]).then(([pglite, pg]) => ({
-    pglite,
-    postgres: pg?.templates ?? null,
-  }));
-  const run: Run = {
-    runDir,
-    databases,
+  const fixtures = nameFixtures(mkdtempSync(path.join(tmpdir(), RUN_DIR_PREFIX)), adminUrl !== null);
+  // Neither is awaited here: the unit tests run while they are made, and a test file that needs one waits for it.
+  const pglite = makePgliteSnapshotsApart(fixtures);
+  const templates = fixtures.postgres;
+  const postgresMade =
+    adminUrl && templates
+      ? makePostgresTemplates(adminUrl, templates).then(
+          () => recordOutcome(fixtures.runDir, "postgres"),
+          (error: unknown) => recordOutcome(fixtures.runDir, "postgres", error),
+        )
+      : Promise.resolve();
+  return {
+    fixtures,
     users: 0,
     async close() {
-      await postgresTemplates.then((pg) => pg?.drop()).catch(() => {});
-      rmSync(runDir, { recursive: true, force: true });
+      await Promise.all([pglite, postgresMade]);
+      if (adminUrl && templates) await dropPostgresTemplates(adminUrl, templates);
+      const axeChecked = path.join(fixtures.runDir, "axe-checked");
+      if (existsSync(axeChecked)) console.log(`\naxe-core checked ${readdirSync(axeChecked).length} kinds of page (route, language, page or error boundary).`);
+      rmSync(fixtures.runDir, { recursive: true, force: true });
     },
   };
-  // A failure here fails the run; the catch only keeps Node from reporting it a second time as unhandled.
-  databases.catch(() => {});
-  return run;
 }
 
 export default async function globalSetup(project: TestProject): Promise<() => Promise<void>> {
@@ -97,12 +128,7 @@ export default async function globalSetup(project: TestProject): Promise<() => P
     delete holder[RUN];
     await run.close();
   };
-  try {
-    project.provide("runDir", run.runDir);
-    project.provide("databaseFixtures", await run.databases);
-  } catch (error) {
-    await teardown();
-    throw error;
-  }
+  project.provide("runDir", run.fixtures.runDir);
+  project.provide("databaseFixtures", run.fixtures);
   return teardown;
 }
