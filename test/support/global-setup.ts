@@ -71,14 +71,17 @@ async function checkEnvironment(): Promise<void> {
   console.log(`\nTest environment:\n  ${lines.join("\n  ")}\n`);
 }
 
-/** Makes the PGlite snapshots in a process of its own (see make-pglite-snapshots.ts); resolves when it has exited. */
-function makePgliteSnapshotsApart(fixtures: DatabaseFixtures): Promise<void> {
+/**
+ * Makes the PGlite snapshots in a process of its own (see make-pglite-snapshots.ts). `exited` resolves when it has
+ * ended; `stop` ends it early, when the run is over before it is (a run of files that need none).
+ */
+function makePgliteSnapshotsApart(fixtures: DatabaseFixtures): { exited: Promise<void>; stop(): void } {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", path.resolve("test/support/make-pglite-snapshots.ts"), fixtures.runDir, JSON.stringify(fixtures.pglite)],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
-  return new Promise((resolve) => {
+  const exited = new Promise<void>((resolve) => {
     child.once("error", (error) => {
       recordOutcome(fixtures.runDir, "pglite", error);
       resolve();
@@ -88,6 +91,7 @@ function makePgliteSnapshotsApart(fixtures: DatabaseFixtures): Promise<void> {
       resolve();
     });
   });
+  return { exited, stop: () => child.exitCode === null && child.signalCode === null && child.kill() };
 }
 
 async function startRun(): Promise<Run> {
@@ -109,7 +113,8 @@ async function startRun(): Promise<Run> {
     fixtures,
     users: 0,
     async close() {
-      await Promise.all([pglite, postgresMade]);
+      pglite.stop();
+      await Promise.all([pglite.exited, postgresMade]);
       if (adminUrl && templates) await dropPostgresTemplates(adminUrl, templates);
       const axeChecked = path.join(fixtures.runDir, "axe-checked");
       if (existsSync(axeChecked)) console.log(`\naxe-core checked ${readdirSync(axeChecked).length} kinds of page (route, language, page or error boundary).`);
