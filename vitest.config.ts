@@ -21,6 +21,8 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ["default"],
     sequence: { sequencer: SlowFirstSequencer },
+    // The server build is plain JavaScript, a megabyte of it: Node loads it as it is, rather than vite transforming it.
+    server: { deps: { external: [/\/build\/index\.js$/] } },
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.{ts,tsx}"], isolate: false } },
       {
