@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { participants } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { completeSecondFactor, expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { completeSecondFactor, expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, startSignedIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole, type DemoConsole } from "../support/demo-console";
 
@@ -53,7 +53,7 @@ describe.skipIf(!hasBrowser())("sign-in failures, sign-out and participant scope
 
   it("signing out ends the session: going back or opening a page leads to the sign-in page", async () => {
     const page = await newConsolePage(browser);
-    await signIn(page, server.baseUrl, "checker@c00123.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "checker@c00123.demo");
     await mainNavigation(page).getByRole("link", { name: "Participants" }).click();
     await page.getByRole("heading", { level: 1, name: "Participants" }).waitFor();
 
@@ -87,7 +87,7 @@ describe.skipIf(!hasBrowser())("sign-in failures, sign-out and participant scope
 
   it("a participant administrator sees only their participant; another's page is not found", async () => {
     const page = await newConsolePage(browser);
-    await signIn(page, server.baseUrl, "maker@b01234.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "maker@b01234.demo");
     await mainNavigation(page).getByRole("link", { name: "Participants" }).click();
     await page.getByRole("heading", { level: 1, name: "Participants" }).waitFor();
     expect(await page.getByRole("main").innerText()).toContain("Your participant only: B01234.");
@@ -116,7 +116,7 @@ describe.skipIf(!hasBrowser())("sign-in failures, sign-out and participant scope
 
   it("the onboarding officer sees every participant and can open any of them", async () => {
     const page = await newConsolePage(browser);
-    await signIn(page, server.baseUrl, "officer@hkex.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "officer@hkex.demo");
     await mainNavigation(page).getByRole("link", { name: "Participants" }).click();
     await page.getByRole("heading", { level: 1, name: "Participants" }).waitFor();
     expect(await page.getByRole("main").innerText()).toContain("All participants registered for OCP onboarding.");

@@ -2,9 +2,8 @@ import { randomUUID } from "node:crypto";
 import { SignJWT, calculateJwkThumbprint, importPKCS8, type JWK } from "jose";
 import type { Browser } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { CLAIM_RULES } from "../../app/modules/credentials/claim-rules";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, startSignedIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole } from "../support/demo-console";
 
@@ -22,7 +21,7 @@ describe.skipIf(!hasBrowser())("a participant administrator registers an API key
       if (body) sent.push(body);
     });
     await page.goto(`${server.baseUrl}/login`);
-    await signIn(page, server.baseUrl, "maker@b01234.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "maker@b01234.demo");
     await page.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "API credentials" }).click();
     await page.getByRole("heading", { level: 1, name: "API credentials" }).waitFor();
     await expectAccessible(page);
@@ -103,7 +102,7 @@ describe.skipIf(!hasBrowser())("a participant administrator registers an API key
   it("shows compliance the client without the controls to change it, and the demo mailbox its expiry notice", async () => {
     const page = await newConsolePage(browser);
     await page.goto(`${server.baseUrl}/login`);
-    await signIn(page, server.baseUrl, "compliance@hkex.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "compliance@hkex.demo");
     await page.goto(`${server.baseUrl}/credentials`);
     await page.getByRole("heading", { level: 1, name: "API credentials" }).waitFor();
     await expectAccessible(page);

@@ -2,8 +2,7 @@ import { readFile } from "node:fs/promises";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, startSignedIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole } from "../support/demo-console";
 
@@ -21,7 +20,7 @@ describe.skipIf(!hasBrowser())("compliance in the browser: explorer, export, int
 
   it("filters the explorer, pivots to one object's history, and downloads that view as CSV", async () => {
     const page = await newConsolePage(browser);
-    await signIn(page, server.baseUrl, "compliance@hkex.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "compliance@hkex.demo");
     await mainNavigation(page).getByRole("link", { name: "Recent activity" }).click();
     await page.getByRole("heading", { level: 1, name: "Recent activity" }).waitFor();
     expect(await page.getByText("Every audit event on the platform").count()).toBe(1);
@@ -78,7 +77,7 @@ describe.skipIf(!hasBrowser())("compliance in the browser: explorer, export, int
   it("views integrity and a point-in-time report", async () => {
     const page = await newConsolePage(browser);
     page.setDefaultTimeout(8000);
-    await signIn(page, server.baseUrl, "compliance@hkex.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "compliance@hkex.demo");
 
     await mainNavigation(page).getByRole("link", { name: "Integrity" }).click();
     await page.getByRole("heading", { level: 1, name: "Audit integrity" }).waitFor();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { consoleErrorsOf, expectAccessible, expectNoConsoleErrors, focusedElement, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { consoleErrorsOf, expectAccessible, expectNoConsoleErrors, focusedElement, hasBrowser, newConsolePage, signIn, startSignedIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole } from "../support/demo-console";
 import { nextCode } from "../support/totp";
@@ -53,7 +53,7 @@ describe.skipIf(!hasBrowser())("keyboard use, console errors and CSP (browser)",
 
   it("the first Tab reaches a visible skip link that takes focus to the main content", async () => {
     const page = await newConsolePage(browser);
-    await signIn(page, server.baseUrl, "compliance@hkex.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "compliance@hkex.demo");
     for (const path of ["/", "/participants"]) {
       await page.goto(server.baseUrl + path);
       await page.getByRole("main").waitFor();
@@ -77,7 +77,7 @@ describe.skipIf(!hasBrowser())("keyboard use, console errors and CSP (browser)",
 
   it("every control in the header and navigation shows where the focus is", async () => {
     const page = await newConsolePage(browser);
-    await signIn(page, server.baseUrl, "maker@b01234.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "maker@b01234.demo");
     await page.goto(`${server.baseUrl}/`);
     await page.getByRole("main").waitFor();
     const navLinks = await page.getByRole("navigation", { name: "Main navigation" }).getByRole("link").allInnerTexts();

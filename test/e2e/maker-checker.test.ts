@@ -2,8 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { grantRequests, roleGrants, users } from "../../db/schema";
-import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, startSignedIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole, type DemoConsole } from "../support/demo-console";
 
@@ -24,7 +23,7 @@ describe.skipIf(!hasBrowser())("a maker requests a role; a checker approves it i
     const maker = await newConsolePage(browser);
     await maker.goto(`${server.baseUrl}/login`);
     await expectAccessible(maker);
-    await signIn(maker, server.baseUrl, "maker@b01234.demo", DEMO_PASSWORD);
+    await startSignedIn(maker, server.baseUrl, "maker@b01234.demo");
     await mainNavigation(maker).getByRole("link", { name: "Users" }).click();
     await maker.getByRole("heading", { level: 1, name: "Users" }).waitFor();
     await expectAccessible(maker);
@@ -47,7 +46,7 @@ describe.skipIf(!hasBrowser())("a maker requests a role; a checker approves it i
     // The checker of B01234, in a second browser context.
     const checker = await newConsolePage(browser);
     await checker.goto(`${server.baseUrl}/login`);
-    await signIn(checker, server.baseUrl, "checker@b01234.demo", DEMO_PASSWORD);
+    await startSignedIn(checker, server.baseUrl, "checker@b01234.demo");
     await mainNavigation(checker).getByRole("link", { name: "Approvals" }).click();
     await checker.getByRole("heading", { level: 1, name: "Approvals" }).waitFor();
     await expectAccessible(checker);

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Browser, Locator, Page } from "playwright-core";
-import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { advanceCase, contextFor } from "../factories";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, startSignedIn } from "../support/browser";
 import { stepOf } from "../support/onboarding";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole, type DemoConsole } from "../support/demo-console";
@@ -38,7 +37,7 @@ describe.skipIf(!hasBrowser())("a participant administrator submits a step; an o
     const maker = await newConsolePage(browser);
     await maker.goto(`${server.baseUrl}/login`);
     await expectAccessible(maker);
-    await signIn(maker, server.baseUrl, "maker@b01234.demo", DEMO_PASSWORD);
+    await startSignedIn(maker, server.baseUrl, "maker@b01234.demo");
     await expectAccessible(maker);
 
     await maker.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "My work" }).click();
@@ -76,7 +75,7 @@ describe.skipIf(!hasBrowser())("a participant administrator submits a step; an o
 
     // An officer, in a second browser context, finds it in "My work" and approves it.
     const officer = await newConsolePage(browser);
-    await signIn(officer, server.baseUrl, "officer@hkex.demo", DEMO_PASSWORD);
+    await startSignedIn(officer, server.baseUrl, "officer@hkex.demo");
     await officer.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "My work" }).click();
     await officer.getByRole("heading", { level: 1, name: "My work" }).waitFor();
     await expectAccessible(officer);

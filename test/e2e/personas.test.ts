@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { DEMO_PASSWORD } from "../../app/modules/demo";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { appSettled, expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, startSignedIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole } from "../support/demo-console";
 
@@ -56,7 +55,7 @@ describe.skipIf(!hasBrowser())("each persona's sign-in and navigation (browser)"
     const page = await newConsolePage(browser);
     await page.goto(`${server.baseUrl}/login`);
     await expectAccessible(page);
-    await signIn(page, server.baseUrl, who.email, DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, who.email);
 
     await page.getByRole("heading", { level: 1, name: `Welcome, ${who.name}.` }).waitFor();
     expect(new URL(page.url()).pathname).toBe("/");
@@ -85,7 +84,7 @@ describe.skipIf(!hasBrowser())("each persona's sign-in and navigation (browser)"
       await link.click();
       await page.waitForURL((url) => url.pathname === href);
       // The address changes as the new page's data arrives; let it render before reading it.
-      await page.waitForLoadState("networkidle");
+      await appSettled(page);
       await page.getByRole("main").getByRole("heading", { level: 1 }).first().waitFor();
       expect(await page.getByRole("heading", { name: ERROR_HEADING }).count(), `${label} (${href})`).toBe(0);
       if (label === "Recent activity") {

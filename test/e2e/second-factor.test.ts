@@ -4,9 +4,8 @@ import { eq } from "drizzle-orm";
 import { users } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { resendInvitation } from "../../app/modules/users/service.server";
-
 import { contextFor, createConsoleUser } from "../factories";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn } from "../support/browser";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn, startSignedIn } from "../support/browser";
 import { useDemoConsole, type DemoConsole } from "../support/demo-console";
 import type { RunningServer } from "../support/server";
 import { codeAt, currentStep, learnKey, nextCode } from "../support/totp";
@@ -88,7 +87,7 @@ describe.skipIf(!hasBrowser())("two-factor authentication (browser)", () => {
 
   it("the helpdesk resets a user's 2FA; the user's next sign-in enrols a new authenticator", async () => {
     const page = await newConsolePage(browser);
-    await signIn(page, server.baseUrl, "helpdesk@hkex.demo", DEMO_PASSWORD);
+    await startSignedIn(page, server.baseUrl, "helpdesk@hkex.demo");
     const [colin] = await database.db.select().from(users).where(eq(users.email, "checker@c00123.demo"));
     await page.goto(`${server.baseUrl}/users/${colin!.id}`);
     await page.getByRole("heading", { level: 1, name: /Calvin Checker/ }).waitFor();

@@ -9,7 +9,7 @@ import { MINUTE, TestClock } from "../support/clock";
 
 const PASSWORD = "correct horse battery staple";
 
-describeEachDatabase("locking an account after failed sign-ins (SPEC §4)", (use) => {
+describeEachDatabase("locking an account after failed sign-ins (SPEC §4)", { compatibility: true }, (use) => {
   let clock: TestClock | null = null;
   const env = (): SignInEnv => ({ db: use().db, secureCookie: false, demoMode: false, requestId: "lock-test", ip: "198.51.100.7", userAgent: "vitest" });
   beforeAll(async () => {

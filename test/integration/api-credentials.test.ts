@@ -2,7 +2,6 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { SignJWT, calculateJwkThumbprint, type JWK } from "jose";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { openDatabase } from "../../db/client.server";
 import { apiClients, apiKeys, auditEvents, keyExpiryNotices, mailOutbox, type ApiClient, type ApiEnvironment, type ApiKey } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
@@ -28,6 +27,7 @@ import { advanceCase, contextFor, createConsoleUser } from "../factories";
 import { refusal } from "../support/access";
 import { TestClock, MINUTE } from "../support/clock";
 import { describeEachDatabase } from "../support/databases";
+import { rsaKeyPair } from "../support/keys";
 import { auditSince, hongKongDay, lastAuditId, TEST_PASSWORD } from "../support/onboarding";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
 
@@ -53,7 +53,7 @@ interface KeyPair {
 const secrets: string[] = [];
 
 function keyPair(kind: KeyKind = "ec"): KeyPair {
-  const pair = kind === "ec" ? generateKeyPairSync("ec", { namedCurve: "P-256" }) : generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const pair = kind === "ec" ? generateKeyPairSync("ec", { namedCurve: "P-256" }) : rsaKeyPair(2048);
   secrets.push(pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString());
   const jwk = pair.privateKey.export({ format: "jwk" }) as JWK;
   secrets.push(jwk.d!);
@@ -97,13 +97,12 @@ function fieldErrorsOf(error: AppError): Record<string, MessageKey | undefined> 
 
 const failedKeys = (result: Awaited<ReturnType<typeof checkToken>>) => result.findings.filter((f) => !f.ok).map((f) => f.messageKey);
 
-describeEachDatabase("API credentials", (use) => {
+describeEachDatabase("API credentials", { demo: true }, (use) => {
   let server: RunningServer;
   let clock: TestClock | null = null;
   const signedIn = new Map<string, HttpClient>();
 
   beforeAll(async () => {
-    await seedDemo(use().db);
     server = await startServer(use().db);
   });
   afterAll(() => server.close());
@@ -266,7 +265,7 @@ describeEachDatabase("API credentials", (use) => {
     expect(tooLate.params).toEqual({ months: 13 });
     await refusedOn({ expiresOn: hongKongDay(-1) }, "expiresOn", "credentials.error.expiryPast");
     await refusedOn({ expiresOn: "31/12/2026" }, "expiresOn", "access.error.date");
-    const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    const small = rsaKeyPair(1024);
     const tooShort = await refusedOn({ publicKey: small.publicKey.export({ type: "spki", format: "pem" }).toString() }, "publicKey", "credentials.key.rsaTooShort");
     expect(tooShort.params).toEqual({ bits: 1024 });
     const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" });

@@ -5,7 +5,6 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import { CompactSign } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../db/client.server";
-import { migrateDatabase } from "../../db/migrate.server";
 import { auditChainHeads, auditEvents, type AuditEvent } from "../../db/schema";
 import { createCheckpoint, integrityReport, verifyCheckpoint } from "../../app/modules/audit/checkpoint.server";
 import { GENESIS_HASH, eventHash } from "../../app/modules/audit/hash.server";
@@ -15,7 +14,7 @@ import { contextFor, createConsoleUser } from "../factories";
 import { createFirm } from "../support/access";
 import { auditEventsSince, lastAuditId } from "../support/audit";
 import { runConsoleCommand, type CommandResult } from "../support/console";
-import { createTestDatabase, databaseKinds, describeEachDatabase } from "../support/databases";
+import { createTestDatabase, databaseKinds, describeEachDatabase, openDataDirFromSnapshot } from "../support/databases";
 import { HttpClient, startServer } from "../support/server";
 
 /**
@@ -321,8 +320,7 @@ describe("npm run audit:verify -- --checkpoint", () => {
     const folder = mkdtempSync(path.join(tmpdir(), "ocp-audit-checkpoint-"));
     folders.push(folder);
     const dataDir = path.join(folder, "pglite");
-    let handle = openDatabase({ dataDir });
-    await migrateDatabase(handle);
+    let handle = await openDataDirFromSnapshot(dataDir);
     const prepared = await prepare(handle.db, folder);
     await handle.close();
 

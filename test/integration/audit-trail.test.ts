@@ -39,10 +39,9 @@ function messagesOf(error: unknown): string {
 
 const reportOf = (reports: ChainReport[], chainKey: string) => reports.find((r) => r.chainKey === chainKey);
 
-describeEachDatabase("audit trail in the database", (use) => {
+describeEachDatabase("audit trail in the database", { demo: true, compatibility: true }, (use) => {
   beforeAll(async () => {
     const { db } = use();
-    await seedDemo(db);
     await registerParticipant(db, { id: "E00005" });
     await createConsoleUser(db, { participantId: "E00005", roleCodes: ["da_maker"] });
   });

@@ -1,7 +1,6 @@
 import { parse } from "csv-parse/sync";
 import { count, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { auditEvents, grantRequests, importRuns, roleGrants, users } from "../../db/schema";
 import { consolePersonasOf } from "../../app/auth/session.server";
 import type { ServiceContext } from "../../app/modules/context.server";
@@ -26,7 +25,7 @@ interface ReportLine {
 }
 const readReport = (csv: string) => parse(csv, { columns: true, skip_empty_lines: true }) as ReportLine[];
 
-describeEachDatabase("bulk import of users and role requests", (use) => {
+describeEachDatabase("bulk import of users and role requests", { demo: true }, (use) => {
   let officer: ServiceContext;
   const db = () => use().db;
   const totals = async () => {
@@ -35,7 +34,6 @@ describeEachDatabase("bulk import of users and role requests", (use) => {
   };
 
   beforeAll(async () => {
-    await seedDemo(db());
     officer = await contextFor(db(), "officer@hkex.demo");
   });
 

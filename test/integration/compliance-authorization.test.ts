@@ -2,7 +2,6 @@ import { parse } from "csv-parse/sync";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Database } from "../../db/client.server";
-import { seedDemo } from "../../db/seed";
 import {
   auditEvents,
   grantRequests,
@@ -44,12 +43,11 @@ interface ActivityData {
   nextCursor: string | null;
 }
 
-describeEachDatabase("compliance and tenancy over HTTP", (use) => {
+describeEachDatabase("compliance and tenancy over HTTP", { demo: true }, (use) => {
   let server: RunningServer;
   const clients = new Map<string, HttpClient>();
 
   beforeAll(async () => {
-    await seedDemo(use().db);
     server = await startServer(use().db);
   });
   afterAll(() => server.close());

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type DatabaseHandle } from "../../db/client.server";
-import { describeEachDatabase } from "../support/databases";
+import type { DatabaseHandle } from "../../db/client.server";
+import { createTestDatabase, describeEachDatabase } from "../support/databases";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
 
-describeEachDatabase("health and readiness", (use) => {
+describeEachDatabase("health and readiness", { compatibility: true }, (use) => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer(use().db);
@@ -38,7 +38,7 @@ describe("readiness before migrations", () => {
   let handle: DatabaseHandle;
   let server: RunningServer;
   beforeAll(async () => {
-    handle = openDatabase({ dataDir: "memory://" });
+    ({ handle } = await createTestDatabase("pglite", { unmigrated: true }));
     server = await startServer(handle.db);
   });
   afterAll(async () => {

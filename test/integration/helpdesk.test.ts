@@ -1,7 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { roleGrants, roleTemplateRoles, roleTemplates, sessions, supportActions, users, type ParticipantType } from "../../db/schema";
 import type { ServiceContext } from "../../app/modules/context.server";
 import { heldRoleCodes } from "../../app/modules/roles/facts.server";
@@ -15,7 +14,7 @@ import { HttpClient, startServer, type RunningServer } from "../support/server";
 
 const TICKET = { ticketRef: "INC-20461", reason: "Caller verified by call-back to the registered number." };
 
-describeEachDatabase("helpdesk actions", (use) => {
+describeEachDatabase("helpdesk actions", { demo: true }, (use) => {
   let helpdesk: ServiceContext;
   let server: RunningServer;
   const db = () => use().db;
@@ -24,7 +23,6 @@ describeEachDatabase("helpdesk actions", (use) => {
   const userRow = async (userId: string) => (await db().select().from(users).where(eq(users.id, userId)))[0]!;
 
   beforeAll(async () => {
-    await seedDemo(db());
     helpdesk = await contextFor(db(), "helpdesk@hkex.demo");
     server = await startServer(db());
   });

@@ -1,6 +1,5 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { grantRequests, roleGrants, users } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { requestGrant, decideRequest, revokeGrant } from "../../app/modules/roles/service.server";
@@ -10,7 +9,7 @@ import { MINUTE, TestClock } from "../support/clock";
 import { describeEachDatabase } from "../support/databases";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
 
-describeEachDatabase("Login Management over HTTP", (use) => {
+describeEachDatabase("Login Management over HTTP", { demo: true }, (use) => {
   let server: RunningServer;
   const db = () => use().db;
   const clients = new Map<string, HttpClient>();
@@ -18,7 +17,6 @@ describeEachDatabase("Login Management over HTTP", (use) => {
   const withoutNonce = (html: string) => html.replace(/nonce="[^"]*"|nonce-[^']*'|"cspNonce":"[^"]*"/g, "");
 
   beforeAll(async () => {
-    await seedDemo(db());
     server = await startServer(db());
   });
   afterAll(() => server?.close());

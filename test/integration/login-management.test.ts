@@ -1,6 +1,5 @@
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { grantRequests, roleGrants, users, type User } from "../../db/schema";
 import { consolePersonasOf } from "../../app/auth/session.server";
 import { translator } from "../../app/i18n/messages";
@@ -21,12 +20,13 @@ import { changeUserStatus, createUser, getUserProfile, listUsers, updateUser } f
 import { contextFor, registerParticipant } from "../factories";
 import { createFirm, outcome, refusal, type Firm } from "../support/access";
 import { auditEventsSince, lastAuditId } from "../support/audit";
+import { startTestClock } from "../support/clock";
 import { describeEachDatabase } from "../support/databases";
 
 const en = translator("en");
 const HOUR = 3600 * 1000;
 
-describeEachDatabase("Login Management services", (use) => {
+describeEachDatabase("Login Management services", { demo: true }, (use) => {
   let officer: ServiceContext;
   let helpdesk: ServiceContext;
   let compliance: ServiceContext;
@@ -57,7 +57,6 @@ describeEachDatabase("Login Management services", (use) => {
   };
 
   beforeAll(async () => {
-    await seedDemo(db());
     officer = await contextFor(db(), "officer@hkex.demo");
     helpdesk = await contextFor(db(), "helpdesk@hkex.demo");
     compliance = await contextFor(db(), "compliance@hkex.demo");
@@ -250,7 +249,7 @@ describeEachDatabase("Login Management services", (use) => {
       const userId = await firm.addUser();
       const end = new Date(Date.now() + 1500);
       const request = await requestGrant(firm.maker, { userId, roleCode: "trade_info_viewer", validTo: end.toISOString() });
-      await new Promise((resolve) => setTimeout(resolve, end.getTime() - Date.now() + 50));
+      startTestClock(end.getTime() + 50);
       await refusal(decideRequest(firm.checker, { requestId: request.id, decision: "approve" }), 400, "access.refused.windowEnded");
       const [row] = await db().select().from(grantRequests).where(eq(grantRequests.id, request.id));
       expect(row?.status).toBe("pending");

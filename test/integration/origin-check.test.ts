@@ -1,7 +1,6 @@
 import { count } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { sessions, signInAttempts } from "../../db/schema";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { auditEventsSince, lastAuditId } from "../support/audit";
 import { describeEachDatabase } from "../support/databases";
@@ -15,10 +14,9 @@ const FOREIGN_ORIGINS: [string, string | null][] = [
   ['the "null" Origin of a sandboxed page', "null"],
 ];
 
-describeEachDatabase("Origin check on state-changing requests", (use) => {
+describeEachDatabase("Origin check on state-changing requests", { demo: true }, (use) => {
   let server: RunningServer;
   beforeAll(async () => {
-    await seedDemo(use().db);
     server = await startServer(use().db);
   });
   afterAll(() => server.close());

@@ -1,6 +1,5 @@
 import { eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { sessions, users } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { DEMO_TOTP_SECRET } from "../../app/auth/totp.server";
@@ -22,7 +21,7 @@ async function textOf(response: Response): Promise<string> {
   return (await response.text()).replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
 }
 
-describeEachDatabase("two-factor authentication (TOTP)", (use) => {
+describeEachDatabase("two-factor authentication (TOTP)", { demo: true }, (use) => {
   let server: RunningServer;
   let helpdesk: ServiceContext;
   // Each test starts hours after the last: no throttling or used code carries over, and time steps are exact.
@@ -39,7 +38,6 @@ describeEachDatabase("two-factor authentication (TOTP)", (use) => {
   }
 
   beforeAll(async () => {
-    await seedDemo(db());
     helpdesk = await contextFor(db(), "helpdesk@hkex.demo");
     server = await startServer(db());
   });

@@ -1,7 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { sessions, users } from "../../db/schema";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { auditEventsSince, lastAuditId } from "../support/audit";
 import { HOUR, MINUTE, TestClock } from "../support/clock";
@@ -10,12 +9,11 @@ import { HttpClient, startServer, type RunningServer } from "../support/server";
 
 const OFFICER = "officer@hkex.demo";
 
-describeEachDatabase("session lifetime", (use) => {
+describeEachDatabase("session lifetime", { demo: true }, (use) => {
   let server: RunningServer;
   const clock = new TestClock();
 
   beforeAll(async () => {
-    await seedDemo(use().db);
     server = await startServer(use().db);
   });
   afterAll(() => server.close());

@@ -1,7 +1,6 @@
 import { and, eq, gt, like } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { auditEvents, signInAttempts, users } from "../../db/schema";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { auditEventsSince, lastAuditId } from "../support/audit";
 import { HOUR, TestClock } from "../support/clock";
@@ -36,14 +35,13 @@ async function pageText(response: Response): Promise<string> {
   return nonce ? html.replaceAll(nonce, "NONCE") : html;
 }
 
-describeEachDatabase("sign-in over HTTP", (use) => {
+describeEachDatabase("sign-in over HTTP", { demo: true }, (use) => {
   let server: RunningServer;
   let secureServer: RunningServer;
   // Each test runs an hour or more after the last, so one test's failed attempts never throttle another's.
   const clock = new TestClock();
 
   beforeAll(async () => {
-    await seedDemo(use().db);
     server = await startServer(use().db);
     secureServer = await startServer(use().db, { COOKIE_SECURE: "1" });
   });

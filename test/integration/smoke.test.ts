@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { describeEachDatabase } from "../support/databases";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
 
-describeEachDatabase("smoke", (use) => {
+describeEachDatabase("smoke", { demo: true, compatibility: true }, (use) => {
   let server: RunningServer;
   beforeAll(async () => {
-    await seedDemo(use().db);
     server = await startServer(use().db);
   });
   afterAll(() => server.close());

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { seedDemo } from "../../db/seed";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { describeEachDatabase } from "../support/databases";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
@@ -8,12 +7,11 @@ interface ActivityData {
   events: { participantId: string | null; chainKey: string; action: string }[];
 }
 
-describeEachDatabase("tenancy over HTTP", (use) => {
+describeEachDatabase("tenancy over HTTP", { demo: true }, (use) => {
   let server: RunningServer;
   const clients = new Map<string, HttpClient>();
 
   beforeAll(async () => {
-    await seedDemo(use().db);
     server = await startServer(use().db);
   });
   afterAll(() => server.close());

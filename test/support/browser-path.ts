@@ -6,3 +6,15 @@ export function chromiumPath(): string | null {
   for (const c of candidates) if (c && existsSync(c)) return c;
   return null;
 }
+
+/** Headless, with no network of its own (this machine's network is closed). */
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];

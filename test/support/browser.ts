@@ -1,7 +1,13 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, openSync, closeSync } from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { expect } from "vitest";
-import { chromiumPath } from "./browser-path";
+import { expect, inject } from "vitest";
+import { SESSION_COOKIE_NAME } from "../../app/auth/lucia.server";
+import { CHROMIUM_ARGS, chromiumPath } from "./browser-path";
+import { databaseOf } from "./server";
+import { createVerifiedSession } from "./sessions";
 import { learnKey, nextCode } from "./totp";
 
 const require = createRequire(import.meta.url);
@@ -12,24 +18,20 @@ export function hasBrowser(): boolean {
   return chromiumPath() !== null;
 }
 
-/** Debian's Chromium, headless, with no network of its own (this machine's network is closed). */
+let workerBrowser: Promise<Browser> | null = null;
+
+/**
+ * This worker's Chromium, launched by the first browser test file the worker runs and kept for the next ones (the
+ * e2e project keeps its workers from file to file); Playwright closes it when the worker exits. Callers close the
+ * contexts they open, not the browser.
+ */
 export async function launchBrowser(): Promise<Browser> {
+  const running = workerBrowser && (await workerBrowser.catch(() => null));
+  if (running?.isConnected()) return running;
   const executablePath = chromiumPath();
   if (!executablePath) throw new Error("Chromium not found");
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  workerBrowser = chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  return workerBrowser;
 }
 
 export interface ConsolePageOptions {
@@ -80,6 +82,17 @@ export function expectNoConsoleErrors(page: Page, { allowStatuses = [] }: { allo
   expect(unexpected, `console errors on ${page.url()}`).toEqual([]);
 }
 
+/**
+ * Starts the page signed in, without the form: a session made in the server's database as a completed sign-in makes
+ * it (second factor verified), its cookie set in the page's browser context, and the page opened at `pathname`. For
+ * browser tests that are not about signing in; those sign in through the form with signIn.
+ */
+export async function startSignedIn(page: Page, baseUrl: string, email: string, pathname = "/"): Promise<void> {
+  const sessionId = await createVerifiedSession(databaseOf(baseUrl), email);
+  await page.context().addCookies([{ name: SESSION_COOKIE_NAME, value: sessionId, url: baseUrl, httpOnly: true, sameSite: "Lax" }]);
+  await page.goto(baseUrl + pathname);
+}
+
 /** Signs in through the form as a person would, and waits for the page it leads to. */
 export async function signIn(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
   if (!page.url().startsWith(`${baseUrl}/login`)) await page.goto(`${baseUrl}/login`);
@@ -103,6 +116,21 @@ export async function completeSecondFactor(page: Page, baseUrl: string, email: s
   await form.locator('input[name="code"]').fill(await nextCode(baseUrl, email));
   await form.locator('button[type="submit"]').click();
   await page.waitForURL((url) => !url.pathname.startsWith("/mfa/"));
+}
+
+/**
+ * Waits until the console has finished what it was loading: no navigation, revalidation or fetcher in flight in
+ * Remix's router. What the page shows then is what the server answered (it replaces a wait for half a second of network
+ * silence).
+ */
+export async function appSettled(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    type State = { navigation: { state: string }; revalidation: string; fetchers: Map<string, { state: string }> };
+    const router = (window as unknown as { __remixRouter?: { state: State } }).__remixRouter;
+    if (!router) return document.readyState === "complete";
+    const { navigation, revalidation, fetchers } = router.state;
+    return navigation.state === "idle" && revalidation === "idle" && [...fetchers.values()].every((f) => f.state === "idle");
+  });
 }
 
 /** What a keyboard user has reached: the focused element's role-ish tag, accessible-ish name and outline. */
@@ -134,12 +162,44 @@ export async function focusedElement(page: Page): Promise<{
 }
 
 /**
- * Runs axe-core on the page and fails on any serious or critical violation, naming each. It also fails if a script
- * of the page has thrown so far: every page a test visits is checked here.
+ * Which page a page is, for axe: the Remix route it renders (or its error boundary), in its language. The same page
+ * with other data is the same markup, so axe checks each once per run.
+ */
+async function pageKind(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const router = (window as unknown as { __remixRouter?: { state: { matches: { route: { id: string } }[]; errors: unknown } } }).__remixRouter;
+    const route = router?.state.matches.at(-1)?.route.id ?? `path ${location.pathname}`;
+    return `${route} | ${document.documentElement.lang} | ${router?.state.errors ? "error boundary" : "page"}`;
+  });
+}
+
+const checkedHere = new Set<string>();
+
+/** Whether axe has still to check this kind of page in this run: the first to ask claims it (across workers too). */
+function firstVisitOf(kind: string): boolean {
+  if (checkedHere.has(kind)) return false;
+  checkedHere.add(kind);
+  const runDir = inject("runDir");
+  if (!runDir) return true;
+  const folder = path.join(runDir, "axe-checked");
+  mkdirSync(folder, { recursive: true });
+  try {
+    closeSync(openSync(path.join(folder, createHash("sha256").update(kind).digest("hex")), "wx"));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+/**
+ * Fails if a script of the page has thrown so far (every visit), and runs axe-core on the page the first time this
+ * kind of page (route and language, see pageKind) is seen in the run, failing on any serious or critical violation.
  */
 export async function expectAccessible(page: Page): Promise<void> {
   const thrown = consoleErrorsOf(page).filter((e) => e.startsWith("uncaught: "));
   expect(thrown, `uncaught errors in ${page.url()}`).toEqual([]);
+  if (!firstVisitOf(await pageKind(page))) return;
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[] }> } }).axe;

@@ -1,4 +1,4 @@
-import { vi } from "vitest";
+import { onTestFinished, vi } from "vitest";
 
 /**
  * A controllable clock for the server under test: only Date is faked, so timers and database I/O keep running.
@@ -29,6 +29,13 @@ export class TestClock {
   current(): Date {
     return new Date(this.now);
   }
+}
+
+/** A TestClock started for the rest of the current test (from `start`, rounded up to the minute) and stopped after it. */
+export function startTestClock(start?: number): TestClock {
+  const clock = new TestClock(start).start();
+  onTestFinished(() => clock.stop());
+  return clock;
 }
 
 export const MINUTE = 60 * 1000;

@@ -6,12 +6,21 @@ import pino from "pino";
 import type { Database } from "../../db/client.server";
 import { loadConfig, type AppConfig } from "../../app/env.server";
 import { createApp } from "../../server/app";
-import { allowReplayRewind, learnKey, nextCode } from "./totp";
+import { allowReplayRewind, forgetServer, learnKey, nextCode } from "./totp";
 
 let buildPromise: Promise<ServerBuild> | null = null;
 function loadBuild(): Promise<ServerBuild> {
   buildPromise ??= import(pathToFileURL(path.resolve("build/index.js")).href) as Promise<ServerBuild>;
   return buildPromise;
+}
+
+const databases = new Map<string, Database>();
+
+/** The database a server started here runs over, by its base URL (the browser sign-in fixture writes its session). */
+export function databaseOf(baseUrl: string): Database {
+  const db = databases.get(baseUrl);
+  if (!db) throw new Error(`no test server at ${baseUrl}`);
+  return db;
 }
 
 export interface RunningServer {
@@ -28,12 +37,17 @@ export async function startServer(db: Database, env: Record<string, string> = {}
   const server = app.listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const { port } = server.address() as AddressInfo;
-  allowReplayRewind(`http://127.0.0.1:${port}`, db);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  // A port can come again in a later file of the same worker: nothing learnt about an earlier server may carry over.
+  forgetServer(baseUrl);
+  allowReplayRewind(baseUrl, db);
+  databases.set(baseUrl, db);
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl,
     config,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        databases.delete(baseUrl);
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       }),

@@ -85,6 +85,14 @@ export function allowReplayRewind(baseUrl: string, db: Database): void {
   });
 }
 
+/** Forgets every key learnt and step used on a server: a later server may get the same address. */
+export function forgetServer(baseUrl: string): void {
+  for (const map of [learnt, lastStepUsed]) {
+    for (const key of map.keys()) if (key.startsWith(`${baseUrl}|`)) map.delete(key);
+  }
+  rewinders.delete(baseUrl);
+}
+
 /** Marks a step as used (a test that typed a code itself). */
 export function markUsed(baseUrl: string, email: string, step: number): void {
   const key = accountKey(baseUrl, email);

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { CLAIM_RULES, POP_AUDIENCE } from "~/modules/credentials/claim-rules";
 import { checkJwt, parsePublicKey, verifyProofOfPossession, type JwtCheckResult, type ParsedKey, type RegisteredKey } from "~/modules/credentials/keys.server";
 import type { MessageKey } from "~/i18n/messages";
+import { rsaKeyPair } from "../support/keys";
 
 /**
  * The JWT connection check (SPEC §5, RFC 8725): tokens signed with jose, right and wrong in every way we could
@@ -25,7 +26,7 @@ interface Pair {
 }
 
 async function pairOf(kind: "ec" | "rsa", rsaAlg: "RS256" | "PS256" = "RS256"): Promise<Pair> {
-  const { publicKey, privateKey } = kind === "ec" ? generateKeyPairSync("ec", { namedCurve: "P-256" }) : generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const { publicKey, privateKey } = kind === "ec" ? generateKeyPairSync("ec", { namedCurve: "P-256" }) : rsaKeyPair(2048);
   const result = await parsePublicKey(publicKey.export({ type: "spki", format: "pem" }).toString(), rsaAlg);
   if (!result.ok) throw new Error(result.messageKey);
   return { publicKey, privateKey, parsed: result.key };

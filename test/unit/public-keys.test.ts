@@ -3,6 +3,7 @@ import { calculateJwkThumbprint, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
 import { parsePublicKey, type KeyResult } from "~/modules/credentials/keys.server";
 import type { MessageKey } from "~/i18n/messages";
+import { rsaKeyPair } from "../support/keys";
 
 /**
  * The public keys a participant pastes when registering an API key (SPEC §5): RSA of at least 2048 bits or EC
@@ -23,7 +24,7 @@ function accepted(result: KeyResult) {
   return result.key;
 }
 
-const rsa = (modulusLength: number) => generateKeyPairSync("rsa", { modulusLength });
+const rsa = (modulusLength: number) => rsaKeyPair(modulusLength);
 const ec = (namedCurve: string) => generateKeyPairSync("ec", { namedCurve });
 
 describe("accepted public keys", () => {
