@@ -5,7 +5,7 @@ import { users } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { resendInvitation } from "../../app/modules/users/service.server";
 import { contextFor, createConsoleUser } from "../factories";
-import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, signIn, startSignedIn } from "../support/browser";
+import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, startSignedIn } from "../support/browser";
 import { useDemoConsole, type DemoConsole } from "../support/demo-console";
 import type { RunningServer } from "../support/server";
 import { codeAt, currentStep, learnKey, nextCode } from "../support/totp";
