@@ -46,11 +46,22 @@ export const LOCK_AFTER_FAILURES = 10;
 export const LOCK_COOL_DOWN_MS = 30 * 60 * 1000;
 export const AUTO_LOCK_REASON = "too many failed sign-ins";
 
-export const ADDRESS_THROTTLE: ThrottlePolicy = {
-  freeFailures: 10,
-  baseDelayMs: 1000,
-  maxDelayMs: 60 * 1000,
-  maxFailuresPerHour: 1000,
+/**
+ * One login name from one address: the same delays as the account's. Together with the account's own throttle it
+ * slows guessing at one account without touching anybody else signing in from that address.
+ */
+export const ADDRESS_ACCOUNT_THROTTLE: ThrottlePolicy = ACCOUNT_THROTTLE;
+
+/**
+ * One address, whatever the login names: only a generous hourly ceiling, no delays. Behind a proxy or a firm's
+ * NAT many people share an address (docs/operations.md, TRUST_PROXY), so failures of some must never delay the
+ * sign-ins of the others; the ceiling stops a single address spraying guesses across thousands of accounts.
+ */
+export const ADDRESS_CEILING: ThrottlePolicy = {
+  freeFailures: Number.MAX_SAFE_INTEGER,
+  baseDelayMs: 0,
+  maxDelayMs: 0,
+  maxFailuresPerHour: 2000,
 };
 
 export interface FailureHistory {

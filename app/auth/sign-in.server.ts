@@ -16,7 +16,8 @@ import {
   AUTO_LOCK_REASON,
   LOCK_AFTER_FAILURES,
   LOCK_COOL_DOWN_MS,
-  ADDRESS_THROTTLE,
+  ADDRESS_ACCOUNT_THROTTLE,
+  ADDRESS_CEILING,
   emailKey,
   throttleWaitMs,
   type FailureHistory,
@@ -61,27 +62,29 @@ export type SignInResult =
 
 const HOUR_MS = 60 * 60 * 1000;
 
-async function failureHistory(
-  db: DbOrTx,
-  column: typeof signInAttempts.emailKey | typeof signInAttempts.ip,
-  key: string,
-  now: Date,
-): Promise<FailureHistory> {
+/** Whose attempts a history counts: a login name, an address, or one login name from one address. */
+type AttemptsOf = { emailKey: string; ip?: string } | { ip: string; emailKey?: undefined };
+
+async function failureHistory(db: DbOrTx, of: AttemptsOf, now: Date): Promise<FailureHistory> {
   const since = new Date(now.getTime() - HOUR_MS);
+  const whose = and(
+    of.emailKey === undefined ? undefined : eq(signInAttempts.emailKey, of.emailKey),
+    of.ip === undefined ? undefined : eq(signInAttempts.ip, of.ip),
+  );
   const [success] = await db
     .select({ at: max(signInAttempts.attemptedAt) })
     .from(signInAttempts)
-    .where(and(eq(column, key), eq(signInAttempts.succeeded, true), gt(signInAttempts.attemptedAt, since)));
+    .where(and(whose, eq(signInAttempts.succeeded, true), gt(signInAttempts.attemptedAt, since)));
   const lastSuccess = success?.at ? new Date(success.at) : since;
   const [inHour] = await db
     .select({ n: count(), oldest: min(signInAttempts.attemptedAt), latest: max(signInAttempts.attemptedAt) })
     .from(signInAttempts)
-    .where(and(eq(column, key), eq(signInAttempts.succeeded, false), gt(signInAttempts.attemptedAt, since)));
+    .where(and(whose, eq(signInAttempts.succeeded, false), gt(signInAttempts.attemptedAt, since)));
   const [consecutive] = await db
     .select({ n: count() })
     .from(signInAttempts)
     .where(
-      and(eq(column, key), eq(signInAttempts.succeeded, false), gt(signInAttempts.attemptedAt, lastSuccess)),
+      and(whose, eq(signInAttempts.succeeded, false), gt(signInAttempts.attemptedAt, lastSuccess)),
     );
   return {
     consecutiveFailures: Number(consecutive?.n ?? 0),
@@ -91,11 +94,16 @@ async function failureHistory(
   };
 }
 
-/** How long an attempt for this login name from this address must still wait: the longer of the two throttles. */
+/**
+ * How long an attempt for this login name from this address must still wait: the longest of the account's
+ * throttle, the account-from-this-address throttle, and the address's hourly ceiling. Another account's failures
+ * from the same address never delay this one below the ceiling.
+ */
 export async function throttleWait(db: DbOrTx, key: string, ip: string, now: Date): Promise<number> {
   return Math.max(
-    throttleWaitMs(ACCOUNT_THROTTLE, await failureHistory(db, signInAttempts.emailKey, key, now), now),
-    throttleWaitMs(ADDRESS_THROTTLE, await failureHistory(db, signInAttempts.ip, ip, now), now),
+    throttleWaitMs(ACCOUNT_THROTTLE, await failureHistory(db, { emailKey: key }, now), now),
+    throttleWaitMs(ADDRESS_ACCOUNT_THROTTLE, await failureHistory(db, { emailKey: key, ip }, now), now),
+    throttleWaitMs(ADDRESS_CEILING, await failureHistory(db, { ip }, now), now),
   );
 }
 
@@ -110,7 +118,7 @@ export function hasSecondFactor(user: { mfaEnrolledAt: Date | null; totpSecret: 
  */
 export async function lockAfterTooManyFailures(cx: CommandContext, user: { id: string; participantId: string | null; status: string }, key: string): Promise<boolean> {
   if (user.status !== "active") return false;
-  const history = await failureHistory(cx.tx, signInAttempts.emailKey, key, cx.now);
+  const history = await failureHistory(cx.tx, { emailKey: key }, cx.now);
   if (history.consecutiveFailures < LOCK_AFTER_FAILURES) return false;
   return lockAccount(cx, user);
 }

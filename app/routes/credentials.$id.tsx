@@ -172,6 +172,7 @@ export default function ApiClientPage() {
                 ))}
               </tbody>
             </table>
+            {data.canManage ? <p className="hint">{t("credentials.revokeHint")}</p> : null}
           </div>
         )}
       </section>

@@ -157,7 +157,8 @@ describeEachDatabase("bulk import of users and role requests", { demo: true }, (
           ["trade_info_viewer", "pending", "import", firm.maker.actor.userId],
         ].sort(),
       );
-      expect(requests.find((r) => r.roleCode === "trade_info_viewer")!.validTo?.toISOString()).toBe("2027-06-29T16:00:00.000Z");
+      // valid_to 2027-06-30 is the whole of that Hong Kong day.
+      expect(requests.find((r) => r.roleCode === "trade_info_viewer")!.validTo?.toISOString()).toBe("2027-06-30T15:59:59.999Z");
 
       const events = await auditEventsSince(db(), auditBefore);
       expect(events.filter((e) => e.action === "user.created")).toHaveLength(5);

@@ -91,7 +91,8 @@ describeEachDatabase("helpdesk actions", { demo: true }, (use) => {
     await performSupportAction(helpdesk, { userId: bare, action: "reset_roles", ...TICKET });
     expect(await activeGrantCount(bare)).toBe(0);
     // HKEX staff have no baseline.
-    await refusal(performSupportAction(helpdesk, { userId: helpdesk.actor.userId!, action: "reset_roles", ...TICKET }), 400, "support.refused.hkexUser");
+    const officer = await contextFor(db(), "officer@hkex.demo");
+    await refusal(performSupportAction(helpdesk, { userId: officer.actor.userId!, action: "reset_roles", ...TICKET }), 400, "support.refused.hkexUser");
   });
 
   it("never adds a role, whatever the user held and whatever the participant type (property, against the database)", async () => {

@@ -29,10 +29,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The real HTTP server (express + the built Remix app) on an ephemeral port, over the given database. */
-export async function startServer(db: Database, env: Record<string, string> = {}): Promise<RunningServer> {
+/**
+ * The real HTTP server (express + the built Remix app) on an ephemeral port, over the given database. With `logs`,
+ * every JSON log line the server writes is pushed there (LOG_LEVEL decides which).
+ */
+export async function startServer(db: Database, env: Record<string, string> = {}, options: { logs?: string[] } = {}): Promise<RunningServer> {
   const config = loadConfig({ NODE_ENV: "test", DEMO_MODE: "1", LOG_LEVEL: "silent", ...env });
-  const logger = pino({ level: config.logLevel });
+  const logs = options.logs;
+  const logger = logs ? pino({ level: config.logLevel }, { write: (line: string) => void logs.push(line) }) : pino({ level: config.logLevel });
   const app = createApp({ db, config, build: await loadBuild(), logger });
   const server = app.listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
@@ -65,6 +69,12 @@ export function shownKeyIn(html: string): string {
 export class HttpClient {
   private cookies = new Map<string, string>();
   constructor(public readonly baseUrl: string) {}
+
+  /** Starts this client signed in with a session made for the test (test/support/sessions.ts). */
+  useSession(sessionId: string): this {
+    this.cookies.set("ocp_session", sessionId);
+    return this;
+  }
 
   cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, inArray, or, sql } from "drizzle-orm";
 import { z } from "zod";
+import type { DbOrTx } from "../../../db/client.server";
 import {
+  auditEvents,
   onboardingSteps,
   participants,
   roleGrants,
@@ -13,6 +15,7 @@ import {
   type User,
 } from "../../../db/schema";
 import { hashPassword } from "~/auth/password.server";
+import { AUTO_LOCK_REASON } from "~/auth/rules";
 import { endSessionsOf } from "~/auth/session.server";
 import { AppError } from "~/lib/errors";
 import { diffFields } from "../audit/service.server";
@@ -228,6 +231,22 @@ export const updateUser = defineCommand({
   },
 });
 
+/**
+ * Whether the user's current suspension was imposed by HKEX staff, read from the tamper-evident trail: the latest
+ * suspension event of the user and the persona it was recorded with.
+ */
+async function suspendedByHkex(tx: DbOrTx, userId: string): Promise<boolean> {
+  const [event] = await tx
+    .select({ persona: auditEvents.actorPersona })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.entityType, "user"), eq(auditEvents.entityId, userId), eq(auditEvents.action, "user.suspended")))
+    .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id))
+    .limit(1);
+  return event !== undefined && !PARTICIPANT_PERSONAS.includes(event.persona ?? "");
+}
+
+const PARTICIPANT_PERSONAS: readonly string[] = ["da_maker", "da_checker"];
+
 const LIFECYCLE_EVENT = {
   suspend: "user.suspended",
   reinstate: "user.reinstated",
@@ -252,6 +271,13 @@ export const changeUserStatus = defineCommand({
     if (before.version !== input.version) throw new AppError(409, "error.conflict");
     const target = lifecycleTarget(before.status, input.action);
     if (!target) throw new AppError(400, "access.refused.lifecycle", {}, { status: before.status });
+    // An account locked by failed sign-ins unlocks itself after its cool-down, or the helpdesk unlocks it with a
+    // ticket (SPEC §4): an administrator does not, so that nobody lets an attacker's target back in unrecorded.
+    if (input.action === "unlock" && before.statusReason === AUTO_LOCK_REASON) throw new AppError(403, "access.refused.unlockIsHelpdesk");
+    // What HKEX decided, HKEX lifts: a suspension an officer imposed is not reinstated by the participant.
+    if (input.action === "reinstate" && cx.actor.participantId !== null && (await suspendedByHkex(cx.tx, before.id))) {
+      throw new AppError(403, "access.refused.hkexSuspension");
+    }
     if ((input.action === "suspend" || input.action === "deactivate") && before.participantId) {
       const lost = lastAdministratorLost(await activeAdministrators(tx, before.participantId, now), before.id, "all");
       if (lost) throw new AppError(400, "access.refused.lastAdministrator", {}, { role: lost });

@@ -29,6 +29,8 @@ export const performSupportAction = defineCommand({
   tenant: (tx, input) => participantOfUser(tx, input.userId),
   async run(cx): Promise<{ message: "support.done" }> {
     const { tx, input: data, now } = cx;
+    // Nobody supports themselves: another agent takes the ticket (separation of duties).
+    if (data.userId === cx.actor.userId) throw new AppError(403, "support.refused.self");
     const user = await findUser(tx, data.userId, { lock: true });
     const audit = (action: AuditEventInput["action"], extra: Partial<AuditEventInput> = {}) =>
       cx.audit({
