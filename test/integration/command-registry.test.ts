@@ -332,16 +332,16 @@ for (const kind of databaseKinds()) {
     it.each([...Object.keys(FIXTURES)].sort())("%s: a fault at any point leaves nothing; run for real, every change has its declared events", async (name) => {
       const w = world();
       const { ctx, input } = await FIXTURES[name]!(w);
+      const untouched = await footprint(w.db);
       for (const point of ["before-run", "after-run", "after-audit"] as FaultPoint[]) {
-        const before = await footprint(w.db);
         commandFaults.inject = (at, where) => {
           if (at === name && where === point) throw new Error(`injected fault ${point}`);
         };
         await expect(run(name, ctx, input), `${name} with a fault ${point}`).rejects.toThrow(`injected fault ${point}`);
         commandFaults.inject = null;
-        expect(await footprint(w.db), `${name}: a fault ${point} left a change`).toEqual(before);
+        expect(await footprint(w.db), `${name}: a fault ${point} left a change`).toEqual(untouched);
       }
-      const before = await footprint(w.db);
+      const before = untouched;
       const mark = await lastAuditId(w.db);
       await run(name, ctx, input);
       const after = await footprint(w.db);
@@ -361,8 +361,8 @@ for (const kind of databaseKinds()) {
       const { ctx, input } = await FIXTURES[name]!(w);
       const tenant = await tenantOf(w.db, name, ctx, input);
       const outsiders = tenant === C ? ["maker@b01234.demo", "checker@b01234.demo"] : ["maker@c00123.demo", "checker@c00123.demo"];
+      const before = await footprint(w.db);
       for (const email of outsiders) {
-        const before = await footprint(w.db);
         const error = await run(name, await w.as(email), input).then(
           () => null,
           (e: unknown) => e,
