@@ -171,9 +171,32 @@ export function protectedAction<T>(
 }
 
 type IntentArgs = ProtectedArgs<ActionFunctionArgs> & { form: Submission };
+/**
+ * What a destructive intent asks before it acts: the object named, the consequence spelled out, what it removes.
+ * The page shows it with the submitted values and a second submit (`confirmed=yes`), so it works without JavaScript.
+ */
+export interface Confirmation {
+  titleKey: MessageKey;
+  messageKey: MessageKey;
+  params: Record<string, string | number>;
+  /** The button that confirms, named after the action ("Revoke key", not "OK"). */
+  confirmKey: MessageKey;
+  /** What the action removes or keeps, listed (a reset to baseline's preview). */
+  lists?: { headingKey: MessageKey; items: string[]; emptyKey?: MessageKey }[];
+}
+
+export interface ConfirmationData {
+  confirm: Confirmation & { intent: string; values: Record<string, string> };
+}
+
 interface Intent<T> {
   permission: Exclude<RoutePermission, "public" | "session">;
   handler: (args: IntentArgs) => Promise<T>;
+  /**
+   * Asked before a destructive intent runs, unless the submission says `confirmed=yes`: answers what to confirm, or
+   * null when this submission needs no confirmation (reinstating, say). May refuse (404, 400) like the command.
+   */
+  confirm?: (args: IntentArgs) => Promise<Confirmation | null>;
   /** The message of a refusal for lack of the permission, else "error.forbidden". */
   refusal?: MessageKey;
   /**
@@ -184,7 +207,7 @@ interface Intent<T> {
 }
 
 export function intentAction<M extends Record<string, Intent<unknown>>>(intents: M) {
-  type Result = Awaited<ReturnType<M[keyof M]["handler"]>>;
+  type Result = Awaited<ReturnType<M[keyof M]["handler"]>> | TypedResponse<ConfirmationData>;
   const guarded = async (args: ActionFunctionArgs): Promise<Result | TypedResponse<FailureData>> => {
     const auth = await admit(args, "authenticated");
     const protectedArgs: ProtectedArgs<ActionFunctionArgs> = { ...args, ctx: serviceContext(args, auth), auth };
@@ -195,6 +218,11 @@ export function intentAction<M extends Record<string, Intent<unknown>>>(intents:
         const intent = Object.hasOwn(intents, name) ? intents[name] : undefined;
         if (!intent) throw new AppError(400, "error.badRequest", { intent: "validation.invalid" });
         if (intent.enforcedBy === "guard" && !allows(auth.actor.permissions, intent.permission)) throw new AppError(403, intent.refusal ?? "error.forbidden");
+        // Asked only of someone who may do it at all: anyone else gets the command's own refusal, as without the step.
+        if (intent.confirm && withForm.form.value("confirmed") !== "yes" && allows(auth.actor.permissions, intent.permission)) {
+          const asked = await intent.confirm(withForm);
+          if (asked) return json<ConfirmationData>({ confirm: { ...asked, intent: name, values: withForm.form.echo() } }) as Awaited<Result>;
+        }
         return (await intent.handler(withForm)) as Awaited<Result>;
       },
       true as const,
@@ -211,12 +239,18 @@ export function intentAction<M extends Record<string, Intent<unknown>>>(intents:
 export function intent<T>(
   needs: Intent<T>["permission"] | { spec: { permission: unknown; refusal?: MessageKey } },
   handler: Intent<T>["handler"],
-  options: { permission?: Intent<T>["permission"]; refusal?: MessageKey } = {},
+  options: { permission?: Intent<T>["permission"]; refusal?: MessageKey; confirm?: Intent<T>["confirm"] } = {},
 ): Intent<T> {
-  if (typeof needs === "string") return { permission: needs, handler, refusal: options.refusal, enforcedBy: "guard" };
+  if (typeof needs === "string") return { permission: needs, handler, refusal: options.refusal, confirm: options.confirm, enforcedBy: "guard" };
   const permission = options.permission ?? needs.spec.permission;
   if (typeof permission !== "string" || permission === "public") throw new Error("an intent that runs a command must name its permission");
-  return { permission: permission as Intent<T>["permission"], handler, refusal: options.refusal ?? needs.spec.refusal, enforcedBy: "command" };
+  return {
+    permission: permission as Intent<T>["permission"],
+    handler,
+    refusal: options.refusal ?? needs.spec.refusal,
+    confirm: options.confirm,
+    enforcedBy: "command",
+  };
 }
 
 /** A loader open to everyone, signed in or not (sign-in page, health checks). */

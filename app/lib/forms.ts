@@ -3,10 +3,10 @@ import { AppError } from "./errors";
 import { validate } from "./validation";
 
 /**
- * Field names whose values are never sent back with a refusal: secrets, and pasted key material (the page keeps
- * what its script holds; a refused key is pasted again rather than reflected).
+ * Field names whose values are never sent back with a refusal or a confirmation: secrets, and pasted key material
+ * (a refused key is pasted again rather than reflected).
  */
-const SECRET_FIELDS = /password|confirmation|code|token|secret|proof|private|key|jwk/i;
+const SECRET_FIELDS = /^(password|confirmation|code|token|proof|publicKey|privateKey|jwk)$|secret/i;
 
 /** A submitted form, read once by the guard: its text fields, any files, and what may be shown again. */
 export interface Submission {

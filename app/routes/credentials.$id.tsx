@@ -10,7 +10,9 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { titled } from "~/lib/meta";
 import { CLAIM_RULES, POP_AUDIENCE } from "~/modules/credentials/claim-rules";
-import { checkToken, decideClient, getClient, issueChallenge, registerKey, revokeKey } from "~/modules/credentials/service.server";
+import { checkToken, decideClient, describeKey, getClient, issueChallenge, registerKey, revokeKey } from "~/modules/credentials/service.server";
+import { validate } from "~/lib/validation";
+import { ConfirmPanel } from "~/components/confirm";
 
 export const meta = titled("credentials.title");
 
@@ -60,10 +62,20 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json(answer("register"));
   }),
-  revoke: /* @__PURE__ */ intent(revokeKey, async ({ ctx, form }) => {
-    await revokeKey(ctx, { keyId: form.value("keyId") ?? "", reason: form.value("reason") ?? "" });
-    return json(answer("revoke"));
-  }),
+  revoke: /* @__PURE__ */ intent(
+    revokeKey,
+    async ({ ctx, form }) => {
+      await revokeKey(ctx, { keyId: form.value("keyId") ?? "", reason: form.value("reason") ?? "" });
+      return json(answer("revoke"));
+    },
+    {
+      async confirm({ ctx, form }) {
+        const input = validate(revokeKey.spec.input, { keyId: form.value("keyId") ?? "", reason: form.value("reason") ?? "" });
+        const key = await describeKey(ctx, input.keyId);
+        return { titleKey: "confirm.key.revoke.title", messageKey: "confirm.key.revoke.message", confirmKey: "confirm.key.revoke.button", params: { kid: key.kid, clientId: key.clientId } };
+      },
+    },
+  ),
   decide: /* @__PURE__ */ intent(decideClient, async ({ ctx, params, form }) => {
     await decideClient(ctx, { clientId: params.id ?? "", decision: form.value("decision") ?? "" });
     return json(answer("decide"));
@@ -125,6 +137,7 @@ export default function ApiClientPage() {
           </IntentForm>
         ) : null}
         <FormMessage failure={failure} />
+        <ConfirmPanel />
       </section>
 
       <section className="panel" aria-labelledby="keys-title">

@@ -3,12 +3,16 @@ import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/re
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
+import { ConfirmPanel } from "~/components/confirm";
 import { Timeline } from "~/components/timeline";
+import { localeOf } from "~/i18n/locale.server";
+import { validate } from "~/lib/validation";
 import { IntentForm } from "~/components/field";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { caseTimeline, getCase, runAutomaticSteps } from "~/modules/onboarding/service.server";
 import {
+  getParticipant,
   getParticipantProfile,
   listServiceCatalogue,
   reinstateParticipant,
@@ -77,10 +81,22 @@ export const action = /* @__PURE__ */ intentAction({
     await runAutomaticSteps(ctx, { participantId: params.participantId ?? "" });
     return json({ ok: true as const });
   }),
-  suspend: /* @__PURE__ */ intent(suspendParticipant, async ({ ctx, params, form }) => {
-    await suspendParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
-    return json({ ok: true as const });
-  }),
+  suspend: /* @__PURE__ */ intent(
+    suspendParticipant,
+    async ({ ctx, params, form }) => {
+      await suspendParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
+      return json({ ok: true as const });
+    },
+    {
+      async confirm({ ctx, params, form, request }) {
+        validate(suspendParticipant.spec.input, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
+        const participant = await getParticipant(ctx, params.participantId ?? "");
+        const zh = (await localeOf(request)) === "zh-HK";
+        const name = `${zh ? participant.nameZh : participant.nameEn} (${participant.id})`;
+        return { titleKey: "confirm.participant.suspend.title", messageKey: "confirm.participant.suspend.message", confirmKey: "confirm.participant.suspend.button", params: { participant: name } };
+      },
+    },
+  ),
   reinstate: /* @__PURE__ */ intent(reinstateParticipant, async ({ ctx, params, form }) => {
     await reinstateParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
     return json({ ok: true as const });
@@ -163,6 +179,7 @@ export default function ParticipantCase() {
         {data.canEdit ? (
           <IntentForm intent={p.suspendedAt ? "reinstate" : "suspend"} className="inline-form" aria-label={p.suspendedAt ? t("participants.reinstate") : t("participants.suspend")}>
             <FormMessage failure={failure} />
+            <ConfirmPanel />
             <input type="hidden" name="version" value={p.version} />
             <div className="field compact">
               <label htmlFor="suspension-reason">{t("participants.reason")}</label>

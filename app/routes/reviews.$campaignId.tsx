@@ -2,6 +2,7 @@ import { json } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
+import { ConfirmPanel } from "~/components/confirm";
 import { InlineReasonForm } from "~/components/decide-form";
 import { asFailure, FormMessage } from "~/components/form-feedback";
 import { IntentForm } from "~/components/field";
@@ -52,10 +53,27 @@ export const action = /* @__PURE__ */ intentAction({
     await decideItem(ctx, { itemId: form.value("itemId") ?? "", decision: form.value("decision") ?? "", comment: form.value("comment") });
     return json({ ok: true as const });
   }),
-  close: /* @__PURE__ */ intent(closeCampaign, async ({ ctx, params }) => {
-    await closeCampaign(ctx, { campaignId: params.campaignId ?? "" });
-    return json({ ok: true as const });
-  }),
+  close: /* @__PURE__ */ intent(
+    closeCampaign,
+    async ({ ctx, params }) => {
+      await closeCampaign(ctx, { campaignId: params.campaignId ?? "" });
+      return json({ ok: true as const });
+    },
+    {
+      // Closing applies the deadline policy to what is undecided: say how many and what happens to them.
+      async confirm({ ctx, params }) {
+        const { campaign } = await getCampaign(ctx, params.campaignId ?? "");
+        const undecided = campaign.total - campaign.decided;
+        if (undecided === 0) return null;
+        return {
+          titleKey: "confirm.campaign.close.title",
+          messageKey: campaign.deadlinePolicy === "revoke" ? "confirm.campaign.close.revoke" : "confirm.campaign.close.flag",
+          confirmKey: "confirm.campaign.close.button",
+          params: { campaign: campaign.name, undecided },
+        };
+      },
+    },
+  ),
 });
 
 export default function Campaign() {
@@ -81,6 +99,7 @@ export default function Campaign() {
         </p>
         {c.status === "closed" ? <p className="notice">{t("reviews.report", { kept: c.kept, revoked: c.revoked, flagged: c.flagged, ended: c.ended })}</p> : null}
         <FormMessage failure={failure} />
+        <ConfirmPanel />
         {data.canClose ? (
           <IntentForm intent="close">
             <button type="submit" className="button primary">

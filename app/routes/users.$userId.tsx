@@ -1,15 +1,19 @@
 import { json } from "@remix-run/node";
 import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
+import { ConfirmPanel } from "~/components/confirm";
 import { DecideForm, InlineReasonForm } from "~/components/decide-form";
 import { TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
+import { localeOf } from "~/i18n/locale.server";
 import type { MessageKey } from "~/i18n/messages";
+import type { Submission } from "~/lib/forms";
+import { validate } from "~/lib/validation";
 import { getCatalogue } from "~/modules/roles/catalogue.server";
-import { cancelRequest, decideRequest, requestGrant, requestWaiver, revokeGrant } from "~/modules/roles/service.server";
+import { cancelRequest, decideRequest, describeGrant, previewResetToBaseline, requestGrant, requestWaiver, revokeGrant } from "~/modules/roles/service.server";
 import { performSupportAction, supportHistory } from "~/modules/users/support.server";
-import { changeUserStatus, getUserProfile, updateUser } from "~/modules/users/service.server";
+import { changeUserStatus, describeUser, getUserProfile, updateUser } from "~/modules/users/service.server";
 import { titled } from "~/lib/meta";
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -77,6 +81,20 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
   });
 });
 
+type Params = Record<string, string | undefined>;
+const lifecycleInput = (params: Params, form: Submission) => ({
+  userId: params.userId ?? "",
+  action: form.value("action") ?? "",
+  version: form.value("version") ?? "",
+  reason: form.value("reason") ?? "",
+});
+const supportInput = (params: Params, form: Submission) => ({
+  userId: params.userId ?? "",
+  action: form.value("action") ?? "",
+  ticketRef: form.value("ticketRef") ?? "",
+  reason: form.value("reason") ?? "",
+});
+
 const done = (intent: string) => ({ ok: true as const, intent, done: intent === "support" ? ("support.done" as const) : null });
 
 export const action = /* @__PURE__ */ intentAction({
@@ -84,18 +102,52 @@ export const action = /* @__PURE__ */ intentAction({
     await updateUser(ctx, { userId: params.userId ?? "", version: form.value("version") ?? "", displayName: form.value("displayName") ?? "" });
     return done("update");
   }),
-  lifecycle: /* @__PURE__ */ intent(changeUserStatus, async ({ ctx, params, form }) => {
-    await changeUserStatus(ctx, { userId: params.userId ?? "", action: form.value("action") ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
-    return done("lifecycle");
-  }),
+  lifecycle: /* @__PURE__ */ intent(
+    changeUserStatus,
+    async ({ ctx, params, form }) => {
+      await changeUserStatus(ctx, lifecycleInput(params, form));
+      return done("lifecycle");
+    },
+    {
+      // Suspending and deactivating end access at once (deactivation for good): both are asked first.
+      async confirm({ ctx, params, form, request }) {
+        const input = validate(changeUserStatus.spec.input, lifecycleInput(params, form));
+        if (input.action !== "suspend" && input.action !== "deactivate") return null;
+        const user = await describeUser(ctx, input.userId);
+        const zh = (await localeOf(request)) === "zh-HK";
+        return {
+          titleKey: input.action === "suspend" ? "confirm.user.suspend.title" : "confirm.user.deactivate.title",
+          messageKey: input.action === "suspend" ? "confirm.user.suspend.message" : "confirm.user.deactivate.message",
+          confirmKey: input.action === "suspend" ? "confirm.user.suspend.button" : "confirm.user.deactivate.button",
+          params: { name: user.displayName, email: user.email },
+          lists: [{ headingKey: "confirm.user.rolesHeld", items: user.roles.map((r) => (zh ? r.nameZh : r.nameEn)), emptyKey: "confirm.user.noRoles" }],
+        };
+      },
+    },
+  ),
   request: /* @__PURE__ */ intent(requestGrant, async ({ ctx, params, form }) => {
     await requestGrant(ctx, { userId: params.userId ?? "", roleCode: form.value("roleCode") ?? "", validFrom: form.value("validFrom"), validTo: form.value("validTo"), justification: form.value("justification") });
     return done("request");
   }),
-  revoke: /* @__PURE__ */ intent(revokeGrant, async ({ ctx, form }) => {
-    await revokeGrant(ctx, { grantId: form.value("grantId") ?? "", reason: form.value("reason") ?? "" });
-    return done("revoke");
-  }),
+  revoke: /* @__PURE__ */ intent(
+    revokeGrant,
+    async ({ ctx, form }) => {
+      await revokeGrant(ctx, { grantId: form.value("grantId") ?? "", reason: form.value("reason") ?? "" });
+      return done("revoke");
+    },
+    {
+      async confirm({ ctx, form }) {
+        const input = validate(revokeGrant.spec.input, { grantId: form.value("grantId") ?? "", reason: form.value("reason") ?? "" });
+        const grant = await describeGrant(ctx, input.grantId);
+        return {
+          titleKey: "confirm.grant.revoke.title",
+          messageKey: "confirm.grant.revoke.message",
+          confirmKey: "confirm.grant.revoke.button",
+          params: { role: grant.roleNameEn, roleZh: grant.roleNameZh, name: grant.userName },
+        };
+      },
+    },
+  ),
   withdraw: /* @__PURE__ */ intent(cancelRequest, async ({ ctx, form }) => {
     await cancelRequest(ctx, { requestId: form.value("requestId") ?? "" });
     return done("withdraw");
@@ -108,10 +160,38 @@ export const action = /* @__PURE__ */ intentAction({
     await requestWaiver(ctx, { userId: params.userId ?? "", ruleId: form.value("ruleId") ?? "", reason: form.value("reason") ?? "" });
     return done("waiver");
   }),
-  support: /* @__PURE__ */ intent(performSupportAction, async ({ ctx, params, form }) => {
-    await performSupportAction(ctx, { userId: params.userId ?? "", action: form.value("action") ?? "", ticketRef: form.value("ticketRef") ?? "", reason: form.value("reason") ?? "" });
-    return done("support");
-  }),
+  support: /* @__PURE__ */ intent(
+    performSupportAction,
+    async ({ ctx, params, form }) => {
+      await performSupportAction(ctx, supportInput(params, form));
+      return done("support");
+    },
+    {
+      // What takes something away is asked first; a reset to baseline shows exactly what it removes and keeps.
+      async confirm({ ctx, params, form, request }) {
+        const input = validate(performSupportAction.spec.input, supportInput(params, form));
+        const user = await describeUser(ctx, input.userId);
+        const common = { params: { name: user.displayName, email: user.email, ticket: input.ticketRef } };
+        if (input.action === "reset_mfa") return { ...common, titleKey: "confirm.support.resetMfa.title", messageKey: "confirm.support.resetMfa.message", confirmKey: "confirm.support.resetMfa.button" };
+        if (input.action === "revoke_sessions") return { ...common, titleKey: "confirm.support.sessions.title", messageKey: "confirm.support.sessions.message", confirmKey: "confirm.support.sessions.button" };
+        if (input.action !== "reset_roles") return null;
+        const preview = await previewResetToBaseline(ctx, input.userId);
+        const zh = (await localeOf(request)) === "zh-HK";
+        const names = (list: { nameEn: string; nameZh: string }[]) => list.map((r) => (zh ? r.nameZh : r.nameEn));
+        return {
+          ...common,
+          titleKey: "confirm.support.reset.title",
+          messageKey: preview.revoke.length + preview.withdraw.length > 0 ? "confirm.support.reset.message" : "confirm.support.reset.nothing",
+          confirmKey: "confirm.support.reset.button",
+          lists: [
+            { headingKey: "confirm.support.reset.revoked", items: names(preview.revoke), emptyKey: "confirm.none" },
+            { headingKey: "confirm.support.reset.withdrawn", items: names(preview.withdraw), emptyKey: "confirm.none" },
+            { headingKey: "confirm.support.reset.kept", items: names(preview.keep), emptyKey: "confirm.support.reset.keptNone" },
+          ],
+        };
+      },
+    },
+  ),
 });
 
 type Data = ReturnType<typeof useLoaderData<typeof loader>>;
@@ -142,6 +222,7 @@ export default function UserPage() {
           {waived ? <span className="badge waiver-badge"> {t("users.waiverBadge")}</span> : null}
         </h1>
         <FormMessage failure={failure} />
+        <ConfirmPanel />
         {actionData && "done" in actionData && actionData.done ? (
           <p role="status" className="notice">
             {t(actionData.done)}
@@ -406,22 +487,19 @@ function SupportPanel({ data, failure }: { data: Data; failure: Failure | null }
       <h2 id="support-title">{t("users.helpdesk")}</h2>
       <p className="muted">{t("users.helpdeskIntro")}</p>
       <IntentForm intent="support" className="stacked-form">
-        <fieldset className="field">
-          <legend>{t("users.helpdesk")}</legend>
+        <TextField name="ticketRef" label={t("users.ticketRef")} required hint="INC-20461" error={fieldMessage(failure, "ticketRef", t)} />
+        <TextField name="reason" label={t("users.supportReason")} required error={fieldMessage(failure, "reason", t)} />
+        {/* One button per action, each named after it: nothing is pre-selected, and what takes access away asks first. */}
+        <div className="button-row" role="group" aria-label={t("users.helpdesk")}>
           {actions
             .filter((a) => a !== "unlock" || data.user.status === "locked")
             .filter((a) => a !== "reset_roles" || data.user.participantId)
-            .map((a, i) => (
-              <label key={a} className="checkbox">
-                <input type="radio" name="action" value={a} defaultChecked={i === 0} /> {t(`support.action.${a}` as MessageKey)}
-              </label>
+            .map((a) => (
+              <button key={a} type="submit" name="action" value={a} className="button secondary">
+                {t(`support.action.${a}` as MessageKey)}
+              </button>
             ))}
-        </fieldset>
-        <TextField name="ticketRef" label={t("users.ticketRef")} required hint="INC-20461" error={fieldMessage(failure, "ticketRef", t)} />
-        <TextField name="reason" label={t("users.supportReason")} required error={fieldMessage(failure, "reason", t)} />
-        <button type="submit" className="button primary">
-          {t("users.helpdesk")}
-        </button>
+        </div>
       </IntentForm>
     </section>
   );

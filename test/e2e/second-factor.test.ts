@@ -92,10 +92,13 @@ describe.skipIf(!hasBrowser())("two-factor authentication (browser)", () => {
     await page.goto(`${server.baseUrl}/users/${colin!.id}`);
     await page.getByRole("heading", { level: 1, name: /Calvin Checker/ }).waitFor();
     const support = page.getByRole("region", { name: "Helpdesk actions" });
-    await support.getByLabel("Reset two-factor authentication").check();
     await support.getByLabel("Ticket reference").fill("INC-3141");
     await support.getByLabel("Reason").fill("Lost the phone with the authenticator; identity checked by call-back.");
-    await support.getByRole("button", { name: "Helpdesk actions" }).click();
+    await support.getByRole("button", { name: "Reset two-factor authentication" }).click();
+    // Asked first, naming the user and the consequence.
+    const confirm = page.getByRole("alertdialog", { name: "Reset the second factor of Calvin Checker (C00123)?" });
+    await confirm.getByText("authenticator stops working now and every session ends").waitFor();
+    await confirm.getByRole("button", { name: "Reset the second factor" }).click();
     await page.getByText("Done. The action is recorded with the ticket reference.").waitFor();
     await page.context().close();
 

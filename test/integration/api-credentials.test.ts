@@ -560,8 +560,13 @@ describeEachDatabase("API credentials", { demo: true }, (use) => {
     }
     expect((await compliance.post("/credentials?index", { environment: "simulator", name: "Compliance's own", ownerUserId: seeded.ownerUserId })).status).toBe(403);
 
-    // The maker revokes: gone from the JWKS at once.
-    const revoked = await maker.post(page, { intent: "revoke", keyId: row.id, reason: "Replaced by the HSM-held key" });
+    // The maker is asked first, the key and its client named; nothing happens until confirmed.
+    const asked = await maker.post(page, { intent: "revoke", keyId: row.id, reason: "Replaced by the HSM-held key" });
+    expect(asked.status).toBe(200);
+    expect(await asked.json()).toMatchObject({ confirm: { titleKey: "confirm.key.revoke.title", params: { clientId: expect.stringMatching(/^b01234-simu-/) } } });
+    expect(JSON.stringify(await (await new HttpClient(server.baseUrl).get("/jwks/simulator")).json())).toContain(kid);
+    // Confirmed: gone from the JWKS at once.
+    const revoked = await maker.post(page, { intent: "revoke", keyId: row.id, reason: "Replaced by the HSM-held key", confirmed: "yes" });
     expect(revoked.status).toBe(200);
     expect(JSON.stringify(await (await new HttpClient(server.baseUrl).get("/jwks/simulator")).json())).not.toContain(kid);
     const after = (await (await maker.post(page, { intent: "check", token })).json()) as { check: { ok: boolean; findings: { messageKey: string; ok: boolean }[] } };

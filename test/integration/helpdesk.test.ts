@@ -201,7 +201,15 @@ describeEachDatabase("helpdesk actions", { demo: true }, (use) => {
       expect(await refused.text()).toContain("Enter the ticket reference, such as INC-20461");
       expect(await heldRoleCodes(db(), userId, new Date())).toEqual(["si_maker"]);
 
-      const done = await client.post(`/users/${userId}`, { intent: "support", action: "reset_roles", ...TICKET });
+      // First the preview: what the reset removes and keeps, and nothing changed yet.
+      const asked = await client.post(`/users/${userId}`, { intent: "support", action: "reset_roles", ...TICKET });
+      expect(asked.status).toBe(200);
+      const preview = await asked.text();
+      expect(preview).toContain("Reset the roles of");
+      expect(preview).toMatch(/Roles revoked<\/h3><ul><li>SI maker<\/li><\/ul>/);
+      expect(preview).toContain("None: a reset never adds a role.");
+      expect(await heldRoleCodes(db(), userId, new Date())).toEqual(["si_maker"]);
+      const done = await client.post(`/users/${userId}`, { intent: "support", action: "reset_roles", ...TICKET, confirmed: "yes" });
       expect(done.status).toBe(200);
       const text = await done.text();
       expect(text).toContain("Done. The action is recorded with the ticket reference.");

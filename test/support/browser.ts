@@ -41,6 +41,8 @@ export interface ConsolePageOptions {
   timezoneId?: string;
   /** Let scripts the page's CSP would refuse run anyway; off by default, so every page is tested under its CSP. */
   bypassCSP?: boolean;
+  /** Run with JavaScript off: every form must still work as plain HTML. */
+  javaScriptEnabled?: boolean;
 }
 
 const consoleErrors = new WeakMap<Page, string[]>();
@@ -51,8 +53,8 @@ const consoleErrors = new WeakMap<Page, string[]>();
  * injected through the DevTools protocol, which the page's CSP does not govern, so the CSP stays on.
  */
 export async function newConsolePage(browser: Browser, options: string | ConsolePageOptions = {}): Promise<Page> {
-  const { locale = "en-GB", timezoneId, bypassCSP = false } = typeof options === "string" ? { locale: options } : options;
-  const context = await browser.newContext({ bypassCSP, locale, ...(timezoneId ? { timezoneId } : {}) });
+  const { locale = "en-GB", timezoneId, bypassCSP = false, javaScriptEnabled = true } = typeof options === "string" ? { locale: options } : options;
+  const context = await browser.newContext({ bypassCSP, locale, javaScriptEnabled, ...(timezoneId ? { timezoneId } : {}) });
   const page = await context.newPage();
   const errors: string[] = [];
   consoleErrors.set(page, errors);

@@ -24,7 +24,7 @@ import type { ServiceContext } from "../context.server";
 import { queueMail } from "../mail/service.server";
 import { optionalText, requiredText } from "../participants/schemas";
 import { grantCountsNow } from "../roles/facts.server";
-import { mayOn, whereTenant } from "../tenancy.server";
+import { assertTenant, mayOn, whereTenant } from "../tenancy.server";
 import { CHALLENGE_MINUTES, EXPIRY_NOTICE_DAYS, MAX_KEY_LIFETIME_MONTHS, MAX_ROTATION_OVERLAP_DAYS } from "./claim-rules";
 import { checkJwt, parsePublicKey, verifyProofOfPossession, type JwtCheckResult } from "./keys.server";
 
@@ -338,6 +338,18 @@ export const revokeKey = defineCommand({
     return after!;
   },
 });
+
+/** A key as a confirmation names it: its kid, shortened as people read it, and its client. */
+export async function describeKey(ctx: ServiceContext, keyId: string) {
+  const [row] = await ctx.db
+    .select({ kid: apiKeys.kid, clientId: apiClients.clientId, clientName: apiClients.name, participantId: apiClients.participantId })
+    .from(apiKeys)
+    .innerJoin(apiClients, eq(apiClients.id, apiKeys.apiClientId))
+    .where(eq(apiKeys.id, keyId));
+  if (!row) throw notFound();
+  assertTenant(ctx.actor, "credential:manage", row.participantId);
+  return { kid: `${row.kid.slice(0, 4)}…${row.kid.slice(-4)}`, clientId: row.clientId, clientName: row.clientName };
+}
 
 /** Checks a pasted JWT against this client's registered keys and its environment's claim rules. */
 export async function checkToken(ctx: ServiceContext, id: string, token: string): Promise<JwtCheckResult> {

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, inArray, isNull, ne, or } from "drizzle-orm";
 import { z } from "zod";
-import type { Transaction } from "../../../db/client.server";
+import type { DbOrTx, Transaction } from "../../../db/client.server";
 import {
   grantRequests,
   participants,
   roleGrants,
   roleTemplateRoles,
   roleTemplates,
+  roles,
   sodRules,
   sodWaivers,
   users,
@@ -20,8 +21,8 @@ import { AppError, notFound } from "~/lib/errors";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
-import { mayOn, whereTenant } from "../tenancy.server";
-import { findUser, participantOfUser } from "../users/lookup.server";
+import { assertTenant, mayOn, whereTenant } from "../tenancy.server";
+import { findUser, participantOfUser, userVisibleTo } from "../users/lookup.server";
 import { activeAdministrators } from "./facts.server";
 import { assertSeparationOfDuties, grantableRole, grantRoles, requestRoles, revokeGrants, withdrawPendingRequestsOf } from "./grants.server";
 import { baselineRemovals, decisionRefusal, lastAdministratorLost } from "./rules";
@@ -180,31 +181,72 @@ export const revokeGrant = defineCommand({
 
 export const RESET_TO_BASELINE_EVENTS = ["role.grant.revoked", "user.roles.reset_to_baseline"] as const;
 
+export interface ResetPlan {
+  /** Active grants outside the baseline: revoked. */
+  revoke: RoleGrant[];
+  /** Pending requests for roles outside the baseline: withdrawn (approving them would undo the reset). */
+  withdraw: GrantRequest[];
+  /** The participant type's baseline roles. */
+  baseline: string[];
+}
+
+/** What a reset to baseline would do to this user now: the one computation the preview and the reset share. */
+async function planReset(db: DbOrTx, user: User): Promise<ResetPlan> {
+  if (!user.participantId) throw new AppError(400, "support.refused.hkexUser");
+  const [participant] = await db.select({ type: participants.type }).from(participants).where(eq(participants.id, user.participantId));
+  const baseline = (
+    await db
+      .select({ roleCode: roleTemplateRoles.roleCode })
+      .from(roleTemplateRoles)
+      .innerJoin(roleTemplates, eq(roleTemplates.code, roleTemplateRoles.templateCode))
+      .where(eq(roleTemplates.participantType, participant!.type))
+  ).map((b) => b.roleCode);
+  const grants = await db
+    .select()
+    .from(roleGrants)
+    .where(and(eq(roleGrants.userId, user.id), eq(roleGrants.status, "active")));
+  const removals = new Set(baselineRemovals([...new Set(grants.map((g) => g.roleCode))], baseline));
+  const pending = await db
+    .select()
+    .from(grantRequests)
+    .where(and(eq(grantRequests.userId, user.id), eq(grantRequests.status, "pending")));
+  return { revoke: grants.filter((g) => removals.has(g.roleCode)), withdraw: pending.filter((r) => !baseline.includes(r.roleCode)), baseline };
+}
+
+/** The preview a helpdesk agent or administrator sees before confirming a reset: role names in both languages. */
+export async function previewResetToBaseline(ctx: ServiceContext, userId: string) {
+  const user = await userVisibleTo(ctx.db, ctx.actor, userId, mayOn(ctx.actor, "user:support", null) ? "user:support" : "role:revoke");
+  const plan = await planReset(ctx.db, user);
+  const named = await ctx.db.select({ code: roles.code, nameEn: roles.nameEn, nameZh: roles.nameZh }).from(roles);
+  const name = (code: string) => named.find((r) => r.code === code) ?? { code, nameEn: code, nameZh: code };
+  const kept = (
+    await ctx.db
+      .select({ roleCode: roleGrants.roleCode })
+      .from(roleGrants)
+      .where(and(eq(roleGrants.userId, user.id), eq(roleGrants.status, "active")))
+  )
+    .map((g) => g.roleCode)
+    .filter((code) => plan.baseline.includes(code));
+  return {
+    user: { displayName: user.displayName, email: user.email },
+    revoke: plan.revoke.map((g) => name(g.roleCode)),
+    withdraw: plan.withdraw.map((r) => name(r.roleCode)),
+    keep: [...new Set(kept)].map(name),
+  };
+}
+
 /**
  * Reset to the baseline template of the user's participant type, inside a command (the helpdesk's support action,
  * or a participant administrator's): every role outside it is revoked and pending requests for such roles are
  * withdrawn; no role is ever added.
  */
 export async function resetToBaselineIn(cx: CommandContext, user: User, data: { ticketRef: string; reason: string }): Promise<{ revoked: string[] }> {
-  if (!user.participantId) throw new AppError(400, "support.refused.hkexUser");
-  const [participant] = await cx.tx.select({ type: participants.type }).from(participants).where(eq(participants.id, user.participantId));
-  const baseline = (
-    await cx.tx
-      .select({ roleCode: roleTemplateRoles.roleCode })
-      .from(roleTemplateRoles)
-      .innerJoin(roleTemplates, eq(roleTemplates.code, roleTemplateRoles.templateCode))
-      .where(eq(roleTemplates.participantType, participant!.type))
-  ).map((b) => b.roleCode);
-  const grants = await cx.tx
-    .select()
-    .from(roleGrants)
-    .where(and(eq(roleGrants.userId, user.id), eq(roleGrants.status, "active")));
-  const removals = new Set(baselineRemovals([...new Set(grants.map((g) => g.roleCode))], baseline));
-  const lost = lastAdministratorLost(await activeAdministrators(cx.tx, user.participantId, cx.now), user.id, [...removals]);
+  const plan = await planReset(cx.tx, user);
+  const removals = [...new Set(plan.revoke.map((g) => g.roleCode))];
+  const lost = lastAdministratorLost(await activeAdministrators(cx.tx, user.participantId!, cx.now), user.id, removals);
   if (lost) throw new AppError(400, "access.refused.lastAdministrator", {}, { role: lost });
-  await revokeGrants(cx, grants.filter((g) => removals.has(g.roleCode)).map((g) => g.id), { reason: data.reason, ticketRef: data.ticketRef });
-  // Requests for roles outside the baseline would undo the reset the moment a checker approved them.
-  const withdrawn = await withdrawPendingRequestsOf(cx, user.id, `Reset to baseline: ${data.reason}`, baseline);
+  await revokeGrants(cx, plan.revoke.map((g) => g.id), { reason: data.reason, ticketRef: data.ticketRef });
+  const withdrawn = await withdrawPendingRequestsOf(cx, user.id, `Reset to baseline: ${data.reason}`, plan.baseline);
   cx.audit({
     action: "user.roles.reset_to_baseline",
     entityType: "user",
@@ -213,9 +255,9 @@ export async function resetToBaselineIn(cx: CommandContext, user: User, data: { 
     reason: data.reason,
     ticketRef: data.ticketRef,
     onBehalfOfUserId: user.id,
-    metadata: { revoked: [...removals], withdrawnRequests: withdrawn.map((w) => w.roleCode), baseline },
+    metadata: { revoked: removals, withdrawnRequests: withdrawn.map((w) => w.roleCode), baseline: plan.baseline },
   });
-  return { revoked: [...removals] };
+  return { revoked: removals };
 }
 
 /** Reset to baseline by a participant administrator (the helpdesk's goes through its support action). */
@@ -297,6 +339,19 @@ export const decideWaiver = defineCommand({
     return after!;
   },
 });
+
+/** A grant as a confirmation names it: the role in both languages and whose it is. */
+export async function describeGrant(ctx: ServiceContext, grantId: string) {
+  const [row] = await ctx.db
+    .select({ grant: roleGrants, nameEn: roles.nameEn, nameZh: roles.nameZh, userName: users.displayName })
+    .from(roleGrants)
+    .innerJoin(roles, eq(roles.code, roleGrants.roleCode))
+    .innerJoin(users, eq(users.id, roleGrants.userId))
+    .where(eq(roleGrants.id, grantId));
+  if (!row?.grant.participantId) throw notFound();
+  assertTenant(ctx.actor, "role:revoke", row.grant.participantId);
+  return { roleNameEn: row.nameEn, roleNameZh: row.nameZh, userName: row.userName };
+}
 
 export interface RequestRow extends GrantRequest {
   userName: string;

@@ -89,6 +89,17 @@ export const provisionUser = defineCommand({
   },
 });
 
+/** A user as a confirmation names them: name, login, the roles they hold now, their pending requests. */
+export async function describeUser(ctx: ServiceContext, userId: string) {
+  const user = await userVisibleTo(ctx.db, ctx.actor, userId, "user:read");
+  const held = await ctx.db
+    .selectDistinct({ nameEn: roles.nameEn, nameZh: roles.nameZh })
+    .from(roleGrants)
+    .innerJoin(roles, eq(roles.code, roleGrants.roleCode))
+    .where(and(eq(roleGrants.userId, userId), eq(roleGrants.status, "active")));
+  return { displayName: user.displayName, email: user.email, status: user.status, roles: held };
+}
+
 export interface UserListFilters {
   q?: string;
   status?: User["status"];
