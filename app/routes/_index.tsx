@@ -4,6 +4,8 @@ import { protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { navigationFor } from "~/components/navigation";
 import { myWork } from "~/modules/onboarding/service.server";
+import { clientsAwaitingDecision } from "~/modules/credentials/service.server";
+import { listPendingWaivers, pendingApprovalCount } from "~/modules/roles/service.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { titled } from "~/lib/meta";
@@ -13,7 +15,10 @@ export const meta = titled("home.title");
 export const loader = /* @__PURE__ */ protectedLoader("authenticated", async ({ auth, ctx }) => {
   const { actor } = auth;
   const work = mayOn(actor, "case:complete", actor.participantId) ? await myWork(ctx) : [];
+  // Decisions waiting in Approvals: role requests, production API clients and (for officers) SoD waivers.
+  const [requests, clients, waivers] = await Promise.all([pendingApprovalCount(ctx), clientsAwaitingDecision(ctx), listPendingWaivers(ctx)]);
   return json({
+    approvals: requests + clients.length + waivers.length,
     openWork: work.filter((w) => w.reason === "approve" || w.reason === "work").length,
     displayName: actor.displayName,
     persona: actor.persona,
@@ -23,7 +28,7 @@ export const loader = /* @__PURE__ */ protectedLoader("authenticated", async ({ 
 });
 
 export default function Home() {
-  const { t } = useI18n();
+  const { t, number } = useI18n();
   const data = useLoaderData<typeof loader>();
   return (
     <section className="panel" aria-labelledby="home-title">
@@ -33,6 +38,11 @@ export default function Home() {
       {data.openWork > 0 ? (
         <p className="notice-box">
           <Link to="/my-work">{t("home.openWork", { count: data.openWork })}</Link>
+        </p>
+      ) : null}
+      {data.approvals > 0 ? (
+        <p className="notice-box">
+          <Link to="/requests">{t("home.approvalsWaiting", { count: number(data.approvals) })}</Link>
         </p>
       ) : null}
       <h2>{t("home.whatYouCanDo")}</h2>

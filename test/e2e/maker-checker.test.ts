@@ -51,12 +51,15 @@ describe.skipIf(!hasBrowser())("a maker requests a role; a checker approves it i
     await checker.getByRole("heading", { level: 1, name: "Approvals" }).waitFor();
     await expectAccessible(checker);
     const awaiting = checker.getByRole("region", { name: "Awaiting your decision" });
-    const item = awaiting.getByRole("listitem").filter({ hasText: "ref_data_viewer" }).filter({ has: checker.getByRole("link", { name: "Sam Lau" }) });
+    // The queue is a table with the role's name, who asked and a box to tick; the decision is given below it.
+    const item = awaiting.getByRole("row").filter({ hasText: "Reference data viewer" }).filter({ has: checker.getByRole("link", { name: "Sam Lau" }) });
     await item.waitFor();
     await expect(item.textContent()).resolves.toContain(MAKER);
-    await item.getByLabel("Comment").fill(COMMENT);
-    await item.getByRole("button", { name: "Approve" }).click();
-    await item.waitFor({ state: "detached" });
+    await item.getByRole("checkbox").check();
+    await awaiting.getByLabel("Comment").fill(COMMENT);
+    await awaiting.getByRole("button", { name: "Approve" }).click();
+    await awaiting.getByRole("status").filter({ hasText: "1 approved." }).waitFor();
+    await expect(item.count()).resolves.toBe(0);
     await expectAccessible(checker);
 
     // The checker opens the user: the role is held, with who asked and who approved.

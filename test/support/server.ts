@@ -102,7 +102,7 @@ export class HttpClient {
 
   async post(
     pathname: string,
-    form: Record<string, string>,
+    form: Record<string, string | string[]>,
     options: { origin?: string | null; headers?: Record<string, string> } = {},
   ): Promise<Response> {
     const origin = options.origin === undefined ? this.baseUrl : options.origin;
@@ -116,7 +116,8 @@ export class HttpClient {
       method: "POST",
       redirect: "manual",
       headers,
-      body: new URLSearchParams(form).toString(),
+      // A field given as a list is sent once per value, as a form with several ticked boxes sends it.
+      body: new URLSearchParams(Object.entries(form).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]))).toString(),
     });
     this.remember(response);
     return response;

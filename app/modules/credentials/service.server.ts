@@ -47,6 +47,22 @@ export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { o
   return rows.map((r) => ({ ...r.client, ownerName: r.ownerName, keys: keys.filter((k) => k.apiClientId === r.client.id).length }));
 }
 
+/**
+ * Production clients waiting for this actor's decision (the approvals queue, issue 13): of their participant,
+ * pending, not asked for by themselves; empty for anyone who may not approve clients.
+ */
+export async function clientsAwaitingDecision(ctx: ServiceContext): Promise<(ApiClient & { requestedByName: string | null })[]> {
+  const own = ctx.actor.participantId;
+  if (!own || !mayOn(ctx.actor, "credential:approve", own)) return [];
+  const rows = await ctx.db
+    .select({ client: apiClients, requestedByName: users.displayName })
+    .from(apiClients)
+    .leftJoin(users, eq(users.id, apiClients.requestedBy))
+    .where(and(clientScope(ctx), eq(apiClients.participantId, own), eq(apiClients.status, "pending_approval")))
+    .orderBy(asc(apiClients.createdAt));
+  return rows.filter((r) => r.client.requestedBy !== ctx.actor.userId).map((r) => ({ ...r.client, requestedByName: r.requestedByName }));
+}
+
 /** A client in the actor's scope (404 otherwise, also for another participant's client). */
 async function clientInScope(db: DbOrTx, ctx: ServiceContext, id: string): Promise<ApiClient> {
   const [client] = await db.select().from(apiClients).where(and(eq(apiClients.id, id), clientScope(ctx)));

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray, isNull, ne, or } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import type { DbOrTx, Transaction } from "../../../db/client.server";
 import {
@@ -17,7 +18,10 @@ import {
   type SodWaiver,
   type User,
 } from "../../../db/schema";
+import type { MessageKey } from "~/i18n/messages";
 import { AppError, notFound } from "~/lib/errors";
+import { offsetOf, type Paging } from "~/lib/paging";
+import { validate } from "~/lib/validation";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
@@ -396,6 +400,153 @@ export async function listRequests(
     requestedByName: nameOf(r.request.requestedBy),
     decidedByName: nameOf(r.request.decidedBy),
   }));
+}
+
+export const QUEUE_SORTS = ["requestedAt", "user", "role", "requestedBy"] as const;
+export type QueueSort = (typeof QUEUE_SORTS)[number];
+
+export interface QueueFilters {
+  roleCode?: string;
+  requestedBy?: string;
+  source?: string;
+  importRunId?: string;
+}
+
+/** The pending requests a checker may decide: of their participant, not their own, not a grant to themselves. */
+function awaitingMe(ctx: ServiceContext) {
+  const me = ctx.actor.userId ?? "";
+  return and(
+    whereTenant(ctx.actor, "user:read", grantRequests.participantId),
+    eq(grantRequests.status, "pending"),
+    ne(grantRequests.userId, me),
+    or(ne(grantRequests.requestedBy, me), isNull(grantRequests.requestedBy)),
+  );
+}
+
+function filterConditions(filters: QueueFilters) {
+  return [
+    filters.roleCode ? eq(grantRequests.roleCode, filters.roleCode) : undefined,
+    filters.requestedBy ? eq(grantRequests.requestedBy, filters.requestedBy) : undefined,
+    filters.source ? eq(grantRequests.source, filters.source) : undefined,
+    filters.importRunId ? eq(grantRequests.importRunId, filters.importRunId) : undefined,
+  ];
+}
+
+/**
+ * The approvals queue (issue 13): pending requests a checker may decide, filtered, sorted and paged, with the
+ * total and the values each filter can take. Role names come in both languages; nothing is silently capped.
+ */
+export async function approvalQueue(ctx: ServiceContext, filters: QueueFilters, paging: Paging<QueueSort>) {
+  const requester = alias(users, "requester");
+  const where = and(awaitingMe(ctx), ...filterConditions(filters));
+  const order = {
+    requestedAt: grantRequests.requestedAt,
+    user: users.displayName,
+    role: roles.nameEn,
+    requestedBy: requester.displayName,
+  }[paging.sort];
+  const direction = paging.dir === "asc" ? asc : desc;
+  const [{ total } = { total: 0 }] = await ctx.db.select({ total: count() }).from(grantRequests).where(where);
+  const rows = await ctx.db
+    .select({
+      request: grantRequests,
+      userName: users.displayName,
+      userEmail: users.email,
+      roleNameEn: roles.nameEn,
+      roleNameZh: roles.nameZh,
+      requestedByName: requester.displayName,
+    })
+    .from(grantRequests)
+    .innerJoin(users, eq(users.id, grantRequests.userId))
+    .innerJoin(roles, eq(roles.code, grantRequests.roleCode))
+    .leftJoin(requester, eq(requester.id, grantRequests.requestedBy))
+    .where(where)
+    .orderBy(direction(order), asc(grantRequests.id))
+    .limit(paging.size)
+    .offset(offsetOf(paging));
+  // What the filters can take: every value present in the whole queue, not only on this page.
+  const [roleOptions, requesterOptions, sourceOptions, importOptions] = await Promise.all([
+    ctx.db.selectDistinct({ code: roles.code, nameEn: roles.nameEn, nameZh: roles.nameZh }).from(grantRequests).innerJoin(roles, eq(roles.code, grantRequests.roleCode)).where(awaitingMe(ctx)),
+    ctx.db.selectDistinct({ id: requester.id, name: requester.displayName }).from(grantRequests).innerJoin(requester, eq(requester.id, grantRequests.requestedBy)).where(awaitingMe(ctx)),
+    ctx.db.selectDistinct({ source: grantRequests.source }).from(grantRequests).where(awaitingMe(ctx)),
+    ctx.db.selectDistinct({ id: grantRequests.importRunId }).from(grantRequests).where(and(awaitingMe(ctx), sql`${grantRequests.importRunId} is not null`)),
+  ]);
+  return {
+    rows: rows.map((r) => ({ ...r.request, userName: r.userName, userEmail: r.userEmail, roleNameEn: r.roleNameEn, roleNameZh: r.roleNameZh, requestedByName: r.requestedByName })),
+    info: { total: Number(total), page: paging.page, size: paging.size },
+    options: {
+      roles: roleOptions.sort((a, b) => a.nameEn.localeCompare(b.nameEn)),
+      requesters: requesterOptions.sort((a, b) => a.name.localeCompare(b.name)),
+      sources: sourceOptions.map((o) => o.source).sort(),
+      importRuns: importOptions.map((o) => o.id!).sort(),
+    },
+  };
+}
+
+/** How many role requests wait for this actor's decision (0 for anyone who may not approve). */
+export async function pendingApprovalCount(ctx: ServiceContext): Promise<number> {
+  if (!ctx.actor.participantId || !mayOn(ctx.actor, "role:approve", ctx.actor.participantId)) return 0;
+  const [{ n } = { n: 0 }] = await ctx.db.select({ n: count() }).from(grantRequests).where(awaitingMe(ctx));
+  return Number(n);
+}
+
+/** The ids of every request in the queue that the filters match (a bulk decision on "all matching"), at most `max`. */
+export async function queueIds(ctx: ServiceContext, filters: QueueFilters, max: number): Promise<string[]> {
+  const rows = await ctx.db
+    .select({ id: grantRequests.id })
+    .from(grantRequests)
+    .where(and(awaitingMe(ctx), ...filterConditions(filters)))
+    .orderBy(asc(grantRequests.requestedAt), asc(grantRequests.id))
+    .limit(max + 1);
+  return rows.map((r) => r.id);
+}
+
+export const BULK_MAX = 1000;
+
+export interface BulkOutcome {
+  requestId: string;
+  ok: boolean;
+  /** Who and what the row was about, as the checker saw it (the row leaves the queue once decided). */
+  userName: string | null;
+  roleNameEn: string | null;
+  roleNameZh: string | null;
+  messageKey: MessageKey | null;
+  params: Record<string, string | number>;
+}
+
+/**
+ * Decides many requests under one comment (issue 13): each decision is its own command — four eyes checked, written
+ * and audited on its own — so one refused row (already decided, SoD, a deactivated user) does not stop the others;
+ * every row's outcome is answered. Submitting the same list twice decides nothing twice: the second finds each
+ * request already decided.
+ */
+export async function decideRequestsInBulk(ctx: ServiceContext, input: { requestIds: string[]; decision: string; comment?: string | null }): Promise<BulkOutcome[]> {
+  const ids = [...new Set(input.requestIds.filter((id) => id.length > 0 && id.length <= 100))];
+  if (ids.length === 0) throw new AppError(400, "requests.bulk.noneSelected", { requestIds: "requests.bulk.noneSelected" });
+  if (ids.length > BULK_MAX) throw new AppError(400, "requests.bulk.tooMany", { requestIds: "requests.bulk.tooMany" }, { max: BULK_MAX });
+  validate(decisionSchema, { decision: input.decision, comment: input.comment });
+  const described = await ctx.db
+    .select({ id: grantRequests.id, userName: users.displayName, roleNameEn: roles.nameEn, roleNameZh: roles.nameZh })
+    .from(grantRequests)
+    .innerJoin(users, eq(users.id, grantRequests.userId))
+    .innerJoin(roles, eq(roles.code, grantRequests.roleCode))
+    .where(and(inArray(grantRequests.id, ids), whereTenant(ctx.actor, "user:read", grantRequests.participantId)));
+  const about = new Map(described.map((d) => [d.id, d]));
+  const outcomes: BulkOutcome[] = [];
+  for (const requestId of ids) {
+    const d = about.get(requestId);
+    const base = { requestId, userName: d?.userName ?? null, roleNameEn: d?.roleNameEn ?? null, roleNameZh: d?.roleNameZh ?? null };
+    try {
+      await decideRequest(ctx, { requestId, decision: input.decision, comment: input.comment });
+      outcomes.push({ ...base, ok: true, messageKey: null, params: {} });
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      // A refused input names its reason on the field; the row shows that reason rather than "bad request".
+      const reason = error.status === 400 ? (Object.values(error.fieldErrors)[0] ?? error.messageKey) : error.messageKey;
+      outcomes.push({ ...base, ok: false, messageKey: reason, params: error.params });
+    }
+  }
+  return outcomes;
 }
 
 /** Waiver requests for officers to decide (empty for anyone who may not decide them). */

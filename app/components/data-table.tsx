@@ -1,0 +1,60 @@
+import { Link, useLocation } from "@remix-run/react";
+import type { ReactNode } from "react";
+import { useI18n } from "~/i18n/use-i18n";
+import type { PageInfo } from "~/lib/paging";
+
+/** The current URL's query with some parameters replaced (null removes one): links that keep the filters. */
+function useQueryWith() {
+  const location = useLocation();
+  return (changes: Record<string, string | null>) => {
+    const params = new URLSearchParams(location.search);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null) params.delete(k);
+      else params.set(k, v);
+    }
+    const query = params.toString();
+    return `${location.pathname}${query ? `?${query}` : ""}`;
+  };
+}
+
+/** "Showing 51–100 of 612" with previous and next pages: plain links, so it works without JavaScript. */
+export function Pager({ info, label }: { info: PageInfo; label: string }) {
+  const { t, number } = useI18n();
+  const withQuery = useQueryWith();
+  const first = info.total === 0 ? 0 : (info.page - 1) * info.size + 1;
+  const last = Math.min(info.page * info.size, info.total);
+  const pages = Math.max(1, Math.ceil(info.total / info.size));
+  return (
+    <nav className="pager" aria-label={label}>
+      <p aria-live="polite">{t("table.showing", { first: number(first), last: number(last), total: number(info.total) })}</p>
+      {info.page > 1 ? (
+        <Link to={withQuery({ page: String(info.page - 1) })} rel="prev">
+          {t("table.previous")}
+        </Link>
+      ) : null}
+      <span className="muted">{t("table.pageOf", { page: number(info.page), pages: number(pages) })}</span>
+      {info.page < pages ? (
+        <Link to={withQuery({ page: String(info.page + 1) })} rel="next">
+          {t("table.next")}
+        </Link>
+      ) : null}
+    </nav>
+  );
+}
+
+/** A column header that sorts by its column (a link), saying which way it sorts now. */
+export function SortHeader({ column, current, dir, children }: { column: string; current: string; dir: "asc" | "desc"; children: ReactNode }) {
+  const { t } = useI18n();
+  const withQuery = useQueryWith();
+  const active = column === current;
+  const next = active && dir === "asc" ? "desc" : "asc";
+  return (
+    <th scope="col" aria-sort={active ? (dir === "asc" ? "ascending" : "descending") : "none"}>
+      <Link to={withQuery({ sort: column, dir: next, page: null })}>
+        {children}
+        {active ? <span aria-hidden="true">{dir === "asc" ? " ▲" : " ▼"}</span> : null}
+        <span className="visually-hidden">{t(next === "asc" ? "table.sortAscending" : "table.sortDescending")}</span>
+      </Link>
+    </th>
+  );
+}
