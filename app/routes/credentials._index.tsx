@@ -8,7 +8,7 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { titled } from "~/lib/meta";
 import { createClient, listClients } from "~/modules/credentials/service.server";
-import { listUsers } from "~/modules/users/service.server";
+import { ownerCandidates } from "~/modules/users/service.server";
 
 export const meta = titled("credentials.title");
 
@@ -17,7 +17,7 @@ export const loader = /* @__PURE__ */ protectedLoader("credential:read", async (
   const canCreate = ctx.actor.participantId !== null && mayOn(ctx.actor, "credential:create", ctx.actor.participantId);
   return json({
     canCreate,
-    owners: canCreate ? (await listUsers(ctx, {})).filter((u) => u.status !== "deactivated").map((u) => ({ id: u.id, name: u.displayName })) : [],
+    owners: canCreate ? (await ownerCandidates(ctx, ctx.actor.participantId!)).map((u) => ({ id: u.id, name: `${u.name} (${u.email})` })) : [],
     clients: clients.map((c) => ({ id: c.id, clientId: c.clientId, participantId: c.participantId, environment: c.environment, name: c.name, status: c.status, ownerName: c.ownerName, keys: c.keys })),
   });
 });

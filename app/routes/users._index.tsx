@@ -5,7 +5,9 @@ import { mayOn, tenantOf } from "~/modules/tenancy.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { userSearchSchema } from "~/modules/users/schemas";
-import { listUsers } from "~/modules/users/service.server";
+import { pageUsers, USER_SORTS } from "~/modules/users/service.server";
+import { Pager, SortHeader } from "~/components/data-table";
+import { PAGE_SIZES, pagingFrom } from "~/lib/paging";
 import { titled } from "~/lib/meta";
 
 const STATUSES = ["invited", "active", "locked", "suspended", "deactivated"] as const;
@@ -19,9 +21,12 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
     status: params.get("status") ?? undefined,
     participantId: params.get("participantId") ?? undefined,
   });
-  const rows = await listUsers(ctx, filters);
+  const paging = pagingFrom(params, USER_SORTS, { sort: "name", dir: "asc" });
+  const { rows, info } = await pageUsers(ctx, filters, paging);
   return json({
     filters,
+    paging,
+    info,
     own: tenantOf(ctx.actor, "user:read"),
     canCreate: mayOn(ctx.actor, "user:create", ctx.actor.participantId),
     users: rows.map((u) => ({
@@ -36,8 +41,9 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
 });
 
 export default function Users() {
-  const { t, time } = useI18n();
+  const { t, time, number } = useI18n();
   const data = useLoaderData<typeof loader>();
+  const sort = { current: data.paging.sort, dir: data.paging.dir };
   return (
     <section aria-labelledby="users-title">
       <div className="title-row">
@@ -65,6 +71,18 @@ export default function Users() {
             ))}
           </select>
         </div>
+        <div className="field compact">
+          <label htmlFor="users-size">{t("table.pageSize")}</label>
+          <select id="users-size" name="size" defaultValue={String(data.paging.size)}>
+            {PAGE_SIZES.map((n) => (
+              <option key={n} value={n}>
+                {number(n)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <input type="hidden" name="sort" value={data.paging.sort} />
+        <input type="hidden" name="dir" value={data.paging.dir} />
         <button type="submit" className="button secondary">
           {t("users.search")}
         </button>
@@ -76,11 +94,21 @@ export default function Users() {
           <table>
             <thead>
               <tr>
-                <th scope="col">{t("users.displayName")}</th>
-                <th scope="col">{t("users.email")}</th>
-                <th scope="col">{t("users.participant")}</th>
-                <th scope="col">{t("users.status")}</th>
-                <th scope="col">{t("users.lastSignIn")}</th>
+                <SortHeader column="name" {...sort}>
+                  {t("users.displayName")}
+                </SortHeader>
+                <SortHeader column="email" {...sort}>
+                  {t("users.email")}
+                </SortHeader>
+                <SortHeader column="participant" {...sort}>
+                  {t("users.participant")}
+                </SortHeader>
+                <SortHeader column="status" {...sort}>
+                  {t("users.status")}
+                </SortHeader>
+                <SortHeader column="lastSignIn" {...sort}>
+                  {t("users.lastSignIn")}
+                </SortHeader>
               </tr>
             </thead>
             <tbody>
@@ -101,6 +129,7 @@ export default function Users() {
           </table>
         </div>
       )}
+      {data.info.total > 0 ? <Pager info={data.info} label={t("users.title")} /> : null}
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, lt, ne, or } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import type { DbOrTx } from "../../../db/client.server";
 import {
@@ -21,6 +21,8 @@ import { diffFields } from "../audit/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import { SYSTEM_ACTOR, type Actor, type ServiceContext } from "../context.server";
 import { setParticipantStatus } from "../participants/status.server";
+import { holdsRoleNow } from "../roles/facts.server";
+import { PERSONA_BY_ROLE } from "~/auth/permissions";
 import { assertTenant, mayOn, whereTenant } from "../tenancy.server";
 import { issueLinks, LINK_EVENTS } from "../users/links.server";
 import { runChecks } from "./checks.server";
@@ -57,9 +59,17 @@ export function partyOf(actor: Actor): Party | null {
 }
 
 /** A step's owner is HKEX staff or one of the participant's own users. */
-function ownerEligible(participantId: string) {
-  return or(eq(users.participantId, participantId), isNull(users.participantId));
+/**
+ * Who may own a step (issue 13's pickers): the participant's own users who are active or invited, and HKEX's
+ * onboarding officers — not compliance, the helpdesk, other firms' users or deactivated accounts.
+ */
+function ownerEligible(participantId: string, now = new Date()) {
+  return or(
+    and(eq(users.participantId, participantId), inArray(users.status, ["active", "invited"])),
+    and(isNull(users.participantId), eq(users.status, "active"), holdsRoleNow(users.id, OFFICER_ROLES, now)),
+  );
 }
+const OFFICER_ROLES = Object.entries(PERSONA_BY_ROLE).filter(([, persona]) => persona === "officer").map(([code]) => code);
 
 function stepEntityId(participantId: string, stepKey: string) {
   return `${participantId}/${stepKey}`;
@@ -323,7 +333,7 @@ export const updateStepPlan = defineCommand({
       const [owner] = await tx
         .select({ id: users.id })
         .from(users)
-        .where(and(eq(users.id, data.ownerUserId), ne(users.status, "deactivated"), ownerEligible(participantId)));
+        .where(and(eq(users.id, data.ownerUserId), ownerEligible(participantId, cx.now)));
       if (!owner) throw new AppError(400, "error.badRequest", { ownerUserId: "case.error.owner" });
     }
     const changes = diffFields(row, { ...row, ownerUserId: data.ownerUserId, dueDate: data.dueDate }, ["ownerUserId", "dueDate"]);
@@ -469,7 +479,7 @@ export async function getStep(ctx: ServiceContext, participantId: string, stepKe
     ? await ctx.db
         .select({ id: users.id, name: users.displayName })
         .from(users)
-        .where(and(ne(users.status, "deactivated"), ownerEligible(participantId)))
+        .where(ownerEligible(participantId))
         .orderBy(asc(users.displayName))
     : [];
   return { ...step, participant: view.participant, entries, checks, owners };

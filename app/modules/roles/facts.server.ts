@@ -1,4 +1,5 @@
-import { and, eq, gt, inArray, isNull, lte, ne, or } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { DbOrTx } from "../../../db/client.server";
 import { roleGrants, sodRules, sodWaivers, users } from "../../../db/schema";
 import { ADMINISTRATOR_ROLES, type AdministratorFact, type SodRuleFact } from "./rules";
@@ -70,4 +71,12 @@ export async function appointedAdministrators(db: DbOrTx, participantId: string,
         grantCountsNow(now),
       ),
     );
+}
+
+/** A condition on a user id column: the user holds, at `now`, one of these roles. For pickers of who may own work. */
+export function holdsRoleNow(userId: AnyPgColumn, roleCodes: readonly string[], now: Date) {
+  return inArray(
+    userId,
+    sql`(select ${roleGrants.userId} from ${roleGrants} where ${roleGrants.roleCode} in (${sql.join(roleCodes.map((c) => sql`${c}`), sql`, `)}) and ${grantCountsNow(now)})`,
+  );
 }

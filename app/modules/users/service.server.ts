@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { DbOrTx } from "../../../db/client.server";
 import {
@@ -18,6 +18,7 @@ import { hashPassword } from "~/auth/password.server";
 import { AUTO_LOCK_REASON } from "~/auth/rules";
 import { endSessionsOf } from "~/auth/session.server";
 import { AppError } from "~/lib/errors";
+import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, participantInInput } from "../command.server";
 import type { ServiceContext } from "../context.server";
@@ -114,26 +115,58 @@ function likePattern(q: string): string {
  * Users the actor may see: a participant administrator their own participant's; HKEX staff (officer, compliance,
  * helpdesk) every participant's, searchable by name, email or participant.
  */
+function userFilter(ctx: ServiceContext, filters: UserListFilters) {
+  return and(
+    whereTenant(ctx.actor, "user:read", users.participantId),
+    filters.participantId ? eq(users.participantId, filters.participantId) : undefined,
+    filters.status ? eq(users.status, filters.status) : undefined,
+    filters.q
+      ? or(
+          sql`lower(${users.email}) like ${likePattern(filters.q)} escape '\\'`,
+          sql`lower(${users.displayName}) like ${likePattern(filters.q)} escape '\\'`,
+          sql`lower(coalesce(${users.participantId}, '')) like ${likePattern(filters.q)} escape '\\'`,
+        )
+      : undefined,
+  );
+}
+
+/** Users in the actor's scope matching the filters (for pickers and tests; the Users page pages with `pageUsers`). */
 export async function listUsers(ctx: ServiceContext, filters: UserListFilters = {}, limit = 200): Promise<User[]> {
-  return ctx.db
+  return ctx.db.select().from(users).where(userFilter(ctx, filters)).orderBy(asc(users.participantId), asc(users.displayName), asc(users.id)).limit(limit);
+}
+
+export const USER_SORTS = ["name", "email", "participant", "status", "lastSignIn"] as const;
+export type UserSort = (typeof USER_SORTS)[number];
+
+/**
+ * One page of the Users list with the total (issue 13): nothing is silently capped, and every sort ends with the
+ * id so that equal names keep one order from page to page.
+ */
+export async function pageUsers(ctx: ServiceContext, filters: UserListFilters, paging: Paging<UserSort>): Promise<{ rows: User[]; info: PageInfo }> {
+  const where = userFilter(ctx, filters);
+  const column = { name: users.displayName, email: users.email, participant: users.participantId, status: users.status, lastSignIn: users.lastSignInAt }[paging.sort];
+  const direction = paging.dir === "asc" ? asc : desc;
+  const [{ total } = { total: 0 }] = await ctx.db.select({ total: count() }).from(users).where(where);
+  const rows = await ctx.db
     .select()
     .from(users)
-    .where(
-      and(
-        whereTenant(ctx.actor, "user:read", users.participantId),
-        filters.participantId ? eq(users.participantId, filters.participantId) : undefined,
-        filters.status ? eq(users.status, filters.status) : undefined,
-        filters.q
-          ? or(
-              sql`lower(${users.email}) like ${likePattern(filters.q)} escape '\\'`,
-              sql`lower(${users.displayName}) like ${likePattern(filters.q)} escape '\\'`,
-              sql`lower(coalesce(${users.participantId}, '')) like ${likePattern(filters.q)} escape '\\'`,
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(asc(users.participantId), asc(users.displayName))
-    .limit(limit);
+    .where(where)
+    .orderBy(paging.sort === "lastSignIn" ? sql`${column} ${sql.raw(paging.dir)} nulls last` : direction(column), asc(users.id))
+    .limit(paging.size)
+    .offset(offsetOf(paging));
+  return { rows, info: { total: Number(total), page: paging.page, size: paging.size } };
+}
+
+/**
+ * The people who may be chosen as an owner for a participant (issue 13's pickers): its own users who are active or
+ * invited — never HKEX staff, other firms' users or deactivated accounts.
+ */
+export async function ownerCandidates(ctx: ServiceContext, participantId: string): Promise<{ id: string; name: string; email: string }[]> {
+  return ctx.db
+    .select({ id: users.id, name: users.displayName, email: users.email })
+    .from(users)
+    .where(and(whereTenant(ctx.actor, "user:read", users.participantId), eq(users.participantId, participantId), inArray(users.status, ["active", "invited"])))
+    .orderBy(asc(users.displayName), asc(users.id));
 }
 
 /**
