@@ -67,6 +67,17 @@ export function AppShell({
         </div>
         <LanguageSwitch locale={locale} />
         {viewer ? (
+          <Form method="get" action="/search" role="search" className="header-search">
+            <label htmlFor="header-search" className="visually-hidden">
+              {t("search.label")}
+            </label>
+            <input id="header-search" name="q" type="search" placeholder={t("nav.search")} maxLength={100} />
+            <button type="submit" className="button secondary">
+              {t("search.submit")}
+            </button>
+          </Form>
+        ) : null}
+        {viewer ? (
           <div className="viewer">
             <span>
               {t("nav.signedInAs", { name: viewer.displayName })} ·{" "}

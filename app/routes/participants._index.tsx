@@ -7,22 +7,28 @@ import { mayOn } from "~/modules/tenancy.server";
 import { ParticipantFilters } from "~/components/participant-filters";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
-import { listParticipants } from "~/modules/participants/service.server";
+import { pageParticipants, PARTICIPANT_SORTS } from "~/modules/participants/service.server";
+import { Pager, SortHeader } from "~/components/data-table";
+import { pagingFrom } from "~/lib/paging";
 import { titled } from "~/lib/meta";
 
 const Filters = z.object({
   type: z.enum(PARTICIPANT_TYPES).optional().catch(undefined),
   status: z.enum(PARTICIPANT_STATUSES).optional().catch(undefined),
+  q: z.string().trim().max(200).optional().catch(undefined),
 });
 
 
 export const meta = titled("participants.title");
 export const loader = /* @__PURE__ */ protectedLoader("participant:read", async ({ ctx, request }) => {
   const params = new URL(request.url).searchParams;
-  const filters = Filters.parse({ type: params.get("type") ?? undefined, status: params.get("status") ?? undefined });
-  const rows = await listParticipants(ctx, filters);
+  const filters = Filters.parse({ type: params.get("type") ?? undefined, status: params.get("status") ?? undefined, q: params.get("q") ?? undefined });
+  const paging = pagingFrom(params, PARTICIPANT_SORTS, { sort: "id", dir: "asc" });
+  const { rows, info } = await pageParticipants(ctx, filters, paging);
   return json({
     filters,
+    paging,
+    info,
     canRegister: mayOn(ctx.actor, "participant:create", null),
     ownParticipant: ctx.actor.persona.startsWith("da_") ? ctx.actor.participantId : null,
     participants: rows.map((p) => ({
@@ -39,6 +45,7 @@ export const loader = /* @__PURE__ */ protectedLoader("participant:read", async 
 export default function Participants() {
   const { t, time } = useI18n();
   const data = useLoaderData<typeof loader>();
+  const sort = { current: data.paging.sort, dir: data.paging.dir };
   return (
     <section aria-labelledby="participants-title">
       <div className="title-row">
@@ -54,21 +61,31 @@ export default function Participants() {
           ? t("participants.scopeOwn", { participant: data.ownParticipant })
           : t("participants.scopeAll")}
       </p>
-      {data.ownParticipant ? null : <ParticipantFilters type={data.filters.type} status={data.filters.status} />}
+      {data.ownParticipant ? null : <ParticipantFilters type={data.filters.type} status={data.filters.status} q={data.filters.q ?? ""} hidden={{ sort: data.paging.sort, dir: data.paging.dir, size: String(data.paging.size) }} />}
       {data.participants.length === 0 ? (
         <p>{t("participants.empty")}</p>
       ) : (
         <div className="table-wrap">
           <table>
-            <caption className="visually-hidden">{t("participants.count", { count: data.participants.length })}</caption>
+            <caption className="visually-hidden">{t("participants.count", { count: data.info.total })}</caption>
             <thead>
               <tr>
-                <th scope="col">{t("participants.id")}</th>
-                <th scope="col">{t("participants.nameEn")}</th>
+                <SortHeader column="id" {...sort}>
+                  {t("participants.id")}
+                </SortHeader>
+                <SortHeader column="nameEn" {...sort}>
+                  {t("participants.nameEn")}
+                </SortHeader>
                 <th scope="col">{t("participants.nameZh")}</th>
-                <th scope="col">{t("participants.type")}</th>
-                <th scope="col">{t("participants.status")}</th>
-                <th scope="col">{t("participants.updatedAt")}</th>
+                <SortHeader column="type" {...sort}>
+                  {t("participants.type")}
+                </SortHeader>
+                <SortHeader column="status" {...sort}>
+                  {t("participants.status")}
+                </SortHeader>
+                <SortHeader column="updatedAt" {...sort}>
+                  {t("participants.updatedAt")}
+                </SortHeader>
               </tr>
             </thead>
             <tbody>
@@ -90,6 +107,7 @@ export default function Participants() {
           </table>
         </div>
       )}
+      {data.info.total > 0 ? <Pager info={data.info} label={t("participants.title")} /> : null}
     </section>
   );
 }

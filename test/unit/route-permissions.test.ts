@@ -163,6 +163,7 @@ describe("route permissions", () => {
       "requests.tsx": {"loader":  "user:read",  "action":  {"decide":  "role:approve",  "decide-bulk":  "role:approve",  "decide-client":  "credential:approve",  "decide-waiver":  "waiver:approve"}},
       "reviews.$campaignId.tsx": {"loader":  "review:read",  "action":  {"decide":  "review:decide",  "close":  "review:manage"}},
       "reviews._index.tsx": {"loader":  "review:read",  "action":  "review:manage"},
+      "search.tsx": {"loader":  "authenticated"},
       "users.$userId.tsx": {"loader":  "user:read",  "action":  {"update":  "user:update",  "lifecycle":  "user:update",  "request":  "role:request",  "revoke":  "role:revoke",  "withdraw":  "role:request",  "decide":  "role:approve",  "waiver":  "waiver:request",  "support":  "user:support"}},
       "users._index.tsx": {"loader":  "user:read"},
       "users.new.tsx": {"loader":  "user:create",  "action":  "user:create"},

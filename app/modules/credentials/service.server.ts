@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { and, asc, desc, eq, gt, inArray, isNull, lte, ne } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database, DbOrTx } from "../../../db/client.server";
 import {
@@ -17,6 +17,7 @@ import {
   type ApiKey,
 } from "../../../db/schema";
 import { AppError, notFound } from "~/lib/errors";
+import { likePattern } from "~/lib/like";
 import { endOfDaySchema, endOfHongKongDay, endOfHongKongDayOf, isCalendarDay } from "~/lib/hong-kong-time";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
@@ -45,6 +46,27 @@ export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { o
     ? await ctx.db.select({ apiClientId: apiKeys.apiClientId }).from(apiKeys).where(and(inArray(apiKeys.apiClientId, rows.map((r) => r.client.id)), eq(apiKeys.status, "active")))
     : [];
   return rows.map((r) => ({ ...r.client, ownerName: r.ownerName, keys: keys.filter((k) => k.apiClientId === r.client.id).length }));
+}
+
+/**
+ * API clients whose client ID or name contains `q`, and clients holding a key whose id (kid) starts with `q`, for
+ * the global search: a few and the total, in the actor's scope.
+ */
+export async function searchCredentials(ctx: ServiceContext, q: string, limit: number) {
+  if (!mayOn(ctx.actor, "credential:read", ctx.actor.participantId)) return { rows: [], total: 0 };
+  const pattern = likePattern(q);
+  const kidPrefix = `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const where = and(
+    clientScope(ctx),
+    or(
+      sql`lower(${apiClients.clientId}) like ${pattern} escape '\\'`,
+      sql`lower(${apiClients.name}) like ${pattern} escape '\\'`,
+      sql`${apiClients.id} in (select ${apiKeys.apiClientId} from ${apiKeys} where ${apiKeys.kid} like ${kidPrefix} escape '\\')`,
+    ),
+  );
+  const [{ total } = { total: 0 }] = await ctx.db.select({ total: count() }).from(apiClients).where(where);
+  const rows = await ctx.db.select().from(apiClients).where(where).orderBy(asc(apiClients.clientId)).limit(limit);
+  return { rows, total: Number(total) };
 }
 
 /**

@@ -1,4 +1,6 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, or, sql } from "drizzle-orm";
+import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
+import { likePattern } from "~/lib/like";
 import { z } from "zod";
 import type { DbOrTx, Transaction } from "../../../db/client.server";
 import {
@@ -19,26 +21,58 @@ import { diffFields } from "../audit/service.server";
 import { defineCommand, platformWide, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
 import { CASE_STATUS_EVENTS, openCase, recomputeParticipantStatus } from "../onboarding/service.server";
-import { whereTenant } from "../tenancy.server";
+import { mayOn, whereTenant } from "../tenancy.server";
 import { createParticipantSchema, participantIdSchema, suspensionSchema, updateParticipantSchema } from "./schemas";
 
 export interface ParticipantFilters {
   type?: ParticipantType;
   status?: ParticipantStatus;
+  /** Part of the participant ID or of its English or Chinese name. */
+  q?: string;
+}
+
+function participantFilter(ctx: ServiceContext, filters: ParticipantFilters) {
+  const pattern = filters.q ? likePattern(filters.q) : null;
+  return and(
+    whereTenant(ctx.actor, "participant:read", participants.id),
+    filters.type ? eq(participants.type, filters.type) : undefined,
+    filters.status ? eq(participants.status, filters.status) : undefined,
+    pattern
+      ? or(
+          sql`lower(${participants.id}) like ${pattern} escape '\\'`,
+          sql`lower(${participants.nameEn}) like ${pattern} escape '\\'`,
+          sql`${participants.nameZh} like ${pattern} escape '\\'`,
+        )
+      : undefined,
+  );
+}
+
+export const PARTICIPANT_SORTS = ["id", "nameEn", "type", "status", "updatedAt"] as const;
+export type ParticipantSort = (typeof PARTICIPANT_SORTS)[number];
+
+/** One page of the participant list with its total (issue 13), sorted by a column and then by ID. */
+export async function pageParticipants(ctx: ServiceContext, filters: ParticipantFilters, paging: Paging<ParticipantSort>): Promise<{ rows: Participant[]; info: PageInfo }> {
+  const where = participantFilter(ctx, filters);
+  const column = { id: participants.id, nameEn: participants.nameEn, type: participants.type, status: participants.status, updatedAt: participants.updatedAt }[paging.sort];
+  const direction = paging.dir === "asc" ? asc : desc;
+  const [{ total } = { total: 0 }] = await ctx.db.select({ total: count() }).from(participants).where(where);
+  const rows = await ctx.db.select().from(participants).where(where).orderBy(direction(column), asc(participants.id)).limit(paging.size).offset(offsetOf(paging));
+  return { rows, info: { total: Number(total), page: paging.page, size: paging.size } };
 }
 
 export async function listParticipants(ctx: ServiceContext, filters: ParticipantFilters = {}): Promise<Participant[]> {
   return ctx.db
     .select()
     .from(participants)
-    .where(
-      and(
-        whereTenant(ctx.actor, "participant:read", participants.id),
-        filters.type ? eq(participants.type, filters.type) : undefined,
-        filters.status ? eq(participants.status, filters.status) : undefined,
-      ),
-    )
+    .where(participantFilter(ctx, filters))
     .orderBy(asc(participants.id));
+}
+
+/** Participants whose ID or name (English or Chinese) contains `q`, for the global search: a few and the total. */
+export async function searchParticipants(ctx: ServiceContext, q: string, limit: number): Promise<{ rows: Participant[]; total: number }> {
+  if (!mayOn(ctx.actor, "participant:read", ctx.actor.participantId)) return { rows: [], total: 0 };
+  const { rows, info } = await pageParticipants(ctx, { q }, { page: 1, size: limit, sort: "id", dir: "asc" });
+  return { rows, total: info.total };
 }
 
 /** One participant, or 404 when it does not exist or lies outside the actor's scope: the two look the same. */

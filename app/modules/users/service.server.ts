@@ -19,6 +19,7 @@ import { AUTO_LOCK_REASON } from "~/auth/rules";
 import { endSessionsOf } from "~/auth/session.server";
 import { AppError } from "~/lib/errors";
 import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
+import { likePattern } from "~/lib/like";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, participantInInput } from "../command.server";
 import type { ServiceContext } from "../context.server";
@@ -107,9 +108,6 @@ export interface UserListFilters {
   participantId?: string;
 }
 
-function likePattern(q: string): string {
-  return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 /**
  * Users the actor may see: a participant administrator their own participant's; HKEX staff (officer, compliance,
@@ -155,6 +153,13 @@ export async function pageUsers(ctx: ServiceContext, filters: UserListFilters, p
     .limit(paging.size)
     .offset(offsetOf(paging));
   return { rows, info: { total: Number(total), page: paging.page, size: paging.size } };
+}
+
+/** Users whose name, email or participant ID contains `q`, for the global search: a few and the total. */
+export async function searchUsers(ctx: ServiceContext, q: string, limit: number): Promise<{ rows: User[]; total: number }> {
+  if (!mayOn(ctx.actor, "user:read", ctx.actor.participantId)) return { rows: [], total: 0 };
+  const { rows, info } = await pageUsers(ctx, { q }, { page: 1, size: limit, sort: "name", dir: "asc" });
+  return { rows, total: info.total };
 }
 
 /**

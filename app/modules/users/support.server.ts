@@ -1,4 +1,6 @@
-import { eq } from "drizzle-orm";
+import { and, count, desc, eq, sql } from "drizzle-orm";
+import { likePattern } from "~/lib/like";
+import { mayOn, whereTenant } from "../tenancy.server";
 import { z } from "zod";
 import { supportActions, users } from "../../../db/schema";
 import { endSessionsOf } from "~/auth/session.server";
@@ -98,4 +100,19 @@ export async function supportHistory(ctx: ServiceContext, userId: string) {
     .leftJoin(users, eq(users.id, supportActions.performedBy))
     .where(eq(supportActions.userId, userId))
     .orderBy(supportActions.performedAt);
+}
+
+/** Support actions whose ticket reference contains `q` (global search), with the user they were for, in scope. */
+export async function searchTickets(ctx: ServiceContext, q: string, limit: number) {
+  if (!mayOn(ctx.actor, "user:read", ctx.actor.participantId)) return { rows: [], total: 0 };
+  const where = and(whereTenant(ctx.actor, "user:read", users.participantId), sql`lower(${supportActions.ticketRef}) like ${likePattern(q)} escape '\\'`);
+  const [{ total } = { total: 0 }] = await ctx.db.select({ total: count() }).from(supportActions).innerJoin(users, eq(users.id, supportActions.userId)).where(where);
+  const rows = await ctx.db
+    .select({ ticketRef: supportActions.ticketRef, action: supportActions.action, performedAt: supportActions.performedAt, userId: users.id, userName: users.displayName })
+    .from(supportActions)
+    .innerJoin(users, eq(users.id, supportActions.userId))
+    .where(where)
+    .orderBy(desc(supportActions.performedAt), desc(supportActions.id))
+    .limit(limit);
+  return { rows, total: Number(total) };
 }

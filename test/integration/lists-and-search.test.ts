@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { DEMO_PASSWORD } from "../../app/modules/demo";
+import { createFirm, type Firm } from "../support/access";
+import { describeEachDatabase } from "../support/databases";
+import { HttpClient, startServer, type RunningServer } from "../support/server";
+import { createVerifiedSession } from "../support/sessions";
+
+interface Page<R> {
+  info: { total: number; page: number; size: number };
+  rows?: R[];
+}
+interface UsersData extends Page<never> {
+  users: { id: string; displayName: string; participantId: string | null }[];
+}
+interface ParticipantsData extends Page<never> {
+  participants: { id: string; nameEn: string }[];
+}
+interface SearchData {
+  groups: Record<"participants" | "users" | "credentials" | "tickets", { total: number; rows: Record<string, string | null>[] }> | null;
+  tooShort: boolean;
+}
+
+/** Lists with totals and pages, and the global search, each within the reader's tenancy (issue 13). */
+describeEachDatabase("lists with totals and the global search", { demo: true }, (use) => {
+  const db = () => use().db;
+  let server: RunningServer;
+  let firm: Firm;
+  const as = async (email: string) => new HttpClient(server.baseUrl).useSession(await createVerifiedSession(db(), email));
+  const data = async <T,>(client: HttpClient, path: string, route: string): Promise<T> => {
+    const res = await client.get(`${path}${path.includes("?") ? "&" : "?"}_data=${encodeURIComponent(route)}`);
+    expect(res.status, path).toBe(200);
+    return (await res.json()) as T;
+  };
+
+  beforeAll(async () => {
+    server = await startServer(db());
+    firm = await createFirm(db(), { nameEn: "Harbourfront Zebra Securities Limited", nameZh: "海港斑馬證券有限公司" });
+    for (let i = 0; i < 230; i++) await firm.addUser([], `Zebra Staff ${String(i).padStart(3, "0")}`);
+  }, 120_000);
+  afterAll(() => server.close());
+
+  it("pages a firm's 232 users with a total instead of stopping at 200, without a repeat or a gap", async () => {
+    const maker = await as(firm.makerEmail);
+    const ids: string[] = [];
+    for (let page = 1; page <= 3; page++) {
+      const d = await data<UsersData>(maker, `/users?size=100&page=${page}&sort=name`, "routes/users._index");
+      expect(d.info).toEqual({ total: 232, page, size: 100 });
+      ids.push(...d.users.map((u) => u.id));
+      expect(d.users.every((u) => u.participantId === firm.participant.id)).toBe(true);
+    }
+    expect(ids).toHaveLength(232);
+    expect(new Set(ids).size).toBe(232);
+    const html = await (await maker.get("/users?size=100&page=2")).text();
+    expect(html).toContain("Showing 101–200 of 232");
+  });
+
+  it("finds a participant by part of its ID, English name or Chinese name, and pages the list", async () => {
+    const officer = await as("officer@hkex.demo");
+    for (const q of [firm.participant.id.slice(1), "zebra", "斑馬"]) {
+      const d = await data<ParticipantsData>(officer, `/participants?q=${encodeURIComponent(q)}`, "routes/participants._index");
+      expect(d.participants.map((p) => p.id), q).toEqual([firm.participant.id]);
+    }
+    const all = await data<ParticipantsData>(officer, "/participants?size=25&sort=nameEn&dir=desc", "routes/participants._index");
+    expect(all.info.total).toBeGreaterThan(3);
+    const names = all.participants.map((p) => p.nameEn);
+    expect([...names].sort((a, b) => b.localeCompare(a))).toEqual(names);
+  });
+
+  it("searches every kind an officer may read, and only its own participant for a DA", async () => {
+    const officer = await as("officer@hkex.demo");
+    const found = await data<SearchData>(officer, "/search?q=zebra", "routes/search");
+    expect(found.groups!.participants.total).toBe(1);
+    expect(found.groups!.users.total).toBe(230);
+    expect(found.groups!.users.rows).toHaveLength(10);
+
+    // The demo firm B01234's administrator searches for the new firm's staff: nothing, not even a count.
+    const other = new HttpClient(server.baseUrl);
+    expect((await other.signIn("maker@b01234.demo", DEMO_PASSWORD)).status).toBe(302);
+    const outside = await data<SearchData>(other, "/search?q=zebra", "routes/search");
+    expect(outside.groups!.participants.total).toBe(0);
+    expect(outside.groups!.users.total).toBe(0);
+    const own = await data<SearchData>(other, "/search?q=b01234", "routes/search");
+    expect(own.groups!.participants.rows.map((p) => p.id)).toEqual(["B01234"]);
+    expect(own.groups!.users.total).toBeGreaterThan(0);
+    expect(own.groups!.users.rows.every((u) => u.participantId === "B01234")).toBe(true);
+  });
+
+  it("answers hostile or short queries with a page, never an error", async () => {
+    const officer = await as("officer@hkex.demo");
+    expect((await data<SearchData>(officer, "/search?q=a", "routes/search")).tooShort).toBe(true);
+    for (const q of ["%", "_", "\\", "'; drop table users; --", "x".repeat(5000), "%%__\\\\"]) {
+      const res = await officer.get(`/search?q=${encodeURIComponent(q)}`);
+      expect(res.status, q.slice(0, 20)).toBe(200);
+    }
+    const literal = await data<SearchData>(officer, `/search?q=${encodeURIComponent("%_")}`, "routes/search");
+    expect(literal.groups!.users.total).toBe(0);
+  });
+});
