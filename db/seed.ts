@@ -7,6 +7,7 @@ import { DEMO_TOTP_SECRET } from "../app/auth/totp.server";
 import { addStepEntry, getCase, updateStepPlan } from "../app/modules/onboarding/service.server";
 import { decideRequest, requestGrant } from "../app/modules/roles/service.server";
 import { createUser } from "../app/modules/users/service.server";
+import { applyImport, checkImport } from "../app/modules/users/import.server";
 import { createCheckpoint } from "../app/modules/audit/checkpoint.server";
 import { decideItem, getCampaign, openCampaign } from "../app/modules/reviews/service.server";
 import { DEMO_CHECKPOINT_KEY } from "../app/env.server";
@@ -67,6 +68,15 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
     type: "DCP",
     services: ["trade_info"],
     contacts: [{ name: "Daisy Ho", email: "daisy.ho@kowloonbay.example", title: "Compliance Officer" }],
+  });
+  await registerParticipant(db, {
+    id: "E00789",
+    nameEn: "Tsim Sha Tsui Securities Clearing Limited",
+    nameZh: "尖沙咀證券結算有限公司",
+    type: "GCP",
+    bic: "TSTSHKHH",
+    services: ["trade_info", "reference_data", "si_status"],
+    contacts: [{ name: "Eva Lam", email: "eva.lam@tsimshatsui.example", phone: "+852 2300 7788", title: "Head of Settlement" }],
   });
   await registerParticipant(db, {
     id: "A00003",
@@ -136,6 +146,9 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   await seedCredentials(db, baseUrl);
   // Compliance: one open access review with a few decisions, and a signed checkpoint of the audit chains.
   await seedCompliance(db, checkpointKey);
+  // E00789: a large firm mid-way, whose staff file brought 300 users and 600 role requests to its checker.
+  await advanceCase(db, "E00789", await actorsOf("maker@e00789.demo"), "admin_activation");
+  await seedVolume(db);
   // A00003: just registered; the application waits for the officer.
   return true;
 }
@@ -182,6 +195,29 @@ async function seedLoginManagement(db: Database, baseUrl?: string): Promise<void
     displayName: "Wing Cheung",
     roles: ["si_maker"],
   });
+}
+
+/**
+ * Volume for the lists (issue 13): E00789's maker imports a staff file of 300 people, each asking for two roles,
+ * so its checker's approvals queue holds 600 requests and every list pages. Through the import, as a firm would.
+ */
+async function seedVolume(db: Database): Promise<void> {
+  const maker = await contextFor(db, "maker@e00789.demo");
+  const desks = ["Settlement", "Trade support", "Reference data", "Operations control", "Middle office", "Treasury"];
+  const surnames = ["Chan", "Wong", "Lee", "Cheung", "Lau", "Ho", "Ng", "Leung", "Tang", "Yip", "Lam", "Chow", "Tsang", "Kwok", "Mak"];
+  const given = ["Ada", "Brian", "Cindy", "Daniel", "Elaine", "Felix", "Grace", "Henry", "Iris", "Jason", "Karen", "Leo", "Mandy", "Nelson", "Olive", "Peter", "Queenie", "Raymond", "Sharon", "Terence"];
+  const pairs = [["trade_info_viewer", "ref_data_viewer"], ["si_status_subscriber", "ref_data_viewer"], ["trade_info_viewer", "si_status_subscriber"]];
+  const lines = Array.from({ length: 300 }, (_, i) => {
+    const name = `${given[i % given.length]} ${surnames[Math.floor(i / given.length) % surnames.length]}`;
+    const email = `${name.toLowerCase().replace(" ", ".")}.${String(i + 1).padStart(3, "0")}@tsimshatsui.example`;
+    return `${email},${name} (${desks[i % desks.length]}),${pairs[i % pairs.length]!.join(";")},,,`;
+  });
+  const run = await checkImport(maker, {
+    participantId: "E00789",
+    fileName: "tst-staff-2026-12.csv",
+    text: ["email,display_name,roles,valid_from,valid_to,justification", ...lines].join("\n"),
+  });
+  await applyImport(maker, { runId: run.id });
 }
 
 async function seedCompliance(db: Database, checkpointKey: string | null): Promise<void> {

@@ -82,7 +82,7 @@ describe.skipIf(!hasBrowser())("keyboard use, console errors and CSP (browser)",
     await page.getByRole("main").waitFor();
     const navLinks = await page.getByRole("navigation", { name: "Main navigation" }).getByRole("link").allInnerTexts();
     expect(navLinks).toContain("Recent activity");
-    const expected = ["Skip to main content", "Language", "Switch", "Sign out", ...navLinks];
+    const expected = ["Skip to main content", "Language", "Switch", "Search the console", "Search", "Sign out", ...navLinks];
     const reached: string[] = [];
     // The header's controls, the navigation, then the first control of the page itself.
     for (let i = 0; i <= expected.length; i++) {

@@ -24,4 +24,6 @@ export const DEMO_ACCOUNTS: DemoAccount[] = [
   { email: "checker@b01234.demo", displayName: "Chris Checker (B01234)", persona: "da_checker", participantId: "B01234", roleCode: "da_checker" },
   { email: "maker@c00123.demo", displayName: "Mei Maker (C00123)", persona: "da_maker", participantId: "C00123", roleCode: "da_maker" },
   { email: "checker@c00123.demo", displayName: "Calvin Checker (C00123)", persona: "da_checker", participantId: "C00123", roleCode: "da_checker" },
+  { email: "maker@e00789.demo", displayName: "Emily Maker (E00789)", persona: "da_maker", participantId: "E00789", roleCode: "da_maker" },
+  { email: "checker@e00789.demo", displayName: "Eric Checker (E00789)", persona: "da_checker", participantId: "E00789", roleCode: "da_checker" },
 ];
