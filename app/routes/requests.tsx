@@ -128,7 +128,7 @@ export const action = /* @__PURE__ */ intentAction({
 type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
 
 function QueueFilterForm({ data }: { data: LoaderData }) {
-  const { t, locale } = useI18n();
+  const { t, locale, time } = useI18n();
   const queue = data.queue!;
   return (
     <Form method="get" className="filters" role="search" aria-label={t("requests.filters")}>
@@ -170,9 +170,9 @@ function QueueFilterForm({ data }: { data: LoaderData }) {
           <label htmlFor="queue-run">{t("requests.importRun")}</label>
           <select id="queue-run" name="run" defaultValue={data.filters.importRunId ?? ""}>
             <option value="">{t("participants.filterAll")}</option>
-            {queue.options.importRuns.map((id) => (
-              <option key={id} value={id}>
-                {id.slice(0, 8)}
+            {queue.options.importRuns.map((run) => (
+              <option key={run.id} value={run.id}>
+                {run.fileName} · {time(run.createdAt)}
               </option>
             ))}
           </select>

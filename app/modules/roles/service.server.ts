@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, count, desc, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNull, ne, or } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import type { DbOrTx, Transaction } from "../../../db/client.server";
 import {
   grantRequests,
+  importRuns,
   participants,
   roleGrants,
   roleTemplateRoles,
@@ -469,7 +470,11 @@ export async function approvalQueue(ctx: ServiceContext, filters: QueueFilters, 
     ctx.db.selectDistinct({ code: roles.code, nameEn: roles.nameEn, nameZh: roles.nameZh }).from(grantRequests).innerJoin(roles, eq(roles.code, grantRequests.roleCode)).where(awaitingMe(ctx)),
     ctx.db.selectDistinct({ id: requester.id, name: requester.displayName }).from(grantRequests).innerJoin(requester, eq(requester.id, grantRequests.requestedBy)).where(awaitingMe(ctx)),
     ctx.db.selectDistinct({ source: grantRequests.source }).from(grantRequests).where(awaitingMe(ctx)),
-    ctx.db.selectDistinct({ id: grantRequests.importRunId }).from(grantRequests).where(and(awaitingMe(ctx), sql`${grantRequests.importRunId} is not null`)),
+    ctx.db
+      .selectDistinct({ id: importRuns.id, fileName: importRuns.fileName, createdAt: importRuns.createdAt })
+      .from(grantRequests)
+      .innerJoin(importRuns, eq(importRuns.id, grantRequests.importRunId))
+      .where(awaitingMe(ctx)),
   ]);
   return {
     rows: rows.map((r) => ({ ...r.request, userName: r.userName, userEmail: r.userEmail, roleNameEn: r.roleNameEn, roleNameZh: r.roleNameZh, requestedByName: r.requestedByName })),
@@ -478,7 +483,7 @@ export async function approvalQueue(ctx: ServiceContext, filters: QueueFilters, 
       roles: roleOptions.sort((a, b) => a.nameEn.localeCompare(b.nameEn)),
       requesters: requesterOptions.sort((a, b) => a.name.localeCompare(b.name)),
       sources: sourceOptions.map((o) => o.source).sort(),
-      importRuns: importOptions.map((o) => o.id!).sort(),
+      importRuns: importOptions.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).map((o) => ({ id: o.id, fileName: o.fileName, createdAt: o.createdAt.toISOString() })),
     },
   };
 }
