@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -54,15 +55,21 @@ export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
   const dataDir = options.dataDir ?? "./data/pglite";
   let client: PGlite;
   if (dataDir === "memory://") {
-    client = new PGlite();
+    client = new PGlite({ extensions: PGLITE_EXTENSIONS });
   } else {
     const absolute = path.resolve(dataDir);
     mkdirSync(absolute, { recursive: true });
-    client = new PGlite(absolute);
+    client = new PGlite(absolute, { extensions: PGLITE_EXTENSIONS });
   }
   const db = drizzlePglite({ client, schema }) as unknown as Database;
   return { db, kind: "pglite", location: dataDir, close: () => client.close() };
 }
+
+/**
+ * The PostgreSQL extensions the migrations create, loaded into every PGlite (PostgreSQL has them in contrib):
+ * pg_trgm, for the trigram indexes behind the searches (docs/decisions/015-lists-and-search.md).
+ */
+export const PGLITE_EXTENSIONS = { pg_trgm };
 
 export function redactUrl(url: string): string {
   try {

@@ -35,6 +35,7 @@ export const participants = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
+    index("participants_name_en_idx").on(t.nameEn, t.id),
     check("participants_id_format", sql`${t.id} ~ '^[A-Z][0-9]{5}$'`),
     check(
       "participants_type_valid",

@@ -37,6 +37,9 @@ export const users = pgTable(
   (t) => [
     uniqueIndex("users_email_unique").on(t.email),
     index("users_participant_idx").on(t.participantId),
+    // The Users list sorts by name (then id, for a stable order) at 50,000 users; searches use a trigram index
+    // made in migration 0011 (an expression drizzle-kit does not describe).
+    index("users_display_name_idx").on(t.displayName, t.id),
     check("users_email_lower", sql`${t.email} = lower(${t.email})`),
     check("users_status_valid", sql`${t.status} in ('invited','active','locked','suspended','deactivated')`),
   ],

@@ -3,7 +3,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, inject } from "vitest";
-import { openDatabase, type Database, type DatabaseHandle, type DatabaseKind } from "../../db/client.server";
+import { openDatabase, PGLITE_EXTENSIONS, type Database, type DatabaseHandle, type DatabaseKind } from "../../db/client.server";
 import { migrateDatabase } from "../../db/migrate.server";
 import * as schema from "../../db/schema";
 import { seedDemo } from "../../db/seed";
@@ -56,7 +56,7 @@ function fixtures(): DatabaseFixtures | null {
 
 /** A PGlite in memory started from a data-directory snapshot (a tarball written by `dumpDataDir`). */
 function pgliteFromSnapshot(file: string): DatabaseHandle {
-  const client = new PGlite({ loadDataDir: new Blob([readFileSync(file)]) });
+  const client = new PGlite({ loadDataDir: new Blob([readFileSync(file)]), extensions: PGLITE_EXTENSIONS });
   const db = drizzle({ client, schema }) as unknown as Database;
   return { db, kind: "pglite", location: "memory:// (from the run's snapshot)", close: () => client.close() };
 }
@@ -122,7 +122,7 @@ export async function openDataDirFromSnapshot(dataDir: string, { demo = false }:
     if (demo) await seedDemo(handle.db);
     return handle;
   }
-  const client = new PGlite(dataDir, { loadDataDir: new Blob([readFileSync(snapshot)]) });
+  const client = new PGlite(dataDir, { loadDataDir: new Blob([readFileSync(snapshot)]), extensions: PGLITE_EXTENSIONS });
   await client.waitReady;
   const db = drizzle({ client, schema }) as unknown as Database;
   return { db, kind: "pglite", location: dataDir, close: () => client.close() };

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
 import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import { likePattern } from "~/lib/like";
 import { z } from "zod";
@@ -37,13 +37,8 @@ function participantFilter(ctx: ServiceContext, filters: ParticipantFilters) {
     whereTenant(ctx.actor, "participant:read", participants.id),
     filters.type ? eq(participants.type, filters.type) : undefined,
     filters.status ? eq(participants.status, filters.status) : undefined,
-    pattern
-      ? or(
-          sql`lower(${participants.id}) like ${pattern} escape '\\'`,
-          sql`lower(${participants.nameEn}) like ${pattern} escape '\\'`,
-          sql`${participants.nameZh} like ${pattern} escape '\\'`,
-        )
-      : undefined,
+    // The expression of the trigram index participants_search_trgm (migration 0011).
+    pattern ? sql`(lower(${participants.id}) || ' ' || lower(${participants.nameEn}) || ' ' || ${participants.nameZh}) like ${pattern} escape '\\'` : undefined,
   );
 }
 

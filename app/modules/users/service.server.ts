@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, count, desc, eq, inArray, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { DbOrTx } from "../../../db/client.server";
 import {
@@ -118,12 +118,9 @@ function userFilter(ctx: ServiceContext, filters: UserListFilters) {
     whereTenant(ctx.actor, "user:read", users.participantId),
     filters.participantId ? eq(users.participantId, filters.participantId) : undefined,
     filters.status ? eq(users.status, filters.status) : undefined,
+    // The expression of the trigram index users_search_trgm (migration 0011), so that the search uses it.
     filters.q
-      ? or(
-          sql`lower(${users.email}) like ${likePattern(filters.q)} escape '\\'`,
-          sql`lower(${users.displayName}) like ${likePattern(filters.q)} escape '\\'`,
-          sql`lower(coalesce(${users.participantId}, '')) like ${likePattern(filters.q)} escape '\\'`,
-        )
+      ? sql`(lower(${users.email}) || ' ' || lower(${users.displayName}) || ' ' || lower(coalesce(${users.participantId}, ''))) like ${likePattern(filters.q)} escape '\\'`
       : undefined,
   );
 }

@@ -1,0 +1,126 @@
+/**
+ * Lists, the approvals queue and the global search at market scale (issue 13), over HTTP through the built console,
+ * side by side with a bare page in the same run: 1,000 participants, 50,000 users, 250,000 grants, and one firm
+ * with 5,000 pending requests for its checker. Each page is fetched BENCH_REPEAT times (default 15) by a signed-in
+ * session; the table gives the median and the 95th percentile of the whole request (server time on loopback).
+ *
+ *   npx remix build
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/lists.ts
+ *   npx tsx bench/lists.ts                                  # PGlite in memory
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { AddressInfo } from "node:net";
+import type { ServerBuild } from "@remix-run/node";
+import { sql } from "drizzle-orm";
+import pino from "pino";
+import { loadConfig } from "../app/env.server";
+import { luciaFor } from "../app/auth/lucia.server";
+import { ABSOLUTE_LIFETIME_MS } from "../app/auth/rules";
+import { seedDemo } from "../db/seed";
+import { createApp } from "../server/app";
+import { benchDatabase, ms } from "./support";
+
+const PARTICIPANTS = Number(process.env.BENCH_PARTICIPANTS ?? 1000);
+const USERS = Number(process.env.BENCH_USERS ?? 50_000);
+const GRANTS = Number(process.env.BENCH_GRANTS ?? 250_000);
+const PENDING = Number(process.env.BENCH_PENDING ?? 5000);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 15);
+
+const { handle, drop } = await benchDatabase();
+const db = handle.db;
+let t = performance.now();
+await seedDemo(db, null);
+console.log(`database ${handle.kind}: demo seeded in ${ms(t)}`);
+
+// The volume, in a few set-based statements: participants P00000…, users spread over them, grants of the
+// participant roles, and E00789's extra pending requests (its checker's queue).
+t = performance.now();
+await db.execute(sql`
+  insert into participants (id, name_en, name_zh, type, status)
+  select 'P' || lpad(i::text, 5, '0'), 'Bench Securities ' || i || ' Limited', '測試證券' || i || '有限公司',
+         (array['GCP','DCP','CUSTODIAN'])[1 + i % 3], (array['prospect','onboarding','live'])[1 + i % 3]
+  from generate_series(1, ${PARTICIPANTS}) as i`);
+await db.execute(sql`
+  insert into users (id, email, display_name, participant_id, status, last_sign_in_at)
+  select 'bench-user-' || i, 'staff' || i || '@bench' || (i % ${PARTICIPANTS} + 1) || '.example',
+         (array['Chan','Wong','Lee','Cheung','Lau','Ho','Ng','Leung'])[1 + i % 8] || ' ' ||
+         (array['Ada','Brian','Cindy','Daniel','Elaine','Felix','Grace','Henry','Iris','Jason'])[1 + (i / 8) % 10] || ' ' || i,
+         'P' || lpad((i % ${PARTICIPANTS} + 1)::text, 5, '0'),
+         (array['active','active','active','invited','suspended'])[1 + i % 5],
+         case when i % 3 = 0 then null else now() - (i % 1000) * interval '1 hour' end
+  from generate_series(1, ${USERS}) as i`);
+await db.execute(sql`
+  insert into role_grants (id, user_id, role_code, participant_id, status, valid_from, source)
+  select 'bench-grant-' || g, 'bench-user-' || (g % ${USERS} + 1),
+         (array['trade_info_viewer','ref_data_viewer','si_status_subscriber','si_maker','si_checker'])[1 + (g / ${USERS}) % 5],
+         'P' || lpad(((g % ${USERS} + 1) % ${PARTICIPANTS} + 1)::text, 5, '0'), 'active', now() - interval '30 days', 'seed'
+  from generate_series(0, ${GRANTS - 1}) as g`);
+await db.execute(sql`
+  insert into users (id, email, display_name, participant_id, status)
+  select 'bench-e-' || i, 'queue' || i || '@tsimshatsui.example', 'Queue Person ' || i, 'E00789', 'invited'
+  from generate_series(1, ${PENDING}) as i`);
+await db.execute(sql`
+  insert into grant_requests (id, participant_id, user_id, role_code, status, source, requested_by, requested_at)
+  select 'bench-req-' || i, 'E00789', 'bench-e-' || i, 'trade_info_viewer', 'pending', 'import',
+         (select id from users where email = 'maker@e00789.demo'), now() - (i * interval '1 second')
+  from generate_series(1, ${PENDING}) as i`);
+if (handle.kind === "postgres") await db.execute(sql`analyze`);
+console.log(`generated ${PARTICIPANTS} participants, ${USERS + PENDING} users, ${GRANTS} grants, ${PENDING} pending requests in ${ms(t)}`);
+
+// The built console on an ephemeral port, and a signed-in session for each reader.
+const build = (await import(pathToFileURL(path.resolve("build/index.js")).href)) as ServerBuild;
+const config = loadConfig({ NODE_ENV: "test", DEMO_MODE: "1", LOG_LEVEL: "silent" });
+const server = createApp({ db, config, build, logger: pino({ level: "silent" }) }).listen(0, "127.0.0.1");
+await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+async function sessionOf(email: string): Promise<string> {
+  const rows = (await db.execute(sql`select id from users where email = ${email}`)) as unknown as { rows?: { id: string }[] } | { id: string }[];
+  const id = (Array.isArray(rows) ? rows : rows.rows!)[0]!.id;
+  const now = new Date();
+  const session = await luciaFor(db, false).createSession(id, { absoluteExpiresAt: new Date(now.getTime() + ABSOLUTE_LIFETIME_MS), lastSeenAt: now, ip: null, userAgent: null, mfaPendingSecret: null, mfaVerifiedAt: now });
+  return `ocp_session=${session.id}`;
+}
+const officer = await sessionOf("officer@hkex.demo");
+const checker = await sessionOf("checker@e00789.demo");
+const maker = await sessionOf("maker@b01234.demo");
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const rows: string[] = [];
+async function page(label: string, cookie: string, pathname: string) {
+  const times: number[] = [];
+  for (let i = 0; i < REPEAT + 2; i++) {
+    const s = performance.now();
+    const res = await fetch(base + pathname, { headers: { Cookie: cookie }, redirect: "manual" });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`${pathname}: ${res.status}`);
+    if (i >= 2) times.push(performance.now() - s); // two warm-up requests
+  }
+  times.sort((a, b) => a - b);
+  const line = `| ${label} | \`${pathname}\` | ${percentile(times, 50).toFixed(1)} ms | ${percentile(times, 95).toFixed(1)} ms |`;
+  rows.push(line);
+  console.log(line);
+}
+
+console.log(`| page | address | median | p95 |\n|---|---|---|---|`);
+await page("bare page (sign-in form, no data)", "", "/login");
+await page("home (signed in, approval counts)", checker, "/");
+await page("users, first page (officer, all 55,000)", officer, "/users");
+await page("users, page 500 of 1,100", officer, "/users?page=500");
+await page("users, sorted by last sign-in, page 300", officer, "/users?sort=lastSignIn&dir=desc&page=300");
+await page("users, search 'cheung'", officer, "/users?q=cheung");
+await page("users of one firm (DA)", maker, "/users");
+await page("participants, first page", officer, "/participants");
+await page("participants, page 20, by name", officer, "/participants?sort=nameEn&page=20");
+await page("participants, search '測試證券77'", officer, `/participants?q=${encodeURIComponent("測試證券77")}`);
+await page("approvals queue, first page (5,600 pending)", checker, "/requests");
+await page("approvals queue, page 100", checker, "/requests?page=100");
+await page("approvals queue, sorted by user, page 50", checker, "/requests?sort=user&page=50");
+await page("global search 'chan' (officer)", officer, "/search?q=chan");
+await page("global search 'P00777'", officer, "/search?q=P00777");
+await page("global search 'harbour' (DA)", maker, "/search?q=harbour");
+
+server.closeAllConnections();
+server.close();
+await drop();
