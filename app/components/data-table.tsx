@@ -18,7 +18,7 @@ function useQueryWith() {
 }
 
 /** "Showing 51–100 of 612" with previous and next pages: plain links, so it works without JavaScript. */
-export function Pager({ info, label }: { info: PageInfo; label: string }) {
+export function Pager({ info, label, param = "page" }: { info: PageInfo; label: string; /** The query parameter of the page number, for a second list on one page. */ param?: string }) {
   const { t, number } = useI18n();
   const withQuery = useQueryWith();
   const first = info.total === 0 ? 0 : (info.page - 1) * info.size + 1;
@@ -28,13 +28,13 @@ export function Pager({ info, label }: { info: PageInfo; label: string }) {
     <nav className="pager" aria-label={label}>
       <p aria-live="polite">{t("table.showing", { first: number(first), last: number(last), total: number(info.total) })}</p>
       {info.page > 1 ? (
-        <Link to={withQuery({ page: String(info.page - 1) })} rel="prev">
+        <Link to={withQuery({ [param]: String(info.page - 1) })} rel="prev">
           {t("table.previous")}
         </Link>
       ) : null}
       <span className="muted">{t("table.pageOf", { page: number(info.page), pages: number(pages) })}</span>
       {info.page < pages ? (
-        <Link to={withQuery({ page: String(info.page + 1) })} rel="next">
+        <Link to={withQuery({ [param]: String(info.page + 1) })} rel="next">
           {t("table.next")}
         </Link>
       ) : null}

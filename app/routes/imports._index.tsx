@@ -7,19 +7,22 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { AppError } from "~/lib/errors";
 import { listParticipants } from "~/modules/participants/service.server";
-import { IMPORT_COLUMNS, MAX_IMPORT_BYTES, checkImport, listImportRuns } from "~/modules/users/import.server";
+import { IMPORT_COLUMNS, MAX_IMPORT_BYTES, checkImport, pageImportRuns } from "~/modules/users/import.server";
 import { titled } from "~/lib/meta";
+import { Pager } from "~/components/data-table";
+import { pagingFrom } from "~/lib/paging";
 
 
 export const meta = titled("imports.title");
-export const loader = /* @__PURE__ */ protectedLoader("user:import", async ({ ctx }) => {
+export const loader = /* @__PURE__ */ protectedLoader("user:import", async ({ ctx, request }) => {
   const officer = mayOn(ctx.actor, "user:import", null);
-  const runs = await listImportRuns(ctx);
+  const { rows: runs, info } = await pageImportRuns(ctx, pagingFrom(new URL(request.url).searchParams, ["createdAt"], { sort: "createdAt", dir: "desc" }));
   return json({
     officer,
     ownParticipant: ctx.actor.participantId,
     participants: officer ? (await listParticipants(ctx)).map((p) => ({ id: p.id, nameEn: p.nameEn })) : [],
     columns: IMPORT_COLUMNS.join(", "),
+    info,
     runs: runs.map((r) => ({ ...r, createdAt: r.createdAt.toISOString(), appliedAt: r.appliedAt?.toISOString() ?? null })),
   });
 });
@@ -94,6 +97,7 @@ export default function Imports() {
               </li>
             ))}
           </ul>
+          <Pager info={data.info} label={t("imports.recent")} />
         </section>
       ) : null}
     </section>

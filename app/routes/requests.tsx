@@ -10,11 +10,12 @@ import type { MessageKey } from "~/i18n/messages";
 import { useI18n } from "~/i18n/use-i18n";
 import { AppError } from "~/lib/errors";
 import { titled } from "~/lib/meta";
-import { PAGE_SIZES, pagingFrom } from "~/lib/paging";
+import { offsetOf, PAGE_SIZES, pagingFrom } from "~/lib/paging";
 import { clientsAwaitingDecision, decideClient } from "~/modules/credentials/service.server";
 import {
   approvalQueue,
   BULK_MAX,
+  countRequests,
   decideRequest,
   decideRequestsInBulk,
   decideWaiver,
@@ -40,6 +41,8 @@ const mineView = (r: RequestRow) => ({
   userId: r.userId,
   userName: r.userName,
   roleCode: r.roleCode,
+  roleNameEn: r.roleNameEn,
+  roleNameZh: r.roleNameZh,
   status: r.status,
   requestedAt: iso(r.requestedAt)!,
   decidedByName: r.decidedByName,
@@ -55,11 +58,13 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
   const params = new URL(request.url).searchParams;
   const filters = filtersFrom((n) => params.get(n));
   const paging = pagingFrom(params, QUEUE_SORTS, { sort: "requestedAt", dir: "asc" });
-  const [queue, clients, waivers, mine] = await Promise.all([
+  const minePage = pagingFrom(new URLSearchParams({ page: params.get("minePage") ?? "1" }), ["requestedAt"], { sort: "requestedAt", dir: "desc" });
+  const [queue, clients, waivers, mine, mineTotal] = await Promise.all([
     checker ? approvalQueue(ctx, filters, paging) : null,
     clientsAwaitingDecision(ctx),
     listPendingWaivers(ctx),
-    maker ? listRequests(ctx, "mine", { limit: 100 }) : [],
+    maker ? listRequests(ctx, "mine", { limit: minePage.size, offset: offsetOf(minePage) }) : [],
+    maker ? countRequests(ctx, "mine") : 0,
   ]);
   return json({
     checker,
@@ -92,6 +97,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
     clients: clients.map((c) => ({ id: c.id, clientId: c.clientId, name: c.name, environment: c.environment, requestedByName: c.requestedByName, createdAt: iso(c.createdAt)! })),
     waivers: waivers.map((w) => ({ id: w.id, userId: w.userId, userName: w.userName, participantId: w.participantId, ruleId: w.ruleId, reason: w.reason, requestedAt: iso(w.requestedAt)! })),
     mine: mine.map(mineView),
+    mineInfo: { total: mineTotal, page: minePage.page, size: minePage.size },
   });
 });
 
@@ -342,7 +348,7 @@ function ApprovalQueue({ data, bulk }: { data: LoaderData; bulk: Parameters<type
 }
 
 export default function Requests() {
-  const { t, time } = useI18n();
+  const { t, time, locale } = useI18n();
   const data = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const failure = asFailure(actionData);
@@ -441,7 +447,7 @@ export default function Requests() {
                       <td>
                         <Link to={`/users/${r.userId}`}>{r.userName}</Link>
                       </td>
-                      <td>{r.roleCode}</td>
+                      <td>{locale === "zh-HK" ? r.roleNameZh : r.roleNameEn}</td>
                       <td>{time(r.requestedAt)}</td>
                       <td>
                         <span className={`badge request-${r.status}`}>{t(`requestStatus.${r.status}` as MessageKey)}</span>
@@ -452,6 +458,7 @@ export default function Requests() {
                   ))}
                 </tbody>
               </table>
+              <Pager info={data.mineInfo} label={t("requests.mine")} param="minePage" />
             </div>
           )}
         </section>

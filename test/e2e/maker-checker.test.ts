@@ -85,7 +85,7 @@ describe.skipIf(!hasBrowser())("a maker requests a role; a checker approves it i
     await expect(maker.getByRole("region", { name: "Past grants and decisions" }).textContent()).resolves.toContain(COMMENT);
     await mainNavigation(maker).getByRole("link", { name: "Approvals" }).click();
     const mine = maker.getByRole("region", { name: "Your requests and their outcomes" });
-    const outcome = mine.getByRole("row").filter({ has: maker.getByRole("link", { name: "Sam Lau" }) }).filter({ hasText: "ref_data_viewer" });
+    const outcome = mine.getByRole("row").filter({ has: maker.getByRole("link", { name: "Sam Lau" }) }).filter({ hasText: "Reference data viewer" });
     await outcome.waitFor();
     await expect(outcome.textContent()).resolves.toMatch(/Approved.*Chris Checker \(B01234\)/);
     await expectAccessible(maker);

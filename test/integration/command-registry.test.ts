@@ -405,7 +405,7 @@ describe.each(databaseKinds())("every read, for another participant's administra
     const { getUserProfile, listUsers } = await import("../../app/modules/users/service.server");
     const { supportHistory } = await import("../../app/modules/users/support.server");
     const { getClient, checkToken, listClients } = await import("../../app/modules/credentials/service.server");
-    const { getImportRun, listImportRuns } = await import("../../app/modules/users/import.server");
+    const { getImportRun, pageImportRuns } = await import("../../app/modules/users/import.server");
     const { getCampaign, listCampaigns } = await import("../../app/modules/reviews/service.server");
     const { listRequests } = await import("../../app/modules/roles/service.server");
     const { exploreAudit } = await import("../../app/modules/audit/explorer.server");
@@ -440,7 +440,7 @@ describe.each(databaseKinds())("every read, for another participant's administra
         ["users", () => listUsers(ctx, { participantId: B })],
         ["API clients", () => listClients(ctx)],
         ["requests", () => listRequests(ctx, "all")],
-        ["import runs", () => listImportRuns(ctx)],
+        ["import runs", async () => (await pageImportRuns(ctx, { page: 1, size: 200 })).rows],
         ["explorer", async () => (await exploreAudit(ctx, { participantId: B }, null, 200)).events],
         ["recent activity", async () => (await listRecentAuditEvents(ctx, { limit: 200 })).events],
         ["pipeline", async () => (await pipelineBoard(ctx)).columns.flatMap((c) => c.cards)],

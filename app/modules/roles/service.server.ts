@@ -361,6 +361,8 @@ export async function describeGrant(ctx: ServiceContext, grantId: string) {
 export interface RequestRow extends GrantRequest {
   userName: string;
   userEmail: string;
+  roleNameEn: string;
+  roleNameZh: string;
   requestedByName: string | null;
   decidedByName: string | null;
 }
@@ -369,28 +371,36 @@ export interface RequestRow extends GrantRequest {
  * Queues: a checker's requests awaiting them (pending, of their participant, not theirs to decide when they asked
  * or are the user); a maker's own requests with their outcomes; or every request of the participant.
  */
+function requestView(ctx: ServiceContext, view: "awaiting-me" | "mine" | "all", userId?: string) {
+  const me = ctx.actor.userId ?? "";
+  return and(
+    whereTenant(ctx.actor, "user:read", grantRequests.participantId),
+    userId ? eq(grantRequests.userId, userId) : undefined,
+    view === "awaiting-me" ? and(eq(grantRequests.status, "pending"), ne(grantRequests.userId, me), or(ne(grantRequests.requestedBy, me), isNull(grantRequests.requestedBy))) : undefined,
+    view === "mine" ? eq(grantRequests.requestedBy, me) : undefined,
+  );
+}
+
+/** How many requests a view holds (the total beside a page of `listRequests`). */
+export async function countRequests(ctx: ServiceContext, view: "awaiting-me" | "mine" | "all"): Promise<number> {
+  const [{ n } = { n: 0 }] = await ctx.db.select({ n: count() }).from(grantRequests).where(requestView(ctx, view));
+  return Number(n);
+}
+
 export async function listRequests(
   ctx: ServiceContext,
   view: "awaiting-me" | "mine" | "all",
-  options: { userId?: string; limit?: number } = {},
+  options: { userId?: string; limit?: number; offset?: number } = {},
 ): Promise<RequestRow[]> {
-  const me = ctx.actor.userId ?? "";
   const rows = await ctx.db
-    .select({ request: grantRequests, userName: users.displayName, userEmail: users.email })
+    .select({ request: grantRequests, userName: users.displayName, userEmail: users.email, roleNameEn: roles.nameEn, roleNameZh: roles.nameZh })
     .from(grantRequests)
     .innerJoin(users, eq(users.id, grantRequests.userId))
-    .where(
-      and(
-        whereTenant(ctx.actor, "user:read", grantRequests.participantId),
-        options.userId ? eq(grantRequests.userId, options.userId) : undefined,
-        view === "awaiting-me"
-          ? and(eq(grantRequests.status, "pending"), ne(grantRequests.userId, me), or(ne(grantRequests.requestedBy, me), isNull(grantRequests.requestedBy)))
-          : undefined,
-        view === "mine" ? eq(grantRequests.requestedBy, me) : undefined,
-      ),
-    )
-    .orderBy(view === "awaiting-me" ? asc(grantRequests.requestedAt) : desc(grantRequests.requestedAt))
-    .limit(options.limit ?? 200);
+    .innerJoin(roles, eq(roles.code, grantRequests.roleCode))
+    .where(requestView(ctx, view, options.userId))
+    .orderBy(view === "awaiting-me" ? asc(grantRequests.requestedAt) : desc(grantRequests.requestedAt), asc(grantRequests.id))
+    .limit(options.limit ?? 200)
+    .offset(options.offset ?? 0);
   const ids = [...new Set(rows.flatMap((r) => [r.request.requestedBy, r.request.decidedBy]).filter((v): v is string => Boolean(v)))];
   const names = ids.length ? await ctx.db.select({ id: users.id, name: users.displayName }).from(users).where(inArray(users.id, ids)) : [];
   const nameOf = (userId: string | null) => (userId ? (names.find((n) => n.id === userId)?.name ?? null) : null);
@@ -398,6 +408,8 @@ export async function listRequests(
     ...r.request,
     userName: r.userName,
     userEmail: r.userEmail,
+    roleNameEn: r.roleNameEn,
+    roleNameZh: r.roleNameZh,
     requestedByName: nameOf(r.request.requestedBy),
     decidedByName: nameOf(r.request.decidedBy),
   }));

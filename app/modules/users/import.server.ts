@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import { desc, eq, inArray } from "drizzle-orm";
+import { count, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import type { Transaction } from "../../../db/client.server";
 import { importRuns, participants, roles, users, type ImportReportRow, type ImportRun } from "../../../db/schema";
 import { AppError, notFound } from "~/lib/errors";
+import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import { defineCommand } from "../command.server";
 import type { Actor, ServiceContext } from "../context.server";
 import { appointedAdministrators } from "../roles/facts.server";
@@ -312,14 +313,20 @@ export async function getImportRun(ctx: ServiceContext, runId: string): Promise<
   return run;
 }
 
-export async function listImportRuns(ctx: ServiceContext, limit = 20) {
-  return ctx.db
+/** A page of the import runs in the actor's scope, newest first, with the total (nothing silently left out). */
+export async function pageImportRuns(ctx: ServiceContext, paging: Pick<Paging<string>, "page" | "size">): Promise<{ rows: ImportRunSummary[]; info: PageInfo }> {
+  const where = whereTenant(ctx.actor, "user:import", importRuns.participantId);
+  const [{ total } = { total: 0 }] = await ctx.db.select({ total: count() }).from(importRuns).where(where);
+  const rows = await ctx.db
     .select({ id: importRuns.id, participantId: importRuns.participantId, fileName: importRuns.fileName, outcome: importRuns.outcome, rowCount: importRuns.rowCount, errorCount: importRuns.errorCount, createdAt: importRuns.createdAt, appliedAt: importRuns.appliedAt })
     .from(importRuns)
-    .where(whereTenant(ctx.actor, "user:import", importRuns.participantId))
-    .orderBy(desc(importRuns.createdAt))
-    .limit(limit);
+    .where(where)
+    .orderBy(desc(importRuns.createdAt), desc(importRuns.id))
+    .limit(paging.size)
+    .offset(offsetOf(paging));
+  return { rows, info: { total: Number(total), page: paging.page, size: paging.size } };
 }
+export type ImportRunSummary = Pick<ImportRun, "id" | "participantId" | "fileName" | "outcome" | "rowCount" | "errorCount" | "createdAt" | "appliedAt">;
 
 /** The downloadable report: one line per row of the file, what happened to it, and why not if it failed. */
 export function importReportCsv(run: ImportRun): string {
