@@ -139,6 +139,10 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
     kind: "note",
     body: "SI users are being set up; waiting for the SI checker's HKID copy from HR.",
   });
+  // E00789: a large firm mid-way, whose staff file brought 300 users and 600 role requests to its checker. Seeded
+  // before the other firms' mail, so that the demo mailbox's newest messages are the ones the tour points at.
+  await advanceCase(db, "E00789", await actorsOf("maker@e00789.demo"), "admin_activation");
+  await seedVolume(db, baseUrl);
   // Login Management: B01234's staff through maker-checker, a pending request for each participant's checker,
   // and one separation-of-duties warning with its justification.
   await seedLoginManagement(db, baseUrl);
@@ -146,9 +150,6 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   await seedCredentials(db, baseUrl);
   // Compliance: one open access review with a few decisions, and a signed checkpoint of the audit chains.
   await seedCompliance(db, checkpointKey);
-  // E00789: a large firm mid-way, whose staff file brought 300 users and 600 role requests to its checker.
-  await advanceCase(db, "E00789", await actorsOf("maker@e00789.demo"), "admin_activation");
-  await seedVolume(db);
   // A00003: just registered; the application waits for the officer.
   return true;
 }
@@ -201,8 +202,8 @@ async function seedLoginManagement(db: Database, baseUrl?: string): Promise<void
  * Volume for the lists (issue 13): E00789's maker imports a staff file of 300 people, each asking for two roles,
  * so its checker's approvals queue holds 600 requests and every list pages. Through the import, as a firm would.
  */
-async function seedVolume(db: Database): Promise<void> {
-  const maker = await contextFor(db, "maker@e00789.demo");
+async function seedVolume(db: Database, baseUrl?: string): Promise<void> {
+  const maker = { ...(await contextFor(db, "maker@e00789.demo")), baseUrl };
   const desks = ["Settlement", "Trade support", "Reference data", "Operations control", "Middle office", "Treasury"];
   const surnames = ["Chan", "Wong", "Lee", "Cheung", "Lau", "Ho", "Ng", "Leung", "Tang", "Yip", "Lam", "Chow", "Tsang", "Kwok", "Mak"];
   const given = ["Ada", "Brian", "Cindy", "Daniel", "Elaine", "Felix", "Grace", "Henry", "Iris", "Jason", "Karen", "Leo", "Mandy", "Nelson", "Olive", "Peter", "Queenie", "Raymond", "Sharon", "Terence"];

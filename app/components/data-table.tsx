@@ -50,10 +50,9 @@ export function SortHeader({ column, current, dir, children }: { column: string;
   const next = active && dir === "asc" ? "desc" : "asc";
   return (
     <th scope="col" aria-sort={active ? (dir === "asc" ? "ascending" : "descending") : "none"}>
-      <Link to={withQuery({ sort: column, dir: next, page: null })}>
+      <Link to={withQuery({ sort: column, dir: next, page: null })} title={t(next === "asc" ? "table.sortAscending" : "table.sortDescending")}>
         {children}
         {active ? <span aria-hidden="true">{dir === "asc" ? " ▲" : " ▼"}</span> : null}
-        <span className="visually-hidden">{t(next === "asc" ? "table.sortAscending" : "table.sortDescending")}</span>
       </Link>
     </th>
   );
