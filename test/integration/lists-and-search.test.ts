@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
+import { pipelineBoard, pipelineList, pipelineSummary } from "../../app/modules/onboarding/service.server";
+import { contextFor } from "../factories";
 import { createFirm, type Firm } from "../support/access";
 import { describeEachDatabase } from "../support/databases";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
@@ -83,6 +85,31 @@ describeEachDatabase("lists with totals and the global search", { demo: true }, 
     expect(own.groups!.participants.rows.map((p) => p.id)).toEqual(["B01234"]);
     expect(own.groups!.users.total).toBeGreaterThan(0);
     expect(own.groups!.users.rows.every((u) => u.participantId === "B01234")).toBe(true);
+  });
+
+  it("summarises the pipeline per step with one query, agreeing with the board, and lists the open steps in pages", async () => {
+    const officer = await contextFor(db(), "officer@hkex.demo");
+    const [summary, board] = await Promise.all([pipelineSummary(officer), pipelineBoard(officer)]);
+    expect(summary.steps.map((s) => [s.stepKey, s.open, s.overdue])).toEqual(board.columns.map((c) => [c.stepKey, c.cards.length, c.overdue]));
+    expect(summary.live).toBe(board.live.length);
+    const open = summary.steps.reduce((n, s) => n + s.open, 0);
+    const ids: string[] = [];
+    for (let page = 1; page <= Math.ceil(open / 2); page++) {
+      const { rows, info } = await pipelineList(officer, {}, { page, size: 2, sort: "dueDate", dir: "asc" });
+      expect(info.total).toBe(open);
+      ids.push(...rows.map((r) => `${r.participantId}/${r.stepKey}`));
+    }
+    expect(new Set(ids).size).toBe(open);
+    const overdue = await pipelineList(officer, { overdueOnly: true }, { page: 1, size: 50, sort: "participant", dir: "asc" });
+    expect(overdue.info.total).toBe(summary.steps.reduce((n, s) => n + s.overdue, 0));
+    expect(overdue.rows.every((r) => r.overdue)).toBe(true);
+    // A participant's administrator sees their own participant only.
+    const own = await pipelineSummary(firm.maker);
+    expect(own.total).toBe(1);
+    const ownList = await pipelineList(firm.maker, {}, { page: 1, size: 50, sort: "step", dir: "asc" });
+    expect(ownList.rows.every((r) => r.participantId === firm.participant.id)).toBe(true);
+    const officerPage = await (await as("officer@hkex.demo")).get("/pipeline?step=users_and_roles&sort=dueDate&page=1");
+    expect(officerPage.status).toBe(200);
   });
 
   it("answers hostile or short queries with a page, never an error", async () => {

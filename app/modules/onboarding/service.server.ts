@@ -1,5 +1,6 @@
-import { and, asc, desc, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
+import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import type { DbOrTx } from "../../../db/client.server";
 import {
   auditEvents,
@@ -589,6 +590,105 @@ export async function pipelineBoard(ctx: ServiceContext, filters: BoardFilters =
   const last = WORKFLOW[WORKFLOW.length - 1]!.key;
   const live = rows.filter((r) => r.step.stepKey === last && r.step.state === "approved").map(card);
   return { columns, live, today };
+}
+
+export interface StepCount {
+  stepKey: string;
+  titleKey: StepDefinition["titleKey"];
+  /** Participants with this step open (not locked, not approved). */
+  open: number;
+  overdue: number;
+}
+
+/**
+ * The pipeline at a glance (issues 13 and 16): per step, how many participants have it open and how many of those
+ * are overdue, and how many are live — one aggregate query, whatever the number of participants.
+ */
+export async function pipelineSummary(ctx: ServiceContext, filters: BoardFilters = {}): Promise<{ steps: StepCount[]; live: number; total: number }> {
+  const today = hongKongDate(new Date());
+  const last = WORKFLOW[WORKFLOW.length - 1]!.key;
+  const open = sql`${onboardingSteps.state} not in ('locked', 'approved')`;
+  const rows = await ctx.db
+    .select({
+      stepKey: onboardingSteps.stepKey,
+      open: sql<number>`count(*) filter (where ${open})`,
+      overdue: sql<number>`count(*) filter (where ${open} and ${onboardingSteps.dueDate} < ${today})`,
+      approved: sql<number>`count(*) filter (where ${onboardingSteps.state} = 'approved')`,
+      total: sql<number>`count(*)`,
+    })
+    .from(onboardingSteps)
+    .innerJoin(participants, eq(participants.id, onboardingSteps.participantId))
+    .where(boardWhere(ctx, filters))
+    .groupBy(onboardingSteps.stepKey);
+  const of = (key: string) => rows.find((r) => r.stepKey === key);
+  return {
+    steps: WORKFLOW.map((def) => ({ stepKey: def.key, titleKey: def.titleKey, open: Number(of(def.key)?.open ?? 0), overdue: Number(of(def.key)?.overdue ?? 0) })),
+    live: Number(of(last)?.approved ?? 0),
+    total: Number(of(WORKFLOW[0]!.key)?.total ?? 0),
+  };
+}
+
+export const PIPELINE_SORTS = ["participant", "step", "dueDate"] as const;
+export interface PipelineRow extends BoardCard {
+  stepKey: string;
+}
+
+/**
+ * The pipeline as a list (issues 13 and 16): one row per open step (or per live participant with `step=live`),
+ * filtered to one step or to overdue ones, paged with a total.
+ */
+export async function pipelineList(
+  ctx: ServiceContext,
+  filters: BoardFilters & { step?: string; overdueOnly?: boolean },
+  paging: Paging<(typeof PIPELINE_SORTS)[number]>,
+): Promise<{ rows: PipelineRow[]; info: PageInfo }> {
+  const today = hongKongDate(new Date());
+  const last = WORKFLOW[WORKFLOW.length - 1]!.key;
+  const live = filters.step === "live";
+  const where = and(
+    boardWhere(ctx, filters),
+    live ? and(eq(onboardingSteps.stepKey, last), eq(onboardingSteps.state, "approved")) : sql`${onboardingSteps.state} not in ('locked', 'approved')`,
+    !live && filters.step ? eq(onboardingSteps.stepKey, filters.step) : undefined,
+    filters.overdueOnly ? sql`${onboardingSteps.dueDate} < ${today}` : undefined,
+  );
+  const direction = paging.dir === "asc" ? asc : desc;
+  const order =
+    paging.sort === "dueDate"
+      ? [sql`${onboardingSteps.dueDate} ${sql.raw(paging.dir)} nulls last`, asc(participants.id), asc(onboardingSteps.stepKey)]
+      : paging.sort === "step"
+        ? [direction(sql`array_position(array[${sql.join(WORKFLOW.map((d) => sql`${d.key}`), sql`, `)}]::text[], ${onboardingSteps.stepKey})`), asc(participants.id)]
+        : [direction(participants.id), asc(onboardingSteps.stepKey)];
+  const [{ total } = { total: 0 }] = await ctx.db.select({ total: count() }).from(onboardingSteps).innerJoin(participants, eq(participants.id, onboardingSteps.participantId)).where(where);
+  const rows = await ctx.db
+    .select({ step: onboardingSteps, participant: participants })
+    .from(onboardingSteps)
+    .innerJoin(participants, eq(participants.id, onboardingSteps.participantId))
+    .where(where)
+    .orderBy(...order)
+    .limit(paging.size)
+    .offset(offsetOf(paging));
+  return {
+    rows: rows.map((r) => ({
+      stepKey: r.step.stepKey,
+      participantId: r.participant.id,
+      nameEn: r.participant.nameEn,
+      nameZh: r.participant.nameZh,
+      type: r.participant.type,
+      status: r.participant.status,
+      state: r.step.state,
+      dueDate: r.step.dueDate,
+      overdue: isOverdue(r.step.state, r.step.dueDate, today),
+    })),
+    info: { total: Number(total), page: paging.page, size: paging.size },
+  };
+}
+
+function boardWhere(ctx: ServiceContext, filters: BoardFilters) {
+  return and(
+    whereTenant(ctx.actor, "case:read", participants.id),
+    filters.type ? eq(participants.type, filters.type) : undefined,
+    filters.status ? eq(participants.status, filters.status) : undefined,
+  );
 }
 
 export interface WorkItem {
