@@ -41,6 +41,15 @@ await db.execute(sql`
   select 'P' || lpad(i::text, 5, '0'), 'Bench Securities ' || i || ' Limited', '測試證券' || i || '有限公司',
          (array['GCP','DCP','CUSTODIAN'])[1 + i % 3], (array['prospect','onboarding','live'])[1 + i % 3]
   from generate_series(1, ${PARTICIPANTS}) as i`);
+// Each participant's case: the first k steps approved, step k+1 in progress (a quarter of them overdue), the rest
+// locked; k = i mod 9, so every column of the pipeline holds about a ninth of them and a ninth are live.
+await db.execute(sql`
+  insert into onboarding_steps (participant_id, step_key, state, due_date)
+  select 'P' || lpad(i::text, 5, '0'), k.key,
+         case when k.n0 - 1 < i % 9 then 'approved' when k.n0 - 1 = i % 9 then 'in_progress' else 'locked' end,
+         case when k.n0 - 1 = i % 9 and i % 4 = 0 then current_date - 3 when k.n0 - 1 = i % 9 then current_date + 10 else null end
+  from generate_series(1, ${PARTICIPANTS}) as i,
+       unnest(array['application','admin_nomination','admin_activation','users_and_roles','test_credentials','api_certification','readiness_verification','production_enablement']) with ordinality as k(key, n0)`);
 await db.execute(sql`
   insert into users (id, email, display_name, participant_id, status, last_sign_in_at)
   select 'bench-user-' || i, 'staff' || i || '@bench' || (i % ${PARTICIPANTS} + 1) || '.example',
@@ -113,6 +122,8 @@ await page("users, search 'cheung'", officer, "/users?q=cheung");
 await page("users of one firm (DA)", maker, "/users");
 await page("participants, first page", officer, "/participants");
 await page("participants, page 20, by name", officer, "/participants?sort=nameEn&page=20");
+await page("pipeline: summary and first page (1,000 participants)", officer, "/pipeline");
+await page("pipeline: one step, sorted by due date, page 3", officer, "/pipeline?step=users_and_roles&sort=dueDate&page=3");
 await page("participants, search '測試證券77'", officer, `/participants?q=${encodeURIComponent("測試證券77")}`);
 await page("approvals queue, first page (5,600 pending)", checker, "/requests");
 await page("approvals queue, page 100", checker, "/requests?page=100");
