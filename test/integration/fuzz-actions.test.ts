@@ -86,6 +86,20 @@ async function inventory(): Promise<RouteAction[]> {
   return found;
 }
 
+/** Every route file, with its path pattern: the pages (loaders) fuzzed with hostile queries. */
+function pages(): { file: string; pattern: string }[] {
+  return readdirSync(ROUTES_DIR)
+    .filter((f) => /\.(ts|tsx)$/.test(f))
+    .sort()
+    .map((file) => {
+      const name = file.replace(/\.(ts|tsx)$/, "");
+      const pattern = "/" + name.split(".").filter((s) => s !== "_index").map((s) => (s.startsWith("$") ? `:${s.slice(1)}` : s)).join("/");
+      return { file, pattern };
+    });
+}
+/** The query parameters the loaders read (and the audit explorer's filters), plus hostile names. */
+const QUERY_NAMES = ["participantId", "actorUserId", "userId", "action", "entityType", "entityId", "from", "to", "q", "cursor", "format", "status", "type", "report", "at", "before", "redirectTo", "signedOut", "activated", "_data", ...["constructor", "__proto__", "toString", "", "a[b]"]];
+
 /** A value that is bytes on the wire, not text: sent as it is inside a urlencoded body. */
 class Bytes {
   constructor(readonly bytes: Uint8Array) {}
@@ -299,7 +313,7 @@ interface Answer {
  * One POST on a connection of its own (node:http, no agent): an answer given before a 1 MB body was read must not
  * leave a kept-alive connection half-used for the next case (fetch's pool then waits for the server to drop it).
  */
-async function post(url: string, headers: Record<string, string>, body: Buffer | FormData | string | null): Promise<Answer> {
+async function post(url: string, headers: Record<string, string>, body: Buffer | FormData | string | null, method = "POST"): Promise<Answer> {
   let bytes: Buffer;
   const all = { ...headers };
   if (body instanceof FormData) {
@@ -307,18 +321,19 @@ async function post(url: string, headers: Record<string, string>, body: Buffer |
     all["Content-Type"] = encoded.headers.get("Content-Type")!;
     bytes = Buffer.from(await encoded.arrayBuffer());
   } else bytes = typeof body === "string" ? Buffer.from(body) : (body ?? Buffer.alloc(0));
-  all["Content-Length"] = String(bytes.length);
+  if (method === "POST") all["Content-Length"] = String(bytes.length);
   const target = new URL(url);
   return new Promise<Answer>((resolve, reject) => {
-    const req = request({ host: target.hostname, port: target.port, path: url.slice(target.origin.length), method: "POST", headers: all, agent: false }, (res) => {
+    const req = request({ host: target.hostname, port: target.port, path: url.slice(target.origin.length), method, headers: all, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, location: String(res.headers.location ?? ""), text: Buffer.concat(chunks).toString("utf8") }));
       res.on("error", reject);
     });
     // The server may answer (and close) before reading all of a huge body: the answer is what counts.
-    req.on("error", (error) => (req.writableFinished ? reject(error) : reject(error)));
-    req.end(bytes);
+    req.on("error", reject);
+    if (method === "POST") req.end(bytes);
+    else req.end();
   });
 }
 
@@ -373,6 +388,34 @@ describeEachDatabase("fuzz every action", { demo: true }, (use) => {
     expect(added.filter((e) => !EVENTS_OF_A_REFUSAL.has(e.action))).toEqual([]);
     expect(await footprint(db, BOOKKEEPING)).toEqual(before);
   });
+
+  it(`never answers 5xx to a page asked for with a hostile query or path (seed ${SEED})`, async () => {
+    const failures: string[] = [];
+    const query = fc.array(fc.tuple(fc.constantFrom(...QUERY_NAMES), valueArb), { minLength: 1, maxLength: 5 });
+    const segment = fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_SEGMENTS) });
+    let n = 0;
+    for (const page of pages()) {
+      for (const [pairs, hostileSegment] of fc.sample(fc.tuple(query, segment), { seed: seedFor(page.file, "GET"), numRuns: 3 * RUNS })) {
+        const persona = PERSONAS[n++ % PERSONAS.length]!;
+        let first = true;
+        const path = page.pattern.replace(/:(\w+)/g, (_m, name: string) => {
+          const value = first && hostileSegment ? hostileSegment : encodeURIComponent(params[name] ?? "x");
+          first = false;
+          return value;
+        });
+        const url = `${server.baseUrl}${path}?${urlencoded(pairs.map(([k, v]) => [k, typeof v === "string" && v.length > 2000 ? v.slice(0, 2000) : v])).toString("latin1").replace(/[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)}`;
+        const headers: Record<string, string> = persona ? { Cookie: `ocp_session=${sessions.get(persona)}` } : {};
+        const logged = logs.length;
+        try {
+          const res = await post(url, headers, null, "GET");
+          if (res.status >= 500) failures.push(`${res.status} for GET ${url.slice(server.baseUrl.length, server.baseUrl.length + 300)} as ${persona ?? "anonymous"}\n    ${logs.slice(logged).join(" ").slice(0, 500)}`);
+        } catch (error) {
+          failures.push(`no answer (${String(error)}) for GET ${url.slice(0, 300)}`);
+        }
+      }
+    }
+    expect(failures, `${failures.length} of ${n} pages`).toEqual([]);
+  }, 120_000);
 
   it(`never answers 5xx, and a refusal changes nothing (seed ${SEED}, ${RUNS} case(s) per intent and persona)`, async () => {
     const failures: string[] = [];
