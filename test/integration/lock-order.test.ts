@@ -1,11 +1,14 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openDatabase, type Database, type DatabaseHandle } from "../../db/client.server";
-import { grantRequests, participants, reviewItems, roleGrants, users } from "../../db/schema";
+import { apiKeys, grantRequests, participants, reviewItems, roleGrants, users } from "../../db/schema";
 import { AppError } from "../../app/lib/errors";
 import { verifyAuditChains } from "../../app/modules/audit/service.server";
 import type { ServiceContext } from "../../app/modules/context.server";
+import { POP_AUDIENCE } from "../../app/modules/credentials/claim-rules";
+import { createClient, issueChallenge, registerKey, revokeKey } from "../../app/modules/credentials/service.server";
 import { reinstateParticipant, suspendParticipant } from "../../app/modules/participants/service.server";
 import { closeCampaign, decideItem, openCampaign } from "../../app/modules/reviews/service.server";
 import { cancelRequest, decideRequest, revokeGrant } from "../../app/modules/roles/service.server";
@@ -195,6 +198,59 @@ describeEachDatabase("the lock order holds under concurrent commands", { demo: t
       },
     },
   ];
+
+  /** A registered key of a new simulator client of B01234 (a key per round). */
+  async function freshKey(): Promise<string> {
+    const client = await createClient(as.maker!, { participantId: B, environment: "simulator", name: `Lock order ${randomBytes(3).toString("hex")}`, ownerUserId: as.maker!.actor.userId! });
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const { nonce } = await issueChallenge(as.maker!, { clientId: client.id });
+    const proof = await new SignJWT({ nonce }).setProtectedHeader({ alg: "ES256" }).setAudience(POP_AUDIENCE).setSubject(client.clientId).setIssuedAt().setExpirationTime("10m").sign(privateKey);
+    const expiresOn = new Date(Date.now() + 200 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    const key = await registerKey(as.maker!, { clientId: client.id, publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), proof, nonce, expiresOn });
+    return key.id;
+  }
+
+  PAIRS.push(
+    {
+      name: "revoke an API key ↔ suspend the participant",
+      async round(n) {
+        const keyId = await freshKey();
+        const [revoked, suspended] = judge(this.name, n, await Promise.allSettled([
+          revokeKey(as.maker!, { keyId, reason: "Key rotated out" }),
+          suspendParticipant(onSecond(as.officer!), { participantId: B, version: await versionOf("participants", B), reason: "Regulatory hold" }),
+        ]));
+        const [key] = await db.select({ status: apiKeys.status }).from(apiKeys).where(eq(apiKeys.id, keyId));
+        expect(key!.status === "revoked", `${this.name} ${n}`).toBe(revoked);
+        if (suspended) await reinstateParticipant(as.officer!, { participantId: B, version: await versionOf("participants", B), reason: "Hold lifted" });
+      },
+    },
+    {
+      name: "compliance closes a campaign ↔ the helpdesk resets a reviewed user to baseline",
+      async round(n) {
+        const u = await freshUser(true);
+        const campaign = await openCampaign(as.compliance!, { name: `Reset race ${n}`, participantIds: [B], roleCodes: ["si_maker"], deadline: "2099-12-31", deadlinePolicy: "revoke" });
+        await db.execute(sql`update review_campaigns set deadline = now() - interval '1 minute' where id = ${campaign.id}`);
+        judge(this.name, n, await Promise.allSettled([
+          closeCampaign(as.compliance!, { campaignId: campaign.id }),
+          performSupportAction(onSecond(as.helpdesk!), { userId: u.userId, action: "reset_roles", ticketRef: "INC-1404", reason: "Back to the baseline" }),
+        ]));
+        expect((await activeGrants(u.userId)).filter((g) => g.id === u.grantId), `${this.name} ${n}`).toEqual([]);
+      },
+    },
+    {
+      name: "the same campaign closed twice at once",
+      async round(n) {
+        await freshUser(true);
+        const campaign = await openCampaign(as.compliance!, { name: `Close twice ${n}`, participantIds: [B], roleCodes: ["si_maker"], deadline: "2099-12-31", deadlinePolicy: "revoke" });
+        await db.execute(sql`update review_campaigns set deadline = now() - interval '1 minute' where id = ${campaign.id}`);
+        const [a, b] = judge(this.name, n, await Promise.allSettled([
+          closeCampaign(as.compliance!, { campaignId: campaign.id }),
+          closeCampaign(onSecond(as.compliance!), { campaignId: campaign.id }),
+        ]));
+        expect(a !== b, `${this.name} ${n}: closed once`).toBe(true);
+      },
+    },
+  );
 
   it.each(PAIRS.map((p) => [p.name, p] as const))("%s", async (_name, pair) => {
     failures.length = 0;
