@@ -415,7 +415,7 @@ describeEachDatabase("fuzz every action", { demo: true }, (use) => {
       }
     }
     expect(failures, `${failures.length} of ${n} pages`).toEqual([]);
-  }, 120_000);
+  }, Math.max(120_000, RUNS * 60_000));
 
   it(`never answers 5xx, and a refusal changes nothing (seed ${SEED}, ${RUNS} case(s) per intent and persona)`, async () => {
     const failures: string[] = [];
@@ -478,5 +478,5 @@ describeEachDatabase("fuzz every action", { demo: true }, (use) => {
       }
     }
     expect(failures, `${failures.length} of ${sent} requests`).toEqual([]);
-  }, 240_000);
+  }, Math.max(240_000, RUNS * 150_000));
 });
