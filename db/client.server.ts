@@ -35,41 +35,8 @@ export interface OpenDatabaseOptions {
   maxConnections?: number;
 }
 
-/**
- * postgres.js 3.4.9 writes to a connection's socket from a `setImmediate` callback (`nextWrite`) without checking
- * that the socket still exists. When a transaction's backend dies (terminated, a failover, a dropped network) and
- * the transaction sends one more statement — its next query, or the ROLLBACK — that write throws
- * `TypeError: Cannot read properties of null (reading 'write')` from the timer, an uncaught exception that ends the
- * whole server process (porsager/postgres#1154, #1208; fixes proposed in #1168 and #1209, not released). Found by
- * the killed-connection test (test/integration/killed-connection.test.ts).
- *
- * Until a release has the fix, exactly that exception, from exactly that callback, is dropped: the driver has
- * already failed the transaction with CONNECTION_CLOSED when it closed the socket, and the pool opens a new
- * connection for the next query. Any other error still propagates. Remove this when postgres.js guards `nextWrite`.
- */
-let closedSocketWritesGuarded = false;
-function guardClosedSocketWrites(): void {
-  if (closedSocketWritesGuarded) return;
-  closedSocketWritesGuarded = true;
-  const original = globalThis.setImmediate;
-  const guarded = function setImmediate(callback: (...args: unknown[]) => void, ...args: unknown[]) {
-    if (callback.name !== "nextWrite") return original(callback, ...args);
-    return original(function nextWrite(this: unknown, ...inner: unknown[]) {
-      try {
-        callback.apply(this, inner);
-      } catch (error) {
-        if (!(error instanceof TypeError && error.message === "Cannot read properties of null (reading 'write')")) throw error;
-      }
-    }, ...args);
-  };
-  // util.promisify.custom and the rest of what setImmediate carries stay as they were.
-  Object.defineProperties(guarded, Object.getOwnPropertyDescriptors(original));
-  globalThis.setImmediate = guarded as typeof globalThis.setImmediate;
-}
-
 export function openDatabase(options: OpenDatabaseOptions): DatabaseHandle {
   if (options.databaseUrl) {
-    guardClosedSocketWrites();
     const client = postgres(options.databaseUrl, {
       max: options.maxConnections ?? 10,
       onnotice: () => {},
