@@ -51,7 +51,7 @@ export async function readSubmission(request: Request): Promise<Submission> {
       return v && typeof v !== "string" ? v : null;
     },
     echo() {
-      const shown: Record<string, string> = {};
+      const shown: Record<string, string> = Object.create(null) as Record<string, string>;
       for (const [name, value] of Object.entries(fields)) {
         if (!SECRET_FIELDS.test(name) && typeof value === "string" && value.length <= 10_000) shown[name] = value;
       }
@@ -65,7 +65,9 @@ export async function readSubmission(request: Request): Promise<Submission> {
  * repeated rows) gives an array. Files are ignored.
  */
 export function formFields(form: FormData | URLSearchParams): Record<string, string | string[]> {
-  const raw: Record<string, string | string[]> = {};
+  // No prototype: a field named "constructor", "toString" or "__proto__" is a field like any other, not an
+  // inherited function that the NUL check would call `includes` on (a 500 the fuzz found) or a prototype to replace.
+  const raw: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
   for (const [name, value] of form.entries()) {
     if (typeof value !== "string") continue;
     const existing = raw[name];

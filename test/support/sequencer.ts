@@ -13,6 +13,7 @@ const SLOWEST = [
   "integration/audit-export-scale.test.ts",
   "integration/audit-trail.test.ts",
   "integration/access-model.test.ts",
+  "integration/fuzz-actions.test.ts",
   "e2e/personas.test.ts",
   "e2e/language.test.ts",
 ];
