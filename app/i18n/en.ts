@@ -814,7 +814,7 @@ export const en = {
   "confirm.support.reset.kept": "Baseline roles kept",
   "confirm.support.reset.keptNone": "None: a reset never adds a role.",
   // Rollouts (issue 12, SPEC §7): the HKATS/DCASS rollout practice. Keep this block together, at the end.
-  "rollout.nav": "Rollouts",
+  "nav.rollouts": "Rollouts",
   "rollout.title": "Rollouts",
   "rollout.intro": "A rollout takes a wave of participants live on OCP services the way HKEX runs a platform cut-over: the logins and keys of the end-of-day cutoff carry over, every participant verifies its connection in the mandatory pre-launch verification session, and a change freeze holds until HKEX announces the end of stabilisation.",
   "rollout.none": "No rollout yet.",

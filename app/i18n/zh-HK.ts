@@ -816,7 +816,7 @@ export const zhHK: Record<MessageKey, string> = {
   "confirm.support.reset.kept": "保留的基本角色",
   "confirm.support.reset.keptNone": "無：重設永不新增角色。",
   // Rollouts (issue 12, SPEC §7): the HKATS/DCASS rollout practice. Keep this block together, at the end.
-  "rollout.nav": "推出",
+  "nav.rollouts": "推出",
   "rollout.title": "推出",
   "rollout.intro": "推出會按香港交易所系統提升的做法，令一批參與者開始使用 OCP 服務：日終的登入帳戶及密鑰會被轉移至新系統，每名參與者須強制性參與推出前核實時段核實其連接，而變更凍結會維持至香港交易所公布穩定期完結為止。",
   "rollout.none": "尚未有推出計劃。",

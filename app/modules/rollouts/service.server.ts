@@ -661,3 +661,16 @@ export const endStabilisation = defineCommand({
     return after!;
   },
 });
+
+/** An officer takes the snapshots of a rollout now (after its cutoff), for the participants that have none yet. */
+export async function takeSnapshotsOf(ctx: ServiceContext, rolloutId: string): Promise<number> {
+  const due = (await dueSnapshots(ctx.db, new Date())).filter((d) => d.rolloutId === rolloutId);
+  if (due.length === 0) {
+    const [rollout] = await ctx.db.select({ cutoffAt: rollouts.cutoffAt }).from(rollouts).where(eq(rollouts.id, rolloutId));
+    if (!rollout) throw notFound();
+    if (rollout.cutoffAt.getTime() >= Date.now()) throw new AppError(409, "rollout.error.beforeCutoff");
+  }
+  let taken = 0;
+  for (const d of due) if ((await takeSnapshot(ctx, d)).created) taken++;
+  return taken;
+}
