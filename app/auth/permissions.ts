@@ -164,6 +164,9 @@ export const SYSTEM_PERMISSIONS: readonly Permission[] = [
   "credential:create:any",
   "credential:manage:any",
   "credential:notify:any",
+  // A rollout's carry-over snapshot, sealed by the jobs runner at the end-of-day cutoff.
+  "rollout:read:any",
+  "rollout:manage:any",
 ];
 
 export function permissionsFor(personas: readonly Persona[]): Set<Permission> {

@@ -6,10 +6,9 @@ import { apiClients, apiKeys, roleGrants, users } from "../../../db/schema";
 import { normalizeCarryOver, type CarryOver, type SnapshotContent } from "./rules";
 
 /**
- * What carries over for a participant as of an instant: its users (not deactivated by then), the grants counting
- * then, its API clients in use then and their keys valid then. At the cutoff this is what the snapshot seals; at
- * `now` it is "today", for the diff. Users' status is read as it is now (the console keeps no status history
- * apart from the audit trail); a user deactivated after the cutoff still carries over.
+ * What carries over for a participant at an instant: its users (not deactivated), the grants counting then, its API
+ * clients in use then and their keys valid then. Sealed in the snapshot when the cutoff has passed, and read again
+ * at `now` for the diff against today.
  */
 export async function carryOverAt(db: DbOrTx, participantId: string, at: Date): Promise<CarryOver> {
   const userRows = await db

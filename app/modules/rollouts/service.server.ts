@@ -273,8 +273,10 @@ export const moveRolloutMilestone = defineCommand({
 // The carry-over snapshot
 
 /**
- * Seals what carries over for one participant at the rollout's cutoff: its users, grants, API clients and keys as
- * of the cutoff, as canonical JSON with its SHA-256 digest, which the audit event carries into the hash chain.
+ * Seals what carries over for one participant at the rollout's cutoff: its users, grants, API clients and keys, as
+ * canonical JSON with its SHA-256 digest, which the audit event carries into the hash chain. It is the state when
+ * the snapshot is sealed — the jobs runner seals it as soon as the end-of-day cutoff has passed, and the page shows
+ * when it was taken — not a reconstruction from timestamps (users have no status history outside the audit trail).
  * Idempotent: the unique (rollout, participant) key and the participant's row lock make one snapshot however many
  * times, or by however many processes, it is asked for; a second ask returns the first and records nothing.
  */
@@ -295,7 +297,7 @@ export const takeSnapshot = defineCommand({
       rolloutId: rollout.id,
       participantId: input.participantId,
       cutoffAt: rollout.cutoffAt.toISOString(),
-      ...(await carryOverAt(tx, input.participantId, rollout.cutoffAt)),
+      ...(await carryOverAt(tx, input.participantId, now)),
     };
     const text = canonicalJson(content);
     const digest = sha256Hex(text);
