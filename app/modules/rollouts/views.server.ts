@@ -320,8 +320,8 @@ export function participantCsv(p: ParticipantRollout, consequence: (kind: DiffEn
 export type RolloutCheck = { outcome: "pass"; rollout: string } | { outcome: "fail"; rollout: string; reasons: NotReadyReason[] } | { outcome: "none" };
 
 /**
- * The readiness check of a participant's onboarding case (step 7, readiness verification): the participant's most
- * recent rollout that has not ended, else its most recent one; ready there passes.
+ * The readiness check of a participant's onboarding case (step 7, readiness verification): in its current rollout —
+ * the one created last among those whose stabilisation has not ended, else the one created last — ready passes.
  */
 export async function rolloutReadinessOf(db: DbOrTx, participantId: string): Promise<RolloutCheck> {
   const rows = await db
@@ -329,7 +329,7 @@ export async function rolloutReadinessOf(db: DbOrTx, participantId: string): Pro
     .from(rolloutParticipants)
     .innerJoin(rollouts, eq(rollouts.id, rolloutParticipants.rolloutId))
     .where(eq(rolloutParticipants.participantId, participantId))
-    .orderBy(desc(rollouts.launchAt));
+    .orderBy(desc(rollouts.createdAt), desc(rollouts.id));
   const rollout = (rows.find((r) => r.rollout.stabilisationEndedAt === null) ?? rows[0])?.rollout;
   if (!rollout) return { outcome: "none" };
   const facts = (await factsOf(db, rollout, [participantId])).get(participantId)!;
