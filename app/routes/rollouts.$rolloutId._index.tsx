@@ -58,19 +58,19 @@ export const action = /* @__PURE__ */ intentAction({
   }),
   propose: /* @__PURE__ */ intent(proposeFallback, async ({ ctx, params, form }) => {
     await proposeFallback(ctx, { rolloutId: params.rolloutId ?? "", decision: form.value("decision") ?? "", reason: form.value("reason") ?? "" });
-    return json(done("propose", "rollout.fallback.propose"));
+    return json(done("propose", "rollout.done.fallbackProposed"));
   }),
   decideFallback: /* @__PURE__ */ intent(decideFallback, async ({ ctx, form }) => {
     await decideFallback(ctx, { decisionId: form.value("decisionId") ?? "", approve: form.value("approve") ?? "", comment: form.value("comment") });
-    return json(done("decideFallback", "rollout.fallback.decision"));
+    return json(done("decideFallback", "rollout.done.fallbackDecided"));
   }),
   decideException: /* @__PURE__ */ intent(decideFreezeException, async ({ ctx, form }) => {
     await decideFreezeException(ctx, { exceptionId: form.value("exceptionId") ?? "", approve: form.value("approve") ?? "", comment: form.value("comment") });
-    return json(done("decideException", "rollout.exceptions"));
+    return json(done("decideException", "rollout.done.exceptionDecided"));
   }),
   end: /* @__PURE__ */ intent(endStabilisation, async ({ ctx, params, form }) => {
     await endStabilisation(ctx, { rolloutId: params.rolloutId ?? "", reason: form.value("reason") });
-    return json(done("end", "rollout.end"));
+    return json(done("end", "rollout.done.ended"));
   }),
 });
 

@@ -71,11 +71,11 @@ export const action = /* @__PURE__ */ intentAction({
   }),
   exception: /* @__PURE__ */ intent(requestFreezeException, async ({ ctx, params, form }) => {
     await requestFreezeException(ctx, { rolloutId: params.rolloutId ?? "", participantId: params.participantId ?? "", kind: form.value("kind") ?? "", subjectRef: form.value("subjectRef") ?? "", reason: form.value("reason") ?? "" });
-    return json(done("exception", "rollout.exception.request"));
+    return json(done("exception", "rollout.done.exceptionRequested"));
   }),
   snapshot: /* @__PURE__ */ intent(takeSnapshot, async ({ ctx, params }) => {
     await takeSnapshot(ctx, { rolloutId: params.rolloutId ?? "", participantId: params.participantId ?? "" });
-    return json(done("snapshot", "rollout.snapshot.title"));
+    return json(done("snapshot", "rollout.done.snapshot"));
   }),
 });
 
