@@ -1000,6 +1000,7 @@ export const en = {
   "rollout.error.fallbackOpen": "A fallback decision is waiting for a second officer.",
   "rollout.error.fallbackNotOpen": "This proposal has already been decided.",
   "rollout.error.notFrozen": "The change freeze is not in force: no exception is needed.",
+  "rollout.error.frozen": "The change freeze of rollout {rollout} is in force: {client} is carried over. Ask for an exception on the rollout and have an HKEX officer approve it first.",
   "rollout.error.exceptionDecided": "This exception has already been decided.",
   "rollout.mail.moved.subject": "Rollout {rollout}: {milestone} moved",
   "rollout.mail.moved.body": "Dear administrator of {participant},\n\nHKEX has moved the {milestone} of the rollout {rollout} from {from} to {to} (Hong Kong time).\nReason: {reason}",
@@ -1021,6 +1022,7 @@ export const en = {
   "action.rollout.freeze_exception.requested": "Freeze exception asked for",
   "action.rollout.freeze_exception.approved": "Freeze exception approved",
   "action.rollout.freeze_exception.rejected": "Freeze exception rejected",
+  "action.rollout.freeze_exception.used": "Freeze exception used",
   "action.rollout.stabilisation.ended": "Stabilisation ended",
   // End of rollouts.
 } as const;

@@ -1002,6 +1002,7 @@ export const zhHK: Record<MessageKey, string> = {
   "rollout.error.fallbackOpen": "有還原決定正等待另一名主任批准。",
   "rollout.error.fallbackNotOpen": "此提議已有決定。",
   "rollout.error.notFrozen": "變更凍結並未生效：無須申請例外。",
+  "rollout.error.frozen": "推出計劃 {rollout} 的變更凍結生效中：{client} 已被轉移。請先就推出計劃申請例外，並由香港交易所主任批准。",
   "rollout.error.exceptionDecided": "此例外已有決定。",
   "rollout.mail.moved.subject": "推出計劃 {rollout}：{milestone}已更改",
   "rollout.mail.moved.body": "{participant} 的管理員：\n\n香港交易所已把推出計劃 {rollout} 的{milestone}由 {from} 改至 {to}（香港時間）。\n原因：{reason}",
@@ -1023,6 +1024,7 @@ export const zhHK: Record<MessageKey, string> = {
   "action.rollout.freeze_exception.requested": "申請凍結例外",
   "action.rollout.freeze_exception.approved": "批准凍結例外",
   "action.rollout.freeze_exception.rejected": "拒絕凍結例外",
+  "action.rollout.freeze_exception.used": "使用凍結例外",
   "action.rollout.stabilisation.ended": "結束穩定期",
   // End of rollouts.
 };

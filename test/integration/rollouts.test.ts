@@ -7,7 +7,7 @@ import { AppError } from "../../app/lib/errors";
 import { verifyAuditChains } from "../../app/modules/audit/service.server";
 import type { ServiceContext } from "../../app/modules/context.server";
 import { POP_AUDIENCE } from "../../app/modules/credentials/claim-rules";
-import { createClient, issueChallenge, registerKey, revokeKey } from "../../app/modules/credentials/service.server";
+import { createClient, decideClient, issueChallenge, registerKey, revokeKey } from "../../app/modules/credentials/service.server";
 import { runJobs } from "../../app/modules/jobs/service.server";
 import { hongKongDayPlus } from "../../app/lib/hong-kong-time";
 import { decideRequest, revokeGrant } from "../../app/modules/roles/service.server";
@@ -97,6 +97,14 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
       verificationEnd: hours(-6 * 24 + 3),
       launchDay: hongKongDayPlus(new Date(), -3),
     });
+
+  async function newKey(clientId: string, clientCode: string, actor = makerB) {
+    const { nonce } = await issueChallenge(actor, { clientId });
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const proof = await new SignJWT({ nonce }).setProtectedHeader({ alg: "ES256" }).setAudience(POP_AUDIENCE).setSubject(clientCode).setIssuedAt().setExpirationTime("10m").sign(privateKey);
+    const expiresOn = new Date(Date.now() + 200 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    return registerKey(actor, { clientId, publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), proof, nonce, expiresOn });
+  }
 
   beforeAll(async () => {
     const { db } = use();
@@ -192,13 +200,6 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
   });
 
   describe("the diff against today", () => {
-    async function newKey(clientId: string, clientCode: string) {
-      const { nonce } = await issueChallenge(makerB, { clientId });
-      const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-      const proof = await new SignJWT({ nonce }).setProtectedHeader({ alg: "ES256" }).setAudience(POP_AUDIENCE).setSubject(clientCode).setIssuedAt().setExpirationTime("10m").sign(privateKey);
-      const expiresOn = new Date(Date.now() + 200 * 24 * 3600 * 1000).toISOString().slice(0, 10);
-      return registerKey(makerB, { clientId, publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), proof, nonce, expiresOn });
-    }
 
     it("names exactly the changes made since the cutoff, after a random sequence of them", async () => {
       const { db } = use();
@@ -259,6 +260,32 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
       expect(got.sort(order)).toEqual([...expected].sort(order));
       // The page's diff is the pure rule applied to the sealed content and today's state.
       expect(diffCarryOver(page.snapshot!.parsed, await carryOverAt(db, B, new Date())).length).toBe(page.diff.length);
+    });
+  });
+
+  describe("the change freeze on carried-over production credentials", () => {
+    it("refuses a key change of a carried-over production client until an officer approves an exception, which then is used up", async () => {
+      const { db } = use();
+      const checkerC = await contextFor(db, "checker@c00123.demo");
+      const client = await createClient(makerC, { participantId: C, environment: "production", name: `Go-live client ${++counter}`, ownerUserId: makerC.actor.userId! });
+      await decideClient(checkerC, { clientId: client.id, decision: "approve" });
+      const first = await newKey(client.id, client.clientId, makerC);
+      const rollout = await inVerification([C]);
+      await takeSnapshot(officer, { rolloutId: rollout.id, participantId: C });
+      const refused = await refusal(revokeKey(makerC, { keyId: first.id, reason: "Rotating during the freeze" }));
+      expect(refused).toMatchObject({ status: 409, messageKey: "rollout.error.frozen" });
+      expect((await refusal(newKey(client.id, client.clientId, makerC))).messageKey).toBe("rollout.error.frozen");
+      const exception = await requestFreezeException(makerC, { rolloutId: rollout.id, participantId: C, kind: "key_rotation", subjectRef: client.clientId, reason: "The key was exposed on a laptop" });
+      expect((await refusal(revokeKey(makerC, { keyId: first.id, reason: "Still waiting for the officer" }))).messageKey).toBe("rollout.error.frozen");
+      await decideFreezeException(officer, { exceptionId: exception.id, approve: true });
+      const mark = await lastAuditId(db);
+      await revokeKey(makerC, { keyId: first.id, reason: "Exposed key, exception approved" });
+      expect((await auditEventsSince(db, mark)).map((e) => e.action)).toEqual(["rollout.freeze_exception.used", "credential.key.revoked"]);
+      // Used up: the next change needs another exception.
+      expect((await refusal(newKey(client.id, client.clientId, makerC))).messageKey).toBe("rollout.error.frozen");
+      // A simulator client is not frozen.
+      const simulator = await createClient(makerC, { participantId: C, environment: "simulator", name: `Sim ${counter}`, ownerUserId: makerC.actor.userId! });
+      await newKey(simulator.id, simulator.clientId, makerC);
     });
   });
 

@@ -102,6 +102,7 @@ export const AUDIT_ACTIONS = {
     "rollout.freeze_exception.requested",
     "rollout.freeze_exception.approved",
     "rollout.freeze_exception.rejected",
+    "rollout.freeze_exception.used",
     "rollout.stabilisation.ended",
   ],
 } as const;
