@@ -16,6 +16,9 @@ import { SignJWT } from "jose";
 import { POP_AUDIENCE } from "../app/modules/credentials/claim-rules";
 import { createClient, issueChallenge, registerKey, sendExpiryNotices } from "../app/modules/credentials/service.server";
 import { systemContext } from "../app/modules/context.server";
+import { confirmChecklist, confirmResult, createRollout, recordResult, requestFreezeException, takeDueSnapshots } from "../app/modules/rollouts/service.server";
+import { getParticipantRollout } from "../app/modules/rollouts/views.server";
+import { hongKongDayPlus } from "../app/lib/hong-kong-time";
 import { advanceCase, contextFor, createConsoleUser, registerParticipant, type CaseActors } from "./factories";
 
 /**
@@ -150,6 +153,8 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   await seedCredentials(db, baseUrl);
   // Compliance: one open access review with a few decisions, and a signed checkpoint of the audit chains.
   await seedCompliance(db, checkpointKey);
+  // Rollout readiness: a wave in its verification session; C00123 ready, B01234 and D00456 not.
+  await seedRollout(db);
   // A00003: just registered; the application waits for the officer.
   return true;
 }
@@ -263,4 +268,44 @@ async function seedCredentials(db: Database, baseUrl?: string): Promise<void> {
     expiresOn: soon,
   });
   await sendExpiryNotices(system);
+}
+
+async function seedRollout(db: Database): Promise<void> {
+  const officer = await contextFor(db, "officer@hkex.demo");
+  const now = new Date();
+  const hours = (h: number) => new Date(now.getTime() + h * 3600 * 1000).toISOString();
+  const rollout = await createRollout(officer, {
+    name: "OCP go-live, wave 1",
+    serviceCodes: ["reference_data", "si_status"],
+    participantIds: ["B01234", "C00123", "D00456"],
+    cutoffDay: hongKongDayPlus(now, -2),
+    conversionDay: hongKongDayPlus(now, -1),
+    verificationStart: hours(-2),
+    verificationEnd: hours(22),
+    launchDay: hongKongDayPlus(now, 3),
+  });
+  // The jobs runner seals the carry-over once the cutoff has passed.
+  await takeDueSnapshots(systemContext(db), now);
+
+  // C00123: every service, login and API client verified and confirmed; fallback checklist complete.
+  const makerC = await contextFor(db, "maker@c00123.demo");
+  for (const s of (await getParticipantRollout(makerC, rollout.id, "C00123")).subjects) {
+    const result = await recordResult(makerC, { rolloutId: rollout.id, participantId: "C00123", subjectKind: s.subjectKind, subjectRef: s.subjectRef, outcome: "verified", evidence: "Verified in the session" });
+    await confirmResult(officer, { resultId: result.id });
+  }
+  await confirmChecklist(await contextFor(db, "checker@c00123.demo"), {
+    rolloutId: rollout.id,
+    participantId: "C00123",
+    items: ["standby_systems", "retained_credentials", "contact_person"],
+    contactPerson: "Calvin Lee, +852 2200 5678",
+  });
+
+  // B01234: reference data verified and confirmed, SI status failed, checklist half done, a freeze exception waiting.
+  const makerB = await contextFor(db, "maker@b01234.demo");
+  const ref = await recordResult(makerB, { rolloutId: rollout.id, participantId: "B01234", subjectKind: "service", subjectRef: "reference_data", outcome: "verified", evidence: "JWT connection check passed" });
+  await confirmResult(officer, { resultId: ref.id });
+  await recordResult(makerB, { rolloutId: rollout.id, participantId: "B01234", subjectKind: "service", subjectRef: "si_status", outcome: "failed", reason: "The SI status feed refused the connection: the certificate chain was incomplete." });
+  await confirmChecklist(await contextFor(db, "checker@b01234.demo"), { rolloutId: rollout.id, participantId: "B01234", items: ["standby_systems"] });
+  await requestFreezeException(makerB, { rolloutId: rollout.id, participantId: "B01234", kind: "key_rotation", subjectRef: "Trade feed (simulator)", reason: "The key expires before the end of stabilisation." });
+  // D00456: did not attend yet: no result at all.
 }

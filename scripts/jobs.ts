@@ -8,6 +8,6 @@ export async function jobsCommand(): Promise<number> {
   const handle = await openMigratedDatabase(config, logger);
   const result = await runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom, baseUrl: config.appOrigin ?? `http://localhost:${config.port}` });
   await handle.close();
-  console.log(`Jobs done: ${result.campaignsClosed} access review(s) closed, ${result.expiryNotices} key expiry notice(s), ${result.mailsSent} mail(s) sent.`);
+  console.log(`Jobs done: ${result.campaignsClosed} access review(s) closed, ${result.expiryNotices} key expiry notice(s), ${result.rolloutSnapshots} rollout snapshot(s), ${result.mailsSent} mail(s) sent.`);
   return 0;
 }

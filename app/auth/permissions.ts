@@ -3,7 +3,7 @@
  * is satisfied by either scope. Services then narrow their queries to the scope the actor holds.
  * Deny by default: a persona holds only what is listed here.
  */
-export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver" | "report" | "review" | "credential";
+export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver" | "report" | "review" | "credential" | "rollout";
 export type Action =
   | "read"
   | "create"
@@ -72,6 +72,11 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "role:revoke:any",
     "waiver:approve:any",
     "credential:read:any",
+    // Rollouts (SPEC §7): officers plan them, confirm verification results and decide the fallback, four eyes.
+    "rollout:read:any",
+    "rollout:manage:any",
+    "rollout:approve:any",
+    "rollout:decide:any",
   ],
   compliance: [
     "participant:read:any",
@@ -84,6 +89,7 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "review:read:any",
     "review:manage:any",
     "credential:read:any",
+    "rollout:read:any",
   ],
   helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any", "credential:read:any"],
   platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any"],
@@ -107,6 +113,8 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "credential:read:own-participant",
     "credential:create:own-participant",
     "credential:manage:own-participant",
+    "rollout:read:own-participant",
+    "rollout:complete:own-participant",
   ],
   da_checker: [
     "participant:read:own-participant",
@@ -125,6 +133,8 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "credential:read:own-participant",
     "credential:approve:own-participant",
     "credential:manage:own-participant",
+    "rollout:read:own-participant",
+    "rollout:complete:own-participant",
   ],
 };
 
@@ -154,6 +164,9 @@ export const SYSTEM_PERMISSIONS: readonly Permission[] = [
   "credential:create:any",
   "credential:manage:any",
   "credential:notify:any",
+  // A rollout's carry-over snapshot, sealed by the jobs runner at the end-of-day cutoff.
+  "rollout:read:any",
+  "rollout:manage:any",
 ];
 
 export function permissionsFor(personas: readonly Persona[]): Set<Permission> {

@@ -22,6 +22,7 @@ const PAGES: { to: string; labelKey: MessageKey; permission: RoutePermission }[]
   { to: "/activity", labelKey: "nav.activity", permission: "audit:read" },
   { to: "/reports", labelKey: "nav.reports", permission: "report:read" },
   { to: "/reviews", labelKey: "nav.reviews", permission: "review:read" },
+  { to: "/rollouts", labelKey: "nav.rollouts", permission: "rollout:read" },
   { to: "/integrity", labelKey: "nav.integrity", permission: "audit:manage" },
 ];
 

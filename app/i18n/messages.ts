@@ -62,6 +62,11 @@ export function formatHongKongTime(value: Date | string, locale: Locale): string
     hour: "2-digit",
     minute: "2-digit",
     second: "2-digit",
-    hour12: false,
-  }).format(date);
+    // h23, not hour12: false, which zh-HK reads as h24 and shows midnight as "24:00:00" of the day before.
+    hourCycle: "h23",
+  })
+    .format(date)
+    // Node's ICU puts a thin space between date and time in zh-HK where the browser's puts a plain one: the same
+    // text on both sides, or the page's hydration fails.
+    .replace(/[\u2009\u202f\u00a0]/g, " ");
 }

@@ -13,6 +13,7 @@ import "./participants/service.server";
 import "./reviews/service.server";
 import "./roles/catalogue.server";
 import "./roles/service.server";
+import "./rollouts/service.server";
 import "./users/import.server";
 import "./users/links.server";
 import "./users/service.server";

@@ -111,6 +111,23 @@ function csvOf(rows: string[][]): string {
   return rows.map((r) => r.join(",")).join("\n");
 }
 
+/** A Hong Kong day `days` from now, as YYYY-MM-DD. */
+function hkDay(days: number): string {
+  return new Date(Date.now() + days * 24 * 3600 * 1000 + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+/** A rollout of B01234, in its verification session now, or in stabilisation (launched two days ago). */
+async function rolloutOfB(w: World, phase: "verification" | "stabilisation" = "verification"): Promise<string> {
+  const officer = await w.as("officer@hkex.demo");
+  const at = (hours: number) => new Date(Date.now() + hours * 3600 * 1000).toISOString();
+  const milestones =
+    phase === "verification"
+      ? { cutoffDay: hkDay(-3), conversionDay: hkDay(-2), verificationStart: at(-1), verificationEnd: at(48), launchDay: hkDay(4) }
+      : { cutoffDay: hkDay(-7), conversionDay: hkDay(-6), verificationStart: at(-5 * 24), verificationEnd: at(-5 * 24 + 3), launchDay: hkDay(-2) };
+  const rollout = (await run("rollouts.create", officer, { name: `Rollout ${w.unique()}`, serviceCodes: ["trade_info"], participantIds: [B], ...milestones })) as { id: string };
+  return rollout.id;
+}
+
 const FIXTURES: Record<string, Fixture> = {
   "audit.createCheckpoint": async (w) => ({ ctx: await w.as("compliance@hkex.demo"), input: { key: DEMO_CHECKPOINT_KEY } }),
   "audit.recordExport": async (w) => ({ ctx: await w.as("checker@b01234.demo"), input: { format: "csv", filters: {} } }),
@@ -219,6 +236,35 @@ const FIXTURES: Record<string, Fixture> = {
     const [template] = await w.db.select().from(schema.roleTemplates).where(sql`${schema.roleTemplates.code} = 'baseline_investor'`);
     return { ctx: await w.as("platform@hkex.demo"), input: { templateCode: "baseline_investor", version: template!.version, roles: template!.version % 2 ? ["ref_data_viewer"] : [] } };
   },
+  "rollouts.create": async (w) => ({
+    ctx: await w.as("officer@hkex.demo"),
+    input: { name: `Wave ${w.unique()}`, serviceCodes: ["trade_info", "si_status"], participantIds: [B], cutoffDay: hkDay(10), conversionDay: hkDay(11), verificationStart: `${hkDay(12)}T09:00`, verificationEnd: `${hkDay(12)}T12:00`, launchDay: hkDay(13) },
+  }),
+  "rollouts.moveMilestone": async (w) => ({ ctx: await w.as("officer@hkex.demo"), input: { rolloutId: await rolloutOfB(w), milestone: "launchAt", to: hkDay(6), reason: "The vendor needs two more days" } }),
+  "rollouts.takeSnapshot": async (w) => ({ ctx: await w.as("officer@hkex.demo"), input: { rolloutId: await rolloutOfB(w), participantId: B } }),
+  "rollouts.recordResult": async (w) => ({ ctx: await w.as("maker@b01234.demo"), input: { rolloutId: await rolloutOfB(w), participantId: B, subjectKind: "service", subjectRef: "trade_info", outcome: "verified", evidence: "JWT check passed" } }),
+  "rollouts.confirmResult": async (w) => {
+    const result = (await run("rollouts.recordResult", await w.as("maker@b01234.demo"), { rolloutId: await rolloutOfB(w), participantId: B, subjectKind: "service", subjectRef: "trade_info", outcome: "verified" })) as { id: string };
+    return { ctx: await w.as("officer@hkex.demo"), input: { resultId: result.id } };
+  },
+  "rollouts.confirmChecklist": async (w) => ({
+    ctx: await w.as("checker@b01234.demo"),
+    input: { rolloutId: await rolloutOfB(w), participantId: B, items: ["standby_systems", "retained_credentials", "contact_person"], contactPerson: "Mandy Wong" },
+  }),
+  "rollouts.proposeFallback": async (w) => ({ ctx: await w.as("officer@hkex.demo"), input: { rolloutId: await rolloutOfB(w, "stabilisation"), decision: "continue", reason: "No unrecoverable problem" } }),
+  "rollouts.decideFallback": async (w) => {
+    const proposal = (await run("rollouts.proposeFallback", await w.as("officer@hkex.demo"), { rolloutId: await rolloutOfB(w, "stabilisation"), decision: "invoke", reason: "Settlement feed unrecoverable" })) as { id: string };
+    return { ctx: await w.as("officer2@hkex.demo"), input: { decisionId: proposal.id, approve: "approve" } };
+  },
+  "rollouts.requestFreezeException": async (w) => ({
+    ctx: await w.as("maker@b01234.demo"),
+    input: { rolloutId: await rolloutOfB(w), participantId: B, kind: "key_rotation", subjectRef: "Trade feed (simulator)", reason: "Key compromised on a laptop" },
+  }),
+  "rollouts.decideFreezeException": async (w) => {
+    const exception = (await run("rollouts.requestFreezeException", await w.as("maker@b01234.demo"), { rolloutId: await rolloutOfB(w), participantId: B, kind: "role_change", subjectRef: "alice.tam@harbourview.example", reason: "Alice moves desk" })) as { id: string };
+    return { ctx: await w.as("officer@hkex.demo"), input: { exceptionId: exception.id, approve: "approve" } };
+  },
+  "rollouts.endStabilisation": async (w) => ({ ctx: await w.as("officer@hkex.demo"), input: { rolloutId: await rolloutOfB(w, "stabilisation"), reason: "Circular: end of stabilisation" } }),
   "users.applyImport": async (w) => {
     const maker = await w.as("maker@b01234.demo");
     const text = csvOf([["email", "display_name", "roles"], [`imp-${w.unique()}@b.example`, "Imported User", "trade_info_viewer"]]);

@@ -69,5 +69,8 @@ describe("Hong Kong time", () => {
 
   it("uses a 24-hour clock", () => {
     expect(formatHongKongTime("2026-06-30T10:15:00Z", "en")).toContain("18:15:00");
+    // Midnight starts the day in both languages (a launch day's first instant), never "24:00" of the day before.
+    expect(formatHongKongTime("2026-12-04T16:00:00Z", "zh-HK")).toBe("05/12/2026 00:00:00");
+    expect(formatHongKongTime("2026-12-04T16:00:00Z", "en")).toContain("05/12/2026");
   });
 });

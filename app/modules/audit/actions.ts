@@ -89,6 +89,22 @@ export const AUDIT_ACTIONS = {
     "review.item.already_ended",
   ],
   audit: ["audit.exported", "audit.checkpoint.created"],
+  rollout: [
+    "rollout.created",
+    "rollout.milestone.moved",
+    "rollout.snapshot.taken",
+    "rollout.result.recorded",
+    "rollout.result.confirmed",
+    "rollout.checklist.confirmed",
+    "rollout.fallback.proposed",
+    "rollout.fallback.approved",
+    "rollout.fallback.rejected",
+    "rollout.freeze_exception.requested",
+    "rollout.freeze_exception.approved",
+    "rollout.freeze_exception.rejected",
+    "rollout.freeze_exception.used",
+    "rollout.stabilisation.ended",
+  ],
 } as const;
 
 export type AuditArea = keyof typeof AUDIT_ACTIONS;

@@ -23,6 +23,7 @@ import { diffFields } from "../audit/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
 import { queueMail } from "../mail/service.server";
+import { FREEZE_GUARD_EVENTS, guardFrozenClient } from "../rollouts/freeze.server";
 import { optionalText, requiredText } from "../participants/schemas";
 import { grantCountsNow } from "../roles/facts.server";
 import { assertTenant, mayOn, whereTenant } from "../tenancy.server";
@@ -270,7 +271,7 @@ export const registerKey = defineCommand({
   name: "credentials.registerKey",
   permission: "credential:manage",
   input: registerSchema,
-  events: ["credential.key.registered", "credential.key.rotated"],
+  events: ["credential.key.registered", "credential.key.rotated", ...FREEZE_GUARD_EVENTS],
   tenant: (tx, input) => participantOfClient(tx, input.clientId),
   async run(cx): Promise<ApiKey> {
     const { tx, input: data, now } = cx;
@@ -283,6 +284,7 @@ export const registerKey = defineCommand({
     }
     const client = await lockedClient(cx, data.clientId);
     if (client.status !== "active") throw new AppError(400, "credentials.error.clientNotActive");
+    await guardFrozenClient(cx, client);
     const [challenge] = await tx
       .select()
       .from(keyChallenges)
@@ -351,7 +353,7 @@ export const revokeKey = defineCommand({
   name: "credentials.revokeKey",
   permission: "credential:manage",
   input: z.object({ keyId: clientRef, reason: requiredText(1000).refine((v) => v.length >= 5, { error: "validation.reasonTooShort" }) }),
-  events: ["credential.key.revoked"],
+  events: ["credential.key.revoked", ...FREEZE_GUARD_EVENTS],
   async tenant(tx, input) {
     const [key] = await tx.select({ apiClientId: apiKeys.apiClientId }).from(apiKeys).where(eq(apiKeys.id, input.keyId));
     if (!key) throw notFound();
@@ -363,6 +365,7 @@ export const revokeKey = defineCommand({
     if (!key) throw notFound();
     const client = await lockedClient(cx, key.apiClientId);
     if (key.status !== "active") throw new AppError(409, "access.refused.alreadyRevoked");
+    await guardFrozenClient(cx, client);
     const [after] = await tx.update(apiKeys).set({ status: "revoked", revokedAt: now, revokeReason: reason }).where(eq(apiKeys.id, keyId)).returning();
     cx.audit({
       action: "credential.key.revoked",

@@ -5,10 +5,13 @@ import { systemContext } from "../context.server";
 import { sendExpiryNotices } from "../credentials/service.server";
 import { deliverOutbox } from "../mail/service.server";
 import { closeCampaign, dueCampaigns } from "../reviews/service.server";
+import { takeDueSnapshots } from "../rollouts/service.server";
 
 export interface JobsResult {
   campaignsClosed: number;
   expiryNotices: number;
+  /** Rollouts' carry-over snapshots taken at their end-of-day cutoff. */
+  rolloutSnapshots: number;
   mailsSent: number;
 }
 
@@ -21,8 +24,8 @@ export interface JobsOptions {
 
 /**
  * Scheduled work, run by `npm run jobs` and by each server on a timer: closing access reviews past their deadline,
- * key expiry notices, and sending the mail outbox when SMTP is configured. Every job is safe to run from several
- * processes at once: each change happens under a row lock or a unique key and checks that it is still due.
+ * key expiry notices, rollouts' carry-over snapshots once their end-of-day cutoff has passed, and sending the mail
+ * outbox when SMTP is configured. Every job is safe to run from several processes at once: each change happens under a row lock or a unique key and checks that it is still due.
  */
 export async function runJobs(db: Database, logger?: Pick<Logger, "info" | "warn">, options: JobsOptions = {}): Promise<JobsResult> {
   const ctx = { ...systemContext(db, `jobs-${Date.now()}`), baseUrl: options.baseUrl };
@@ -39,7 +42,9 @@ export async function runJobs(db: Database, logger?: Pick<Logger, "info" | "warn
   if (campaignsClosed) logger?.info({ campaignsClosed }, "jobs: access reviews closed at their deadline");
   const expiryNotices = await sendExpiryNotices(ctx);
   if (expiryNotices) logger?.info({ expiryNotices }, "jobs: key expiry notices queued");
+  const rolloutSnapshots = await takeDueSnapshots(ctx);
+  if (rolloutSnapshots) logger?.info({ rolloutSnapshots }, "jobs: rollout carry-over snapshots taken at the cutoff");
   const mailsSent = options.smtpUrl ? await deliverOutbox(db, options.smtpUrl, options.mailFrom ?? "no-reply@ocp-console.invalid") : 0;
   if (mailsSent) logger?.info({ mailsSent }, "jobs: mail sent");
-  return { campaignsClosed, expiryNotices, mailsSent };
+  return { campaignsClosed, expiryNotices, rolloutSnapshots, mailsSent };
 }

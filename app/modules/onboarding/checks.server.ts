@@ -8,6 +8,7 @@ import {
   roles,
   users,
 } from "../../../db/schema";
+import { verificationAttendedCheck } from "../rollouts/readiness-check.server";
 import type { CheckId, CheckResult } from "./workflow";
 
 /**
@@ -99,7 +100,7 @@ export const CHECKS: Record<CheckId, CheckFunction> = {
 
   test_credentials_issued: manual("check.manual.credentials"),
   certification_signed_off: manual("check.manual.certification"),
-  verification_attended: manual("check.manual.verification"),
+  verification_attended: (db, participantId) => verificationAttendedCheck(db, participantId),
   production_credentials_issued: manual("check.manual.credentials"),
 };
 
