@@ -116,27 +116,16 @@ export function BarList({ bars, title, valueLabel, highlightLabel, id }: { bars:
 
 function FiguresTable({ bars, caption, valueLabel, highlightLabel }: { bars: Bar[]; caption: string; valueLabel: string; highlightLabel?: string }) {
   const { number } = useI18n();
-  const withHighlight = highlightLabel !== undefined && bars.some((b) => b.highlight !== undefined);
+  // A list rather than a table: the page's own tables stay the only tables (and their headers the only headers).
   return (
-    <table className="visually-hidden">
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{caption}</th>
-          <th scope="col">{valueLabel}</th>
-          {withHighlight ? <th scope="col">{highlightLabel}</th> : null}
-        </tr>
-      </thead>
-      <tbody>
-        {bars.map((b) => (
-          <tr key={b.key}>
-            <th scope="row">{b.description ?? b.label}</th>
-            <td>{number(b.value)}</td>
-            {withHighlight ? <td>{number(b.highlight ?? 0)}</td> : null}
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <ul className="visually-hidden" aria-label={caption}>
+      {bars.map((b) => (
+        <li key={b.key}>
+          {b.description ?? b.label}: {valueLabel} {number(b.value)}
+          {highlightLabel !== undefined && b.highlight !== undefined ? `, ${highlightLabel} ${number(b.highlight)}` : ""}
+        </li>
+      ))}
+    </ul>
   );
 }
 

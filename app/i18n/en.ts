@@ -1053,6 +1053,7 @@ export const en = {
   "export.events.other": "{count} events",
   "export.campaignCsv": "Download the outcome as CSV",
   "export.col.decidedAt": "Decided at",
+  "export.col.decidedBy": "Decided by",
   "export.col.outcome": "Outcome",
   "export.col.comment": "Comment",
   "export.col.change": "Change",

@@ -1055,6 +1055,7 @@ export const zhHK: Record<MessageKey, string> = {
   "export.events.other": "{count} 項事件",
   "export.campaignCsv": "下載覆核結果（CSV）",
   "export.col.decidedAt": "決定時間",
+  "export.col.decidedBy": "決定人",
   "export.col.outcome": "結果",
   "export.col.comment": "備註",
   "export.col.change": "變更",
