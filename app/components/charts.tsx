@@ -20,7 +20,7 @@ export interface Bar {
 }
 
 /** Columns over time (or any ordered axis); a label under every nth column so labels never overlap. */
-export function ColumnChart({ bars, title, valueLabel, id }: { bars: Bar[]; title: string; valueLabel: string; id: string }) {
+export function ColumnChart({ bars, title, valueLabel, id, captionHidden = false }: { bars: Bar[]; title: string; valueLabel: string; id: string; /** When a heading above already says it. */ captionHidden?: boolean }) {
   const { number } = useI18n();
   const width = 720;
   const height = 200;
@@ -34,7 +34,9 @@ export function ColumnChart({ bars, title, valueLabel, id }: { bars: Bar[]; titl
   const y = (v: number) => top + (height - top - bottom) * (1 - v / max);
   return (
     <figure className="chart" aria-labelledby={`${id}-title`}>
-      <figcaption id={`${id}-title`}>{title}</figcaption>
+      <figcaption id={`${id}-title`} className={captionHidden ? "visually-hidden" : undefined}>
+        {title}
+      </figcaption>
       <svg viewBox={`0 0 ${width} ${height}`} className="chart-svg" role="group" aria-labelledby={`${id}-title`} focusable="false">
         <line x1={left} x2={width} y1={height - bottom} y2={height - bottom} className="chart-axis" />
         <text x={left - 4} y={y(max) + 4} textAnchor="end" className="chart-tick" aria-hidden="true">
@@ -77,7 +79,7 @@ export function ColumnChart({ bars, title, valueLabel, id }: { bars: Bar[]; titl
 }
 
 /** Horizontal bars for categories (steps, statuses), the figure written beside each bar. */
-export function BarList({ bars, title, valueLabel, highlightLabel, id }: { bars: Bar[]; title: string; valueLabel: string; highlightLabel?: string; id: string }) {
+export function BarList({ bars, title, valueLabel, highlightLabel, id, captionHidden = false }: { bars: Bar[]; title: string; valueLabel: string; highlightLabel?: string; id: string; captionHidden?: boolean }) {
   const { number } = useI18n();
   const width = 720;
   const rowHeight = 26;
@@ -88,7 +90,9 @@ export function BarList({ bars, title, valueLabel, highlightLabel, id }: { bars:
   const scale = (v: number) => ((width - labelWidth - valueWidth) * v) / max;
   return (
     <figure className="chart" aria-labelledby={`${id}-title`}>
-      <figcaption id={`${id}-title`}>{title}</figcaption>
+      <figcaption id={`${id}-title`} className={captionHidden ? "visually-hidden" : undefined}>
+        {title}
+      </figcaption>
       <svg viewBox={`0 0 ${width} ${height}`} className="chart-svg" role="group" aria-labelledby={`${id}-title`} focusable="false">
         {bars.map((b, i) => {
           const yTop = i * rowHeight + 4;
