@@ -146,7 +146,7 @@ export default function Activity() {
   return (
     <section aria-labelledby="activity-title">
       <h1 id="activity-title">{t("activity.title")}</h1>
-      <p>{data.ownParticipant ? t("activity.scopeOwn", { participant: participantName(data.ownParticipant) }) : t("activity.scopeAll")}</p>
+      <p>{data.ownParticipant ? t("activity.scopeOwn", { participant: data.ownParticipant }) : t("activity.scopeAll")}</p>
       <nav aria-label={t("explorer.period")}>
         <ul className="presets">
           {presets.map((p) => (
