@@ -20,9 +20,24 @@ export interface Bar {
 }
 
 /** Columns over time (or any ordered axis); a label under every nth column so labels never overlap. */
-export function ColumnChart({ bars, title, valueLabel, id, captionHidden = false }: { bars: Bar[]; title: string; valueLabel: string; id: string; /** When a heading above already says it. */ captionHidden?: boolean }) {
+export function ColumnChart({
+  bars,
+  title,
+  valueLabel,
+  id,
+  captionHidden = false,
+  width = 720,
+}: {
+  bars: Bar[];
+  title: string;
+  valueLabel: string;
+  id: string;
+  /** When a heading above already says it. */
+  captionHidden?: boolean;
+  /** The drawing's own width: narrower for a dashboard panel, so the text stays readable when it is scaled down. */
+  width?: number;
+}) {
   const { number } = useI18n();
-  const width = 720;
   const height = 200;
   const left = 36;
   const bottom = 28;
@@ -30,7 +45,7 @@ export function ColumnChart({ bars, title, valueLabel, id, captionHidden = false
   const max = Math.max(1, ...bars.map((b) => b.value));
   const step = bars.length ? (width - left) / bars.length : 0;
   const barWidth = Math.max(1, step * 0.8);
-  const labelEvery = Math.max(1, Math.ceil(bars.length / 10));
+  const labelEvery = Math.max(1, Math.ceil(bars.length / Math.max(4, Math.floor(width / 72))));
   const y = (v: number) => top + (height - top - bottom) * (1 - v / max);
   return (
     <figure className="chart" aria-labelledby={`${id}-title`}>

@@ -49,7 +49,7 @@ export const loader = /* @__PURE__ */ protectedLoader("authenticated", async ({ 
 });
 
 function Dashboard() {
-  const { t, time } = useI18n();
+  const { t, time, number } = useI18n();
   const data = useLoaderData<typeof loader>();
   const panels = [];
   if (data.funnel) {
@@ -97,11 +97,12 @@ function Dashboard() {
   if (data.activity) {
     panels.push(
       <section className="panel" key="activity" aria-labelledby="dash-activity">
-        <h2 id="dash-activity">{t("dash.activity", { total: data.activity.total })}</h2>
+        <h2 id="dash-activity">{t("dash.activity", { total: number(data.activity.total) })}</h2>
         <ColumnChart
           captionHidden
+          width={400}
           id="activity-chart"
-          title={t("dash.activity", { total: data.activity.total })}
+          title={t("dash.activity", { total: number(data.activity.total) })}
           valueLabel={t("dash.events")}
           bars={data.activity.buckets.map((b) => ({ key: b.label, label: b.label.slice(5), description: b.label, value: b.count, href: `/activity?from=${b.from}&to=${b.to}` }))}
         />
@@ -116,7 +117,7 @@ function Dashboard() {
         {data.reviews.map((r) => (
           <div key={r.id}>
             <Link to={`/reviews/${r.id}`}>{r.name}</Link>
-            <ProgressLine done={r.decided} total={r.total} label={t("dash.reviews.decided", { name: r.name, deadline: time(r.deadline) })} />
+            <ProgressLine done={r.decided} total={r.total} label={t("dash.reviews.decided", { deadline: time(r.deadline) })} />
           </div>
         ))}
       </section>,
@@ -159,7 +160,7 @@ function Dashboard() {
             {data.keys.map((k) => (
               <li key={`${k.clientId}-${k.kid}`}>
                 <Link to={`/credentials/${k.clientId}`}>
-                  {t("dash.keys.line", { client: k.clientName, environment: isMessageKey(`explorer.value.${k.environment}`) ? t(`explorer.value.${k.environment}` as MessageKey) : k.environment, kid: k.kid, time: time(k.expiresAt) })}
+                  {t("dash.keys.line", { client: k.clientName, kid: k.kid, time: time(k.expiresAt) })}
                 </Link>
               </li>
             ))}

@@ -109,7 +109,7 @@ function PersonField({ id, name, label, person, pick }: { id: string; name: stri
 }
 
 export default function Activity() {
-  const { t, time, locale } = useI18n();
+  const { t, time, locale, number } = useI18n();
   const data = useLoaderData<typeof loader>();
   const f = data.filters;
   const zh = locale === "zh-HK";
@@ -126,7 +126,7 @@ export default function Activity() {
   ];
   const knownActions = new Set<string>(Object.values(AUDIT_ACTIONS).flat());
   const actionLabel = (a: string) => (isMessageKey(`action.${a}`) ? t(`action.${a}` as MessageKey) : a);
-  const chartTitle = t(data.chart.unit === "day" ? "explorer.chart.day" : "explorer.chart.hour", { total: data.chart.total });
+  const chartTitle = t(data.chart.unit === "day" ? "explorer.chart.day" : "explorer.chart.hour", { total: number(data.chart.total) });
   const bars = data.chart.buckets.map((b) => {
     const day = b.label.slice(0, 10);
     const hour = b.label.slice(11, 13);
