@@ -51,22 +51,26 @@ export function negotiateLocale(cookieValue: string | undefined, acceptLanguage:
 
 const HK_TIME_ZONE = "Asia/Hong_Kong";
 
-/** A time as Hong Kong readers expect it, whatever the server's or the browser's own time zone. */
+const HK_PARTS = new Intl.DateTimeFormat("en-GB", {
+  timeZone: HK_TIME_ZONE,
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+});
+
+/**
+ * A time as Hong Kong readers expect it, whatever the server's or the browser's own time zone. Put together from
+ * its parts rather than left to the locale's pattern: Node's and the browser's ICU join date and time differently
+ * in zh-HK (a thin space in one), and the server's text must be the browser's or hydration fails.
+ */
 export function formatHongKongTime(value: Date | string, locale: Locale): string {
   const date = typeof value === "string" ? new Date(value) : value;
-  return new Intl.DateTimeFormat(locale === "zh-HK" ? "zh-HK" : "en-GB", {
-    timeZone: HK_TIME_ZONE,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    // h23, not hour12: false, which zh-HK reads as h24 and shows midnight as "24:00:00" of the day before.
-    hourCycle: "h23",
-  })
-    .format(date)
-    // Node's ICU puts a thin space between date and time in zh-HK where the browser's puts a plain one: the same
-    // text on both sides, or the page's hydration fails.
-    .replace(/[\u2009\u202f\u00a0]/g, " ");
+  const part = Object.fromEntries(HK_PARTS.formatToParts(date).map((p) => [p.type, p.value])) as Record<string, string>;
+  const day = `${part.day}/${part.month}/${part.year}`;
+  const clock = `${part.hour}:${part.minute}:${part.second}`;
+  return locale === "zh-HK" ? `${day} ${clock}` : `${day}, ${clock}`;
 }

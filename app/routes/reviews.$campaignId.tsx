@@ -7,6 +7,7 @@ import { InlineReasonForm } from "~/components/decide-form";
 import { asFailure, FormMessage } from "~/components/form-feedback";
 import { IntentForm } from "~/components/field";
 import { useI18n } from "~/i18n/use-i18n";
+import { counted } from "~/i18n/plural";
 import type { MessageKey } from "~/i18n/messages";
 import { closeCampaign, decideItem, getCampaign } from "~/modules/reviews/service.server";
 import { titled } from "~/lib/meta";
@@ -77,7 +78,7 @@ export const action = /* @__PURE__ */ intentAction({
 });
 
 export default function Campaign() {
-  const { t, time } = useI18n();
+  const { t, time, locale, number } = useI18n();
   const data = useLoaderData<typeof loader>();
   const failure = asFailure(useActionData<typeof action>());
   const c = data.campaign;
@@ -96,6 +97,12 @@ export default function Campaign() {
         <p>
           {t("reviews.progress", { decided: c.decided, total: c.total })}{" "}
           <progress max={Math.max(c.total, 1)} value={c.decided} aria-label={t("reviews.progress", { decided: c.decided, total: c.total })} />
+        </p>
+        <p>
+          <a href={`/reviews/${c.id}/export`} download>
+            {t("export.campaignCsv")}
+          </a>{" "}
+          <span className="muted">{counted(t, locale, "export.rows", data.items.length, number)}</span>
         </p>
         {c.status === "closed" ? <p className="notice">{t("reviews.report", { kept: c.kept, revoked: c.revoked, flagged: c.flagged, ended: c.ended })}</p> : null}
         <FormMessage failure={failure} />

@@ -73,7 +73,7 @@ describe.skipIf(!hasBrowser())("each persona's sign-in and navigation (browser)"
     expect(nav.includes("Recent activity"), `"Recent activity" in ${JSON.stringify(nav)}`).toBe(who.audit);
     expect(new Set(nav).size).toBe(nav.length);
     // The home page offers the same pages, less itself.
-    const offered = await page.getByRole("main").getByRole("list").first().getByRole("link").allInnerTexts();
+    const offered = await page.getByRole("main").getByRole("region", { name: "What you can do here" }).getByRole("list").first().getByRole("link").allInnerTexts();
     expect(offered).toEqual(nav.slice(1));
     await expectAccessible(page);
 

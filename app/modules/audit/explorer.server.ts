@@ -45,7 +45,7 @@ export function parseAuditFilters(params: URLSearchParams): AuditFilters {
 }
 
 /** The where clause of a filtered view, with the actor's scope applied: a DA sees only their own participant. */
-function whereOf(ctx: ServiceContext, capability: "audit:read" | "audit:export", f: AuditFilters): SQL | undefined {
+export function whereOf(ctx: ServiceContext, capability: "audit:read" | "audit:export", f: AuditFilters): SQL | undefined {
   const conditions: (SQL | undefined)[] = [whereTenant(ctx.actor, capability, auditEvents.participantId)];
   if (f.participantId === "platform") conditions.push(sql`${auditEvents.participantId} is null`);
   else if (f.participantId) conditions.push(eq(auditEvents.participantId, f.participantId));

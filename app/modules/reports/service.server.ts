@@ -26,6 +26,7 @@ export interface AccessRow {
   userEmail: string;
   roleCode: string;
   roleName: string;
+  roleNameZh: string;
   validFrom: Date;
   validTo: Date | null;
   revokedAt: Date | null;
@@ -58,6 +59,7 @@ export async function accessAt(ctx: ServiceContext, at: Date, participantId?: st
       userEmail: users.email,
       roleCode: roleGrants.roleCode,
       roleName: roles.nameEn,
+      roleNameZh: roles.nameZh,
       validFrom: roleGrants.validFrom,
       validTo: roleGrants.validTo,
       revokedAt: roleGrants.revokedAt,

@@ -8,7 +8,7 @@ import type { SnapshotContent } from "./rules";
 export const FREEZE_GUARD_EVENTS = ["rollout.freeze_exception.used"] as const;
 
 /**
- * The change freeze on carried-over production credentials (circular §2(i); decision 014): from a rollout's
+ * The change freeze on carried-over production credentials (circular §2(i); decision 017): from a rollout's
  * verification session until HKEX announces the end of stabilisation, registering, rotating or revoking a key of a
  * production API client that the participant's snapshot carries over needs an exception approved by an officer
  * (four eyes). Each approved exception lets one change through and is then used up. Simulator and test clients are
