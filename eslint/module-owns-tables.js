@@ -20,6 +20,7 @@ export const OWNERS = {
   audit: "app/modules/audit",
   reviews: "app/modules/reviews",
   mail: "app/modules/mail",
+  certification: "app/modules/certification",
 };
 
 /** Table variable → owning module directory, read from the schema files. */

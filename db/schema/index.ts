@@ -7,3 +7,4 @@ export * from "./credentials";
 export * from "./audit";
 export * from "./reviews";
 export * from "./mail";
+export * from "./certification";
