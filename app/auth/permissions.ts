@@ -3,7 +3,7 @@
  * is satisfied by either scope. Services then narrow their queries to the scope the actor holds.
  * Deny by default: a persona holds only what is listed here.
  */
-export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver" | "report" | "review" | "credential";
+export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver" | "report" | "review" | "credential" | "certification";
 export type Action =
   | "read"
   | "create"
@@ -72,6 +72,9 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "role:revoke:any",
     "waiver:approve:any",
     "credential:read:any",
+    // Officers sign off or return a participant's certification run (SPEC §6).
+    "certification:read:any",
+    "certification:decide:any",
   ],
   compliance: [
     "participant:read:any",
@@ -84,9 +87,10 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "review:read:any",
     "review:manage:any",
     "credential:read:any",
+    "certification:read:any",
   ],
-  helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any", "credential:read:any"],
-  platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any"],
+  helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any", "credential:read:any", "certification:read:any"],
+  platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any", "certification:read:any"],
   da_maker: [
     "participant:read:own-participant",
     "case:read:own-participant",
@@ -107,6 +111,11 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "credential:read:own-participant",
     "credential:create:own-participant",
     "credential:manage:own-participant",
+    // The Developer Corner comes with the DA role, no registration (seed circular): the maker starts and submits
+    // a certification run, both DAs record results, the checker confirms.
+    "certification:read:own-participant",
+    "certification:create:own-participant",
+    "certification:complete:own-participant",
   ],
   da_checker: [
     "participant:read:own-participant",
@@ -125,6 +134,9 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "credential:read:own-participant",
     "credential:approve:own-participant",
     "credential:manage:own-participant",
+    "certification:read:own-participant",
+    "certification:complete:own-participant",
+    "certification:approve:own-participant",
   ],
 };
 
@@ -154,6 +166,7 @@ export const SYSTEM_PERMISSIONS: readonly Permission[] = [
   "credential:create:any",
   "credential:manage:any",
   "credential:notify:any",
+  "certification:read:any",
 ];
 
 export function permissionsFor(personas: readonly Persona[]): Set<Permission> {

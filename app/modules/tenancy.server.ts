@@ -38,6 +38,7 @@ const VISIBLE_WITH: Partial<Record<Resource, Capability>> = {
   review: "review:read",
   audit: "audit:read",
   report: "report:read",
+  certification: "certification:read",
 };
 
 /**

@@ -89,6 +89,15 @@ export const AUDIT_ACTIONS = {
     "review.item.already_ended",
   ],
   audit: ["audit.exported", "audit.checkpoint.created"],
+  certification: [
+    "certification.run.started",
+    "certification.result.recorded",
+    "certification.run.submitted",
+    "certification.run.confirmed",
+    "certification.run.signed_off",
+    "certification.run.returned",
+    "certification.run.stale",
+  ],
 } as const;
 
 export type AuditArea = keyof typeof AUDIT_ACTIONS;
