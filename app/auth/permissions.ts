@@ -90,7 +90,7 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "certification:read:any",
   ],
   helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any", "credential:read:any", "certification:read:any"],
-  platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any", "certification:read:any"],
+  platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any", "certification:read:any", "certification:manage:any"],
   da_maker: [
     "participant:read:own-participant",
     "case:read:own-participant",

@@ -822,6 +822,7 @@ export const en = {
   "action.certification.run.signed_off": "Certification signed off",
   "action.certification.run.returned": "Certification run returned",
   "action.certification.run.stale": "Certification became stale",
+  "action.certification.case.added": "Certification test case added",
   "cert.title": "Developer Corner: API certification",
   "cert.intro": "Certification runs of the OCP API services: test execution, recording of results and HKEX sign-off.",
   "cert.runs": "Certification runs",

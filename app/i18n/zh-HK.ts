@@ -824,6 +824,7 @@ export const zhHK: Record<MessageKey, string> = {
   "action.certification.run.signed_off": "認證檢測獲簽署通過",
   "action.certification.run.returned": "退回認證檢測",
   "action.certification.run.stale": "認證檢測已失效",
+  "action.certification.case.added": "新增認證檢測案例",
   "cert.title": "Developer Corner：API 認證檢測",
   "cert.intro": "OCP API 服務的認證檢測：測試執行、結果記錄及香港交易所簽署通過。",
   "cert.runs": "認證檢測",

@@ -7,6 +7,7 @@ import "~/auth/session.server";
 import "~/auth/sign-in.server";
 import "./audit/checkpoint.server";
 import "./audit/explorer.server";
+import "./certification/service.server";
 import "./credentials/service.server";
 import "./onboarding/service.server";
 import "./participants/service.server";

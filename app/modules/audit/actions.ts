@@ -97,6 +97,7 @@ export const AUDIT_ACTIONS = {
     "certification.run.signed_off",
     "certification.run.returned",
     "certification.run.stale",
+    "certification.case.added",
   ],
 } as const;
 
