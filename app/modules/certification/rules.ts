@@ -55,7 +55,9 @@ export function decideRun(run: RunFacts, action: RunAction): RunDecision {
   if (action.kind === "stale") {
     return run.status === "stale" ? refuse("cert.refused.alreadyStale") : { ok: true, status: "stale" };
   }
-  if (run.status === "signed_off") return refuse("cert.refused.signedOff");
+  // A decision that comes second (two officers at once) is told the run was already decided.
+  const deciding = action.kind === "confirm" || action.kind === "sign_off" || action.kind === "return";
+  if (run.status === "signed_off") return refuse(deciding ? "cert.refused.alreadyDecided" : "cert.refused.signedOff");
   if (run.status === "stale") return refuse("cert.refused.stale");
   switch (action.kind) {
     case "record": {
