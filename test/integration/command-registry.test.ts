@@ -427,7 +427,7 @@ for (const kind of databaseKinds()) {
 describe.each(databaseKinds())("every read, for another participant's administrator [%s]", (kind) => {
   let db: Database;
   let drop: () => Promise<void>;
-  const ids: { client: string; run: string; campaign: string; maker: string } = { client: "", run: "", campaign: "", maker: "" };
+  const ids: { client: string; run: string; campaign: string; maker: string; certification: string } = { client: "", run: "", campaign: "", maker: "", certification: "" };
   beforeAll(async () => {
     const database = await createTestDatabase(kind);
     db = database.db;
@@ -441,6 +441,9 @@ describe.each(databaseKinds())("every read, for another participant's administra
     ids.run = run.id;
     const campaign = (await COMMANDS.get("reviews.openCampaign")!(await contextFor(db, "compliance@hkex.demo"), { name: "B only", participantIds: [B], deadline: "2099-12-31", deadlinePolicy: "flag" } as never)) as { id: string };
     ids.campaign = campaign.id;
+    // The demo's B01234 is mid-certification.
+    const [certification] = await db.select().from(schema.certificationRuns).where(sql`${schema.certificationRuns.participantId} = ${B}`);
+    ids.certification = certification!.id;
   });
   afterAll(async () => {
     await drop?.();
@@ -458,6 +461,7 @@ describe.each(databaseKinds())("every read, for another participant's administra
     const { exploreAudit } = await import("../../app/modules/audit/explorer.server");
     const { listRecentAuditEvents } = await import("../../app/modules/audit/service.server");
     const reports = await import("../../app/modules/reports/service.server");
+    const { getRun, listRuns, runCsv } = await import("../../app/modules/certification/service.server");
     for (const email of ["maker@c00123.demo", "checker@c00123.demo"]) {
       const ctx = await contextFor(db, email);
       const objects: [string, () => Promise<unknown>][] = [
@@ -472,6 +476,8 @@ describe.each(databaseKinds())("every read, for another participant's administra
         ["token check", () => checkToken(ctx, ids.client, "a.b.c")],
         ["import run", () => getImportRun(ctx, ids.run)],
         ["campaign", () => getCampaign(ctx, ids.campaign)],
+        ["certification run", () => getRun(ctx, ids.certification)],
+        ["certification CSV", () => runCsv(ctx, ids.certification)],
       ];
       for (const [what, read] of objects) {
         const error = await read().then(
@@ -498,6 +504,8 @@ describe.each(databaseKinds())("every read, for another participant's administra
         ["no-2FA report", () => reports.noMfaReport(ctx, B)],
         ["expiring report", () => reports.expiringReport(ctx, B)],
         ["pending report", () => reports.pendingTooLongReport(ctx, B)],
+        ["certification runs", () => listRuns(ctx)],
+        ["certification runs of B01234", () => listRuns(ctx, B)],
       ];
       for (const [what, list] of lists) {
         // An administrator without the list's capability at all (a checker and imports) is refused outright.
