@@ -41,6 +41,7 @@ export const PERSONAS = [
   "platform_admin",
   "da_maker",
   "da_checker",
+  "tester",
 ] as const;
 export type Persona = (typeof PERSONAS)[number];
 
@@ -52,6 +53,7 @@ export const PERSONA_BY_ROLE: Record<string, Persona> = {
   platform_admin: "platform_admin",
   da_maker: "da_maker",
   da_checker: "da_checker",
+  certification_tester: "tester",
 };
 
 export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
@@ -138,6 +140,8 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "certification:complete:own-participant",
     "certification:approve:own-participant",
   ],
+  // A participant's tester (the role catalogue's certification_tester) records results in the Developer Corner.
+  tester: ["participant:read:own-participant", "certification:read:own-participant", "certification:complete:own-participant"],
 };
 
 /**

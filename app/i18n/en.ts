@@ -815,6 +815,7 @@ export const en = {
   "confirm.support.reset.keptNone": "None: a reset never adds a role.",
   // Certification (issue 11): one block, to ease merging.
   "nav.certification": "Developer Corner",
+  "persona.tester": "Certification tester",
   "action.certification.run.started": "Certification run started",
   "action.certification.result.recorded": "Certification result recorded",
   "action.certification.run.submitted": "Certification run submitted",

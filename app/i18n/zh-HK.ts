@@ -817,6 +817,7 @@ export const zhHK: Record<MessageKey, string> = {
   "confirm.support.reset.keptNone": "無：重設永不新增角色。",
   // Certification (issue 11): one block, to ease merging.
   "nav.certification": "Developer Corner",
+  "persona.tester": "認證測試員",
   "action.certification.run.started": "開始認證檢測",
   "action.certification.result.recorded": "記錄認證檢測結果",
   "action.certification.run.submitted": "提交認證檢測",

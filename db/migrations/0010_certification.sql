@@ -100,3 +100,6 @@ INSERT INTO "certification_cases" ("code", "service_code", "title_en", "title_zh
   ('SIS-03', 'si_status', 'Replay missed SI status events', '重播錯過的交收指示狀態事件', '1. Stop the program during the script. 2. Restart and request a replay from the last event id.', 'Missed events replayed from the given id, without gaps or duplicates.', true, 1, 230),
   ('SIS-04', 'si_status', 'Page through the SI status history', '分頁瀏覽交收指示狀態記錄', '1. Request the day''s SI status history with a page size of 50.', 'Every event received once across pages; the last page has no next cursor.', false, 1, 240),
   ('SIS-05', 'si_status', 'Handle a malformed event without stopping', '處理格式錯誤的事件而不中斷', '1. Trigger the simulator''s malformed-event scenario.', 'The program logs and skips the event, and keeps receiving the following ones.', false, 1, 250);
+--> statement-breakpoint
+-- Testers sign in to the console to record results in the Developer Corner: the tester role becomes a console role.
+UPDATE "roles" SET "is_console" = true WHERE "code" = 'certification_tester';

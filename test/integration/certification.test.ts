@@ -56,17 +56,17 @@ describeEachDatabase("API certification", { demo: true }, (use) => {
 
   const as = (email: string) => contextFor(use().db, email);
 
-  /** A participant subscribed to reference data, with a maker, a checker, a tester DA and a simulator client. */
+  /** A participant subscribed to reference data, with a maker, a checker, a tester and a simulator client. */
   async function participant(services: string[] = ["reference_data"]) {
     const db = use().db;
     const p = await registerParticipant(db, { id: nextId(), services });
-    const make = async (role: "da_maker" | "da_checker", tag: string): Promise<ServiceContext> => {
+    const make = async (role: "da_maker" | "da_checker" | "certification_tester", tag: string): Promise<ServiceContext> => {
       const u = await createConsoleUser(db, { email: `${tag}-${p.id.toLowerCase()}@cert.example`, participantId: p.id, password: DEMO_PASSWORD, roleCodes: [role] });
       return contextFor(db, u.email);
     };
     const maker = await make("da_maker", "maker");
     const checker = await make("da_checker", "checker");
-    const tester = await make("da_checker", "tester");
+    const tester = await make("certification_tester", "tester");
     const client = await issueClientWithKey(db, p.id, "simulator", maker);
     return { id: p.id, maker, checker, tester, client };
   }
@@ -118,6 +118,10 @@ describeEachDatabase("API certification", { demo: true }, (use) => {
       [2, "passed"],
     ]);
 
+    // The tester records, and only records.
+    expect(p.tester.actor.personas).toEqual(["tester"]);
+    await refusal(submitRun(p.tester, { runId: run.id }), 403);
+    await refusal(confirmRun(p.tester, { runId: run.id }), 403);
     // Checks before the participant's side: the checker may not submit; the maker may not confirm their own submission.
     await refusal(submitRun(p.checker, { runId: run.id }), 403);
     await submitRun(p.maker, { runId: run.id });
