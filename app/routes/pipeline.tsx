@@ -6,6 +6,7 @@ import { protectedLoader } from "~/auth/guard.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { pipelineBoard } from "~/modules/onboarding/service.server";
+import { certificationStatuses } from "~/modules/certification/service.server";
 import { ParticipantFilters } from "~/components/participant-filters";
 import { titled } from "~/lib/meta";
 
@@ -20,7 +21,10 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
   const params = new URL(request.url).searchParams;
   const filters = Filters.parse({ type: params.get("type") ?? undefined, status: params.get("status") ?? undefined });
   const board = await pipelineBoard(ctx, filters);
-  return json({ filters, ...board });
+  const ids = [...new Set([...board.columns.flatMap((c) => c.cards), ...board.live].map((c) => c.participantId))];
+  const statuses = await certificationStatuses(ctx.db, ids);
+  const certification = Object.fromEntries([...statuses].map(([id, s]) => [id, s.current ? "signed_off" : s.status]));
+  return json({ filters, ...board, certification });
 });
 
 export default function Pipeline() {
@@ -60,6 +64,14 @@ export default function Pipeline() {
                     <span className="small">{card.nameEn}</span>
                     <br />
                     <span className="small muted">{t(`participantType.${card.type}` as MessageKey)}</span>
+                    {data.certification[card.participantId] && data.certification[card.participantId] !== "none" ? (
+                      <>
+                        <br />
+                        <span className="small">
+                          {t("cert.statusOnParticipant")}: {t(`cert.status.${data.certification[card.participantId]}` as MessageKey)}
+                        </span>
+                      </>
+                    ) : null}
                     {column.live ? null : (
                       <>
                         <br />

@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { certificationCases, certificationResults, certificationRunCases, onboardingSteps } from "../../db/schema";
+import { certificationCases, certificationResults, certificationRunCases, mailOutbox, onboardingSteps } from "../../db/schema";
 import { AppError } from "../../app/lib/errors";
 import type { ServiceContext } from "../../app/modules/context.server";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
@@ -243,6 +243,9 @@ describeEachDatabase("API certification", { demo: true }, (use) => {
     expect(await certificationStatusOf(db, p.id)).toMatchObject({ current: false, status: "stale" });
     expect(await CHECKS.certification_signed_off(db, p.id, now)).toMatchObject({ outcome: "fail" });
     expect((await auditEventsSince(db, mark)).map((e) => e.action)).toEqual(["certification.run.stale"]);
+    // The participant is told.
+    const told = await db.select().from(mailOutbox).where(and(eq(mailOutbox.kind, "certification_stale"), eq(mailOutbox.participantId, p.id)));
+    expect(told.map((m) => m.toAddress).sort()).toEqual([p.checker.actor.email, p.maker.actor.email].sort());
 
     // Re-certified for 1.1, then the catalogue adds a mandatory reference-data case: stale again.
     await certifyParticipant(db, p.id, { maker: p.maker, checker: p.checker, officer }, { programVersion: "1.1" });

@@ -14,6 +14,7 @@ import {
   ocpServices,
   participantServices,
   participants,
+  roleGrants,
   users,
   type CertificationRun,
   type CertificationRunStatus,
@@ -22,6 +23,8 @@ import { AppError, notFound } from "~/lib/errors";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
+import { queueMail } from "../mail/service.server";
+import { grantCountsNow } from "../roles/facts.server";
 import { optionalText, participantIdSchema, requiredText } from "../participants/schemas";
 import { mayOn, whereTenant } from "../tenancy.server";
 import { OPEN_STATUSES, decideRun, isCurrent, missingMandatory, type RunAction, type RunFacts } from "./rules";
@@ -319,6 +322,26 @@ async function makeStale(cx: CommandContext, runs: CertificationRun[], reason: s
     const status = decided(facts, { kind: "stale" });
     const after = await updateRun(cx, run, { status, staleAt: cx.now, staleReason: reason });
     cx.audit({ action: "certification.run.stale", entityType: "certification_run", entityId: run.id, participantId: run.participantId, changes: diffFields(run, after, ["status"]), reason });
+    // The participant is told: its administrators learn that production for the new version needs a new sign-off.
+    if (run.status === "signed_off") {
+      const admins = await cx.tx
+        .selectDistinct({ email: users.email })
+        .from(roleGrants)
+        .innerJoin(users, eq(users.id, roleGrants.userId))
+        .where(and(eq(roleGrants.participantId, run.participantId), inArray(roleGrants.roleCode, ["da_maker", "da_checker"]), eq(users.status, "active"), grantCountsNow(cx.now)));
+      await queueMail(
+        cx.tx,
+        admins.map((admin) => ({
+          toAddress: admin.email,
+          subject: `OCP API certification needs renewing: ${run.programName} ${run.programVersion}`,
+          body: `The API certification of ${run.programName} ${run.programVersion} signed off for ${run.participantId} is no longer current: ${reason}.\nStart a new certification run in the Developer Corner of the OCP Onboarding Console; production credentials for the new version need a new sign-off.`,
+          kind: "certification_stale",
+          participantId: run.participantId,
+          createdAt: cx.now,
+          metadata: { runId: run.id, programVersion: run.programVersion },
+        })),
+      );
+    }
   }
 }
 
@@ -520,33 +543,47 @@ export interface CertificationStatus {
  * program version last declared, covering every subscribed service and every mandatory case the catalogue asks now.
  */
 export async function certificationStatusOf(db: DbOrTx, participantId: string): Promise<CertificationStatus> {
-  const runs = await db.select().from(certificationRuns).where(eq(certificationRuns.participantId, participantId)).orderBy(desc(certificationRuns.startedAt));
-  const latest = runs[0];
-  if (!latest) return { status: "none", current: false, runId: null, programVersion: null };
-  const signed = runs.find((r) => r.status === "signed_off");
-  let current = false;
-  if (signed) {
-    const subscribed = (await db.select({ code: participantServices.serviceCode }).from(participantServices).where(eq(participantServices.participantId, participantId))).map((s) => s.code);
-    const runCases = await db.select({ code: certificationRunCases.caseCode, service: certificationRunCases.serviceCode }).from(certificationRunCases).where(eq(certificationRunCases.runId, signed.id));
-    const mandatory = subscribed.length
-      ? await db
-          .select({ code: certificationCases.code, serviceCode: certificationCases.serviceCode })
-          .from(certificationCases)
-          .where(and(eq(certificationCases.mandatory, true), isNull(certificationCases.retiredAt), inArray(certificationCases.serviceCode, subscribed)))
-      : [];
-    current = isCurrent(
-      { status: signed.status, programVersion: signed.programVersion, caseCodes: runCases.map((c) => c.code), services: [...new Set(runCases.map((c) => c.service))] },
-      { programVersion: null, mandatoryCases: mandatory, subscribed },
-    );
-  }
-  const shown = current && signed ? signed : latest;
-  return { status: shown.status, current, runId: shown.id, programVersion: shown.programVersion };
+  return (await certificationStatuses(db, [participantId])).get(participantId)!;
 }
 
-/** Certification status of many participants at once (the pipeline, the participants list). */
+/** Certification status of many participants at once (the pipeline): four queries, however many participants. */
 export async function certificationStatuses(db: DbOrTx, participantIds: readonly string[]): Promise<Map<string, CertificationStatus>> {
   const out = new Map<string, CertificationStatus>();
-  for (const id of participantIds) out.set(id, await certificationStatusOf(db, id));
+  for (const id of participantIds) out.set(id, { status: "none", current: false, runId: null, programVersion: null });
+  if (participantIds.length === 0) return out;
+  const ids = [...participantIds];
+  const runs = await db
+    .select({ id: certificationRuns.id, participantId: certificationRuns.participantId, status: certificationRuns.status, programVersion: certificationRuns.programVersion })
+    .from(certificationRuns)
+    .where(inArray(certificationRuns.participantId, ids))
+    .orderBy(desc(certificationRuns.startedAt));
+  if (runs.length === 0) return out;
+  const signed = new Map<string, (typeof runs)[number]>();
+  for (const r of runs) if (r.status === "signed_off" && !signed.has(r.participantId)) signed.set(r.participantId, r);
+  const signedIds = [...signed.values()].map((r) => r.id);
+  const runCases = signedIds.length
+    ? await db.select({ runId: certificationRunCases.runId, code: certificationRunCases.caseCode, service: certificationRunCases.serviceCode }).from(certificationRunCases).where(inArray(certificationRunCases.runId, signedIds))
+    : [];
+  const subscriptions = await db.select({ participantId: participantServices.participantId, code: participantServices.serviceCode }).from(participantServices).where(inArray(participantServices.participantId, ids));
+  const mandatory = await db
+    .select({ code: certificationCases.code, serviceCode: certificationCases.serviceCode })
+    .from(certificationCases)
+    .where(and(eq(certificationCases.mandatory, true), isNull(certificationCases.retiredAt)));
+  for (const id of ids) {
+    const latest = runs.find((r) => r.participantId === id);
+    if (!latest) continue;
+    const run = signed.get(id);
+    let current = false;
+    if (run) {
+      const cases = runCases.filter((c) => c.runId === run.id);
+      current = isCurrent(
+        { status: run.status, programVersion: run.programVersion, caseCodes: cases.map((c) => c.code), services: [...new Set(cases.map((c) => c.service))] },
+        { programVersion: null, mandatoryCases: mandatory, subscribed: subscriptions.filter((s) => s.participantId === id).map((s) => s.code) },
+      );
+    }
+    const shown = current && run ? run : latest;
+    out.set(id, { status: shown.status, current, runId: shown.id, programVersion: shown.programVersion });
+  }
   return out;
 }
 
