@@ -162,13 +162,14 @@ async function prepareStep(db: Database, participantId: string, stepKey: string,
   }
 }
 
-/** An active API client of the participant with a registered key (valid a year): the key pair's private half is thrown away. */
+/** An active API client of the participant with a registered key (valid `keyDays`, a year by default): the key pair's private half is thrown away. */
 export async function issueClientWithKey(
   db: Database,
   participantId: string,
   environment: "simulator" | "test" | "production",
   owner: ServiceContext,
   checker?: ServiceContext,
+  keyDays = 365,
 ): Promise<ApiClient> {
   const system = systemContext(db);
   const maker = environment === "production" ? owner : system;
@@ -179,7 +180,7 @@ export async function issueClientWithKey(
   const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const { nonce } = await issueChallenge(system, { clientId: client.id });
   const proof = await new SignJWT({ nonce }).setProtectedHeader({ alg: "ES256" }).setAudience(POP_AUDIENCE).setSubject(client.clientId).setIssuedAt().setExpirationTime("10m").sign(privateKey);
-  const expiresOn = new Date(Date.now() + 365 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  const expiresOn = new Date(Date.now() + keyDays * 24 * 3600 * 1000).toISOString().slice(0, 10);
   await registerKey(system, { clientId: client.id, publicKey: publicKey.export({ type: "spki", format: "pem" }).toString(), proof, nonce, expiresOn });
   return client;
 }

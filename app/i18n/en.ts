@@ -554,7 +554,7 @@ export const en = {
   "reports.dormant": "Dormant accounts",
   "reports.mfa": "Console users without two-factor authentication",
   "reports.expiring": "Access ending within 30 days",
-  "reports.expiringNote": "Time-limited role grants. API credentials join this report with credential issuance.",
+  "reports.expiringNote": "Time-limited role grants and the keys of active API clients (the user named is the client's owner).",
   "reports.pending": "Approvals pending more than 3 days",
   "reports.at": "At (Hong Kong time)",
   "reports.from": "From",

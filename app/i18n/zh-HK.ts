@@ -556,7 +556,7 @@ export const zhHK: Record<MessageKey, string> = {
   "reports.dormant": "休眠帳戶",
   "reports.mfa": "未啟用雙重認證的平台用戶",
   "reports.expiring": "30 日內到期的權限",
-  "reports.expiringNote": "有時限的角色授權。API 憑證會在憑證發出功能推出後加入此報告。",
+  "reports.expiringNote": "有時限的角色授權及生效 API 客戶端的金鑰（所列用戶為客戶端負責人）。",
   "reports.pending": "待批超過 3 日的審批",
   "reports.at": "時間點（香港時間）",
   "reports.from": "由",
