@@ -918,6 +918,8 @@ export const en = {
   "cert.check.certification.fail": "No current signed-off certification covering every subscribed service.",
   "cert.check.production.pass": "An approved production API client has a valid key.",
   "cert.check.production.fail": "No approved production API client with a valid key yet.",
+  "cert.nextExpiry": "Next key expiry",
+  "cert.expiresSoon": "Expires within 30 days",
 } as const;
 
 export type MessageKey = keyof typeof en;

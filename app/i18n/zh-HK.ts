@@ -920,4 +920,6 @@ export const zhHK: Record<MessageKey, string> = {
   "cert.check.certification.fail": "尚未有涵蓋所有訂閱服務的現行認證檢測簽署。",
   "cert.check.production.pass": "已有獲批准的正式環境 API 客戶端及有效金鑰。",
   "cert.check.production.fail": "尚未有獲批准的正式環境 API 客戶端及有效金鑰。",
+  "cert.nextExpiry": "下一個金鑰到期日",
+  "cert.expiresSoon": "30 日內到期",
 };

@@ -34,17 +34,25 @@ function clientScope(ctx: ServiceContext) {
   return whereTenant(ctx.actor, "credential:read", apiClients.participantId);
 }
 
-export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { ownerName: string; keys: number })[]> {
+export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { ownerName: string; keys: number; nextExpiry: Date | null })[]> {
   const rows = await ctx.db
     .select({ client: apiClients, ownerName: users.displayName })
     .from(apiClients)
     .innerJoin(users, eq(users.id, apiClients.ownerUserId))
     .where(clientScope(ctx))
     .orderBy(asc(apiClients.participantId), asc(apiClients.environment), asc(apiClients.name));
+  const now = new Date();
   const keys = rows.length
-    ? await ctx.db.select({ apiClientId: apiKeys.apiClientId }).from(apiKeys).where(and(inArray(apiKeys.apiClientId, rows.map((r) => r.client.id)), eq(apiKeys.status, "active")))
+    ? await ctx.db
+        .select({ apiClientId: apiKeys.apiClientId, expiresAt: apiKeys.expiresAt })
+        .from(apiKeys)
+        .where(and(inArray(apiKeys.apiClientId, rows.map((r) => r.client.id)), eq(apiKeys.status, "active"), gt(apiKeys.expiresAt, now)))
     : [];
-  return rows.map((r) => ({ ...r.client, ownerName: r.ownerName, keys: keys.filter((k) => k.apiClientId === r.client.id).length }));
+  return rows.map((r) => {
+    const mine = keys.filter((k) => k.apiClientId === r.client.id);
+    const nextExpiry = mine.reduce<Date | null>((soonest, k) => (soonest === null || k.expiresAt < soonest ? k.expiresAt : soonest), null);
+    return { ...r.client, ownerName: r.ownerName, keys: mine.length, nextExpiry };
+  });
 }
 
 /** A client in the actor's scope (404 otherwise, also for another participant's client). */
