@@ -920,6 +920,14 @@ export const en = {
   "cert.check.production.fail": "No approved production API client with a valid key yet.",
   "cert.nextExpiry": "Next key expiry",
   "cert.expiresSoon": "Expires within 30 days",
+  "cert.catalogue": "Test-case catalogue",
+  "cert.catalogueIntro": "The cases each OCP service's certification runs, catalogue version {version}. Runs keep the text of the cases they used.",
+  "cert.retired": "Retired",
+  "cert.addCase": "Add a test case",
+  "cert.addCaseHint": "Adding a case makes a new catalogue version. A new mandatory case makes the sign-offs of every participant subscribed to its service stale.",
+  "cert.codeHint": "For example REF-07: two to five capital letters, a hyphen, two or three digits.",
+  "cert.titleEn": "Title (English)",
+  "cert.titleZh": "Title (Traditional Chinese)",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -922,4 +922,12 @@ export const zhHK: Record<MessageKey, string> = {
   "cert.check.production.fail": "尚未有獲批准的正式環境 API 客戶端及有效金鑰。",
   "cert.nextExpiry": "下一個金鑰到期日",
   "cert.expiresSoon": "30 日內到期",
+  "cert.catalogue": "測試案例目錄",
+  "cert.catalogueIntro": "各 OCP 服務認證檢測所用的案例，目錄版本 {version}。每次認證檢測保留其所用案例的文字。",
+  "cert.retired": "已停用",
+  "cert.addCase": "新增測試案例",
+  "cert.addCaseHint": "新增案例會產生新的目錄版本。新增必須案例會令所有訂閱該服務的參與者的簽署失效。",
+  "cert.codeHint": "例如 REF-07：兩至五個大楷英文字母、連字號及兩至三位數字。",
+  "cert.titleEn": "標題（英文）",
+  "cert.titleZh": "標題（繁體中文）",
 };

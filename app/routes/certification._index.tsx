@@ -56,6 +56,9 @@ export default function CertificationRuns() {
     <section aria-labelledby="cert-title">
       <h1 id="cert-title">{t("cert.title")}</h1>
       <p>{t("cert.intro")}</p>
+      <p>
+        <Link to="/certification/catalogue">{t("cert.catalogue")}</Link>
+      </p>
       {data.status ? (
         <p>
           {t("cert.statusOnParticipant")}:{" "}

@@ -100,6 +100,10 @@ describe.skipIf(!hasBrowser())("a certification run from the tester's results to
     await officer.getByRole("heading", { level: 1, name: /Certification summary/ }).waitFor();
     await expectAccessible(officer);
     await officer.getByText("Retested CON-02 on build 3.2.0: as expected.").waitFor();
+    // The catalogue the runs draw on.
+    await officer.goto(`${server.baseUrl}/certification/catalogue`);
+    await officer.getByRole("heading", { level: 1, name: "Test-case catalogue" }).waitFor();
+    await expectAccessible(officer);
 
     // The maker declares version 3.3.0: the sign-off goes stale and the check fails again.
     await maker.goto(`${server.baseUrl}/certification`);

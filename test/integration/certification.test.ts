@@ -149,7 +149,7 @@ describeEachDatabase("API certification", { demo: true }, (use) => {
     expect(mine.every((e) => e.participantId === p.id)).toBe(true);
     expect(mine.at(-1)).toMatchObject({ actorUserId: officer.actor.userId });
 
-    // A catalogue change never rewrites the run's copy.
+    // Its status, and its export for the officer's file.
     const status = await certificationStatusOf(db, p.id);
     expect(status).toMatchObject({ current: true, status: "signed_off", programVersion: "2.1" });
     const csv = await runCsv(officer, run.id);
@@ -193,6 +193,12 @@ describeEachDatabase("API certification", { demo: true }, (use) => {
     expect(html).toContain("Not run");
     const exported = await own.get(`/certification/${run.id}/export`);
     expect(exported.headers.get("content-type")).toMatch(/^text\/csv/);
+    // The catalogue reads for everyone in the Developer Corner; only the platform administrator adds to it.
+    const catalogue = await outsider.get("/certification/catalogue");
+    expect(catalogue.status).toBe(200);
+    expect(await catalogue.text()).toContain("REF-05");
+    const refused = await outsider.post("/certification/catalogue", { intent: "add", code: "ZZZ-01", serviceCode: "reference_data", titleEn: "x", titleZh: "x", steps: "x", expectedResult: "x" });
+    expect(refused.status).toBe(403);
   });
 
   it("lets two officers sign off at once: one sign-off, one 'already decided'", async () => {
@@ -248,8 +254,9 @@ describeEachDatabase("API certification", { demo: true }, (use) => {
     expect(told.map((m) => m.toAddress).sort()).toEqual([p.checker.actor.email, p.maker.actor.email].sort());
 
     // Re-certified for 1.1, then the catalogue adds a mandatory reference-data case: stale again.
-    await certifyParticipant(db, p.id, { maker: p.maker, checker: p.checker, officer }, { programVersion: "1.1" });
+    const recertified = await certifyParticipant(db, p.id, { maker: p.maker, checker: p.checker, officer }, { programVersion: "1.1" });
     expect(await CHECKS.certification_signed_off(db, p.id, now)).toMatchObject({ outcome: "pass" });
+    const copied = await db.select().from(certificationRunCases).where(eq(certificationRunCases.runId, recertified.id));
     const code = `RFX-${String(counter).padStart(2, "0")}`;
     await addCatalogueCase(await as("platform@hkex.demo"), { code, serviceCode: "reference_data", titleEn: "Holiday calendar change", titleZh: "假期日曆更改", steps: "1. Request.", expectedResult: "New holiday shown", mandatory: true });
     expect(await certificationStatusOf(db, p.id)).toMatchObject({ current: false, status: "stale" });
@@ -257,6 +264,8 @@ describeEachDatabase("API certification", { demo: true }, (use) => {
     expect((await listRuns(officer, p.id)).map((r) => r.status).sort()).toEqual(["stale", "stale"]);
     const [added] = await db.select().from(certificationCases).where(eq(certificationCases.code, code));
     expect(added?.catalogueVersion).toBeGreaterThan(1);
+    // The catalogue change never rewrites the run's copy of its cases.
+    expect(await db.select().from(certificationRunCases).where(eq(certificationRunCases.runId, recertified.id))).toEqual(copied);
   });
 
   it("opens the API certification step only when the certification is signed off, and an administrator without a second factor is not activated", async () => {

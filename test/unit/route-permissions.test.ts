@@ -139,6 +139,7 @@ describe("route permissions", () => {
       "certification.$runId.export.tsx": {"loader":  "certification:read"},
       "certification.$runId.tsx": {"loader":  "certification:read",  "action":  {"record":  "certification:complete",  "submit":  "certification:create",  "confirm":  "certification:approve",  "checker-return":  "certification:approve",  "decide":  "certification:decide"}},
       "certification.$runId_.summary.tsx": {"loader":  "certification:read"},
+      "certification.catalogue.tsx": {"loader":  "certification:read",  "action":  {"add":  "certification:manage"}},
       "certification._index.tsx": {"loader":  "certification:read",  "action":  {"start":  "certification:create",  "version":  "certification:create"}},
       "credentials.$id.tsx": {"loader":  "credential:read",  "action":  {"challenge":  "credential:manage",  "register":  "credential:manage",  "revoke":  "credential:manage",  "decide":  "credential:approve",  "check":  "credential:read"}},
       "credentials._index.tsx": {"loader":  "credential:read",  "action":  "credential:create"},

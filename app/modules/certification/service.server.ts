@@ -420,6 +420,14 @@ export const addCatalogueCase = defineCommand({
 
 // ——— Reads ———
 
+/** The catalogue, current and retired cases, by service; open to everyone who reads certification. */
+export async function listCatalogue(ctx: ServiceContext) {
+  whereTenant(ctx.actor, "certification:read", certificationRuns.participantId);
+  const cases = await ctx.db.select().from(certificationCases).orderBy(asc(certificationCases.sortOrder), asc(certificationCases.code));
+  const services = await ctx.db.select().from(ocpServices).orderBy(asc(ocpServices.sortOrder));
+  return { cases, services, version: await catalogueVersion(ctx.db), canManage: mayOn(ctx.actor, "certification:manage", null) };
+}
+
 function runScope(ctx: ServiceContext) {
   return whereTenant(ctx.actor, "certification:read", certificationRuns.participantId);
 }
