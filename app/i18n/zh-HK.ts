@@ -816,7 +816,7 @@ export const zhHK: Record<MessageKey, string> = {
   "confirm.support.reset.kept": "保留的基本角色",
   "confirm.support.reset.keptNone": "無：重設永不新增角色。",
   // Certification (issue 11): one block, to ease merging.
-  "nav.certification": "Developer Corner",
+  "nav.certification": "開發者專區",
   "persona.tester": "認證測試員",
   "action.certification.run.started": "開始認證檢測",
   "action.certification.result.recorded": "記錄認證檢測結果",
@@ -826,7 +826,7 @@ export const zhHK: Record<MessageKey, string> = {
   "action.certification.run.returned": "退回認證檢測",
   "action.certification.run.stale": "認證檢測已失效",
   "action.certification.case.added": "新增認證檢測案例",
-  "cert.title": "Developer Corner：API 認證檢測",
+  "cert.title": "開發者專區（Developer Corner）：API 認證檢測",
   "cert.intro": "OCP API 服務的認證檢測：測試執行、結果記錄及香港交易所簽署通過。",
   "cert.runs": "認證檢測",
   "cert.noRuns": "尚未有認證檢測。",
