@@ -8,6 +8,7 @@ import "~/auth/sign-in.server";
 import "./audit/checkpoint.server";
 import "./audit/explorer.server";
 import "./certification/service.server";
+import "./certification/simulator.server";
 import "./credentials/service.server";
 import "./onboarding/service.server";
 import "./participants/service.server";

@@ -22,6 +22,8 @@ import {
 import { advanceCase, certifyParticipant, contextFor, createConsoleUser, issueClientWithKey, registerParticipant } from "../factories";
 import { auditEventsSince, lastAuditId } from "../support/audit";
 import { describeEachDatabase } from "../support/databases";
+import { clientWithPrivateKey } from "../support/simulator";
+import { SIMULATOR_RATE_LIMIT } from "../../app/modules/certification/simulator.server";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
 
 /**
@@ -266,6 +268,53 @@ describeEachDatabase("API certification", { demo: true }, (use) => {
     expect(added?.catalogueVersion).toBeGreaterThan(1);
     // The catalogue change never rewrites the run's copy of its cases.
     expect(await db.select().from(certificationRunCases).where(eq(certificationRunCases.runId, recertified.id))).toEqual(copied);
+  });
+
+  it("serves the simulator to a registered simulator key only, records each call as machine evidence, pages the SI feed and rate-limits", async () => {
+    const db = use().db;
+    const p = await participant(["reference_data", "si_status"]);
+    const signed = await clientWithPrivateKey(p.maker, p.id);
+    const run = await startRun(p.maker, { participantId: p.id, environment: "simulator", apiClientId: signed.client.id, programName: "Gateway", programVersion: "4.0" });
+    const call = (path: string, token?: string) => fetch(`${server.baseUrl}/simulator/v1/${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+
+    expect((await call("participants")).status).toBe(401);
+    const ok = await call("participants", await signed.token());
+    expect(ok.status).toBe(200);
+    const requestId = ok.headers.get("x-request-id");
+    expect(((await ok.json()) as { data: unknown[] }).data.length).toBeGreaterThan(0);
+    const machine = await db.select().from(certificationResults).where(eq(certificationResults.runId, run.id));
+    expect(machine.map((r) => [r.caseCode, r.outcome, r.recordedBy]).sort()).toEqual([
+      ["REF-01", "passed", null],
+      ["REF-02", "passed", null],
+    ]);
+    expect(machine[0]!.evidence).toContain(`request ${requestId}`);
+    expect(machine[0]!.evidence).toContain("token check passed, HTTP 200");
+
+    // The push feed replays from any event id, page by page.
+    const first = (await (await call("si-events?limit=50", await signed.token())).json()) as { events: { id: number }[]; next: string | null };
+    expect(first.events.map((e) => e.id)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const replay = (await (await call("si-events?after=100&limit=50", await signed.token())).json()) as { events: { id: number }[]; next: string | null };
+    expect(replay.events[0]!.id).toBe(101);
+    expect(replay.next).toBeNull();
+
+    // A wrong audience, a test client's key and a made-up token: 401, and nothing recorded for them.
+    const before = (await db.select().from(certificationResults).where(eq(certificationResults.runId, run.id))).length;
+    const wrongAudience = await call("stocks", await signed.token({ audience: "https://ocp-api.example/hkex" }));
+    expect(wrongAudience.status).toBe(401);
+    expect(((await wrongAudience.json()) as { findings: string[] }).findings.length).toBeGreaterThan(0);
+    const testClient = await clientWithPrivateKey(p.maker, p.id, "test");
+    expect((await call("stocks", await testClient.token())).status).toBe(401);
+    expect((await call("stocks", "a.b.c")).status).toBe(401);
+    expect((await db.select().from(certificationResults).where(eq(certificationResults.runId, run.id))).length).toBe(before);
+
+    // Rate-limited per client.
+    const statuses: number[] = [];
+    const token = await signed.token();
+    for (let i = 0; i < SIMULATOR_RATE_LIMIT; i++) statuses.push((await call("calendar", token)).status);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    const limited = await call("calendar", token);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
   it("opens the API certification step only when the certification is signed off, and an administrator without a second factor is not activated", async () => {

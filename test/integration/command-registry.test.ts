@@ -19,6 +19,7 @@ import { timeStepAt } from "../../app/auth/totp.server";
 import { seedDemo } from "../../db/seed";
 import { certifyParticipant, contextFor, createConsoleUser, issueClientWithKey, participantInput, registerParticipant, TEST_TOTP_SECRET } from "../factories";
 import { auditEventsSince, lastAuditId } from "../support/audit";
+import { clientWithPrivateKey } from "../support/simulator";
 import { TestClock } from "../support/clock";
 import { databaseKinds, createTestDatabase, type TestDatabase } from "../support/databases";
 import { codeAt } from "../support/totp";
@@ -174,6 +175,12 @@ const FIXTURES: Record<string, Fixture> = {
   "certification.declareProgramVersion": async (w) => {
     const c = await certificationWorld(w, "recording");
     return { ctx: c.maker, input: { participantId: c.participantId, programVersion: "2.0" } };
+  },
+  "certification.recordMachineEvidence": async (w) => {
+    const c = await certificationWorld(w, "none");
+    const signed = await clientWithPrivateKey(c.maker, c.participantId);
+    await run("certification.startRun", c.maker, { participantId: c.participantId, environment: "simulator", apiClientId: signed.client.id, programName: "Machine", programVersion: "1.0" });
+    return { ctx: { ...w.system, actor: ANONYMOUS_ACTOR }, input: { token: await signed.token(), resource: "participants", requestId: `req-${w.unique()}`, status: 200 } };
   },
   "certification.addCase": async (w) => ({
     ctx: await w.as("platform@hkex.demo"),

@@ -96,7 +96,8 @@ describe("route permissions", () => {
 
   it("leaves open only the sign-in page, the language switch, health checks, the JWKS and the demo mailbox; other public loaders only redirect", async () => {
     // The JWKS is public key material for the API gateway; the mailbox exists only in demo mode (404 otherwise).
-    const OPEN_PAGES = new Set(["login.tsx", "language.tsx", "healthz.ts", "readyz.ts", "jwks.$environment.tsx", "mailbox.tsx", "activate.$token.tsx"]);
+    // The simulator API authenticates by the participant's simulator JWT, as the gateway it stands for does.
+    const OPEN_PAGES = new Set(["login.tsx", "language.tsx", "healthz.ts", "readyz.ts", "jwks.$environment.tsx", "mailbox.tsx", "activate.$token.tsx", "simulator.v1.$resource.tsx"]);
     // A one-time link is its own credential: whoever holds it may set the password it was issued for.
     const OPEN_ACTIONS = new Set(["login.tsx", "language.tsx", "activate.$token.tsx"]);
     for (const file of routeFiles) {
@@ -165,6 +166,7 @@ describe("route permissions", () => {
       "pipeline.tsx": {"loader":  "case:read"},
       "readyz.ts": {"loader":  "public"},
       "reports.tsx": {"loader":  "report:read"},
+      "simulator.v1.$resource.tsx": {"loader":  "public"},
       "requests.tsx": {"loader":  "user:read",  "action":  {"decide":  "role:approve",  "decide-waiver":  "waiver:approve"}},
       "reviews.$campaignId.tsx": {"loader":  "review:read",  "action":  {"decide":  "review:decide",  "close":  "review:manage"}},
       "reviews._index.tsx": {"loader":  "review:read",  "action":  "review:manage"},
