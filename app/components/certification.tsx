@@ -142,7 +142,7 @@ export function ResultsMatrix({ data, details = false }: { data: RunData; detail
                     <td key={i}>
                       <span className={`badge outcome-${a.outcome}`}>{t(`cert.outcome.${a.outcome}` as MessageKey)}</span>
                       <br />
-                      <span className="muted">{t("cert.recordedBy", { name: a.by ?? "—", at: time(a.at) })}</span>
+                      <span className="muted">{t("cert.recordedBy", { name: a.by ?? t("cert.machine"), at: time(a.at) })}</span>
                       {details ? (
                         <>
                           <br />

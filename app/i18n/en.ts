@@ -928,6 +928,7 @@ export const en = {
   "cert.codeHint": "For example REF-07: two to five capital letters, a hyphen, two or three digits.",
   "cert.titleEn": "Title (English)",
   "cert.titleZh": "Title (Traditional Chinese)",
+  "cert.machine": "Simulator (machine evidence)",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -930,4 +930,5 @@ export const zhHK: Record<MessageKey, string> = {
   "cert.codeHint": "例如 REF-07：兩至五個大楷英文字母、連字號及兩至三位數字。",
   "cert.titleEn": "標題（英文）",
   "cert.titleZh": "標題（繁體中文）",
+  "cert.machine": "模擬器（自動記錄的證明）",
 };

@@ -534,7 +534,7 @@ export async function runCsv(ctx: ServiceContext, runId: string): Promise<{ file
     const attempts = view.results.filter((r) => r.caseCode === c.caseCode);
     const base = [view.run.participantId, view.run.programName, view.run.programVersion, view.run.environment, c.caseCode, c.serviceCode, c.mandatory ? "yes" : "no", c.titleEn, c.titleZh];
     if (attempts.length === 0) lines.push([...base, "", "not_run", "", "", "", ""].map(csvCell).join(","));
-    for (const a of attempts) lines.push([...base, a.attempt, a.outcome, a.recordedByName, a.recordedAt, a.evidence, a.jwtCheck].map(csvCell).join(","));
+    for (const a of attempts) lines.push([...base, a.attempt, a.outcome, a.recordedByName ?? "simulator (machine evidence)", a.recordedAt, a.evidence, a.jwtCheck].map(csvCell).join(","));
   }
   return { filename: `certification-${view.run.participantId}-${view.run.programVersion}-${view.run.id.slice(0, 8)}.csv`, body: lines.join("\r\n") + "\r\n" };
 }
