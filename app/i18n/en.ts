@@ -929,6 +929,7 @@ export const en = {
   "cert.titleEn": "Title (English)",
   "cert.titleZh": "Title (Traditional Chinese)",
   "cert.machine": "Simulator (machine evidence)",
+  "cert.missing": "Mandatory cases not passed yet: {cases}.",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -931,4 +931,5 @@ export const zhHK: Record<MessageKey, string> = {
   "cert.titleEn": "標題（英文）",
   "cert.titleZh": "標題（繁體中文）",
   "cert.machine": "模擬器（自動記錄的證明）",
+  "cert.missing": "尚未通過的必須案例：{cases}。",
 };

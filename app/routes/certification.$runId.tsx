@@ -143,6 +143,14 @@ export default function CertificationRun() {
         </section>
       ) : null}
 
+      {can.submitLater ? (
+        <section className="panel" aria-labelledby="submit-later-title">
+          <h2 id="submit-later-title">{t("cert.submit")}</h2>
+          <p>{t("cert.submitHint")}</p>
+          <p>{t("cert.missing", { cases: data.missing.join(", ") })}</p>
+        </section>
+      ) : null}
+
       {can.confirm || can.checkerReturn ? (
         <section className="panel" aria-labelledby="confirm-title">
           <h2 id="confirm-title">{t("cert.confirm")}</h2>

@@ -68,13 +68,18 @@ async function factsOf(db: DbOrTx, run: CertificationRun): Promise<RunFacts> {
   };
 }
 
+/** Refusals about what was sent are 400, about who is asking 403, about the run's state (someone was first) 409. */
+const REFUSAL_STATUS: Partial<Record<string, 400 | 403>> = {
+  "cert.refused.mandatoryApplies": 400,
+  "cert.refused.unknownCase": 400,
+  "cert.refused.mandatoryMissing": 400,
+  "cert.refused.fourEyes": 403,
+  "cert.refused.ownWork": 403,
+};
+
 function decided(facts: RunFacts, action: RunAction): CertificationRunStatus {
   const decision = decideRun(facts, action);
-  if (!decision.ok) {
-    const status = decision.messageKey === "cert.refused.alreadyDecided" || decision.messageKey === "cert.refused.signedOff" || decision.messageKey === "cert.refused.stale" ? 409 : 403;
-    const code = decision.messageKey === "cert.refused.mandatoryApplies" || decision.messageKey === "cert.refused.unknownCase" || decision.messageKey === "cert.refused.mandatoryMissing" ? 400 : status;
-    throw new AppError(code as 400 | 403 | 409, decision.messageKey);
-  }
+  if (!decision.ok) throw new AppError(REFUSAL_STATUS[decision.messageKey] ?? 409, decision.messageKey);
   return decision.status;
 }
 
@@ -492,6 +497,8 @@ export async function getRun(ctx: ServiceContext, runId: string) {
   const can = {
     record: mayOn(ctx.actor, "certification:complete", run.participantId) && (run.status === "recording" || run.status === "returned"),
     submit: mayOn(ctx.actor, "certification:create", run.participantId) && allowed({ kind: "submit", userId: me }),
+    /** The maker, while cases are still missing: the page says which. */
+    submitLater: mayOn(ctx.actor, "certification:create", run.participantId) && (run.status === "recording" || run.status === "returned") && missingMandatory(facts.cases).length > 0,
     confirm: mayOn(ctx.actor, "certification:approve", run.participantId) && allowed({ kind: "confirm", userId: me }),
     checkerReturn: mayOn(ctx.actor, "certification:approve", run.participantId) && run.status === "submitted" && allowed({ kind: "return", userId: me }),
     decide: mayOn(ctx.actor, "certification:decide", run.participantId) && allowed({ kind: "sign_off", userId: me }),
