@@ -5,6 +5,7 @@ import { AppError } from "../../app/lib/errors";
 import type { ServiceContext } from "../../app/modules/context.server";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { CHECKS } from "../../app/modules/onboarding/checks.server";
+import { createClient } from "../../app/modules/credentials/service.server";
 import {
   addCatalogueCase,
   certificationStatusOf,
@@ -326,6 +327,9 @@ describeEachDatabase("API certification", { demo: true }, (use) => {
     const [step] = await db.select().from(onboardingSteps).where(and(eq(onboardingSteps.participantId, p.id), eq(onboardingSteps.stepKey, "api_certification")));
     expect(step?.state).toBe("approved");
     expect(await certificationStatusOf(db, p.id)).toMatchObject({ current: true });
+    // Production for a new program version waits for its own sign-off.
+    await declareProgramVersion(p.maker, { participantId: p.id, programVersion: "2.0" });
+    await refusal(createClient(p.maker, { participantId: p.id, environment: "production", name: "Prod", ownerUserId: p.maker.actor.userId! }), 400, "credentials.error.notCertified");
 
     // A newly appointed checker who never enrolled a second factor: the participant's administrators are not all activated.
     await createConsoleUser(db, { email: `no2fa-${p.id.toLowerCase()}@cert.example`, participantId: p.id, password: DEMO_PASSWORD, roleCodes: ["da_checker"], totpSecret: null });

@@ -19,6 +19,7 @@ import {
 import { AppError, notFound } from "~/lib/errors";
 import { endOfDaySchema, endOfHongKongDay, endOfHongKongDayOf, isCalendarDay } from "~/lib/hong-kong-time";
 import { diffFields } from "../audit/service.server";
+import { certificationStatusOf } from "../certification/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
 import { queueMail } from "../mail/service.server";
@@ -123,6 +124,8 @@ export const createClient = defineCommand({
         .from(onboardingSteps)
         .where(and(eq(onboardingSteps.participantId, pid), eq(onboardingSteps.stepKey, "api_certification")));
       if (step?.state !== "approved") throw new AppError(400, "credentials.error.notCertified", { environment: "credentials.error.notCertified" });
+      // A new program version makes the sign-off stale: production for it waits for a new one.
+      if (!(await certificationStatusOf(tx, pid)).current) throw new AppError(400, "credentials.error.notCertified", { environment: "credentials.error.notCertified" });
     }
     const [client] = await tx
       .insert(apiClients)
