@@ -3,7 +3,7 @@ import { count } from "drizzle-orm";
 import type { Database } from "./client.server";
 import { participants } from "./schema";
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
-import { DEMO_TOTP_SECRET } from "../app/auth/totp.server";
+import { DEMO_TOTP_SECRET, newTotpSecret } from "../app/auth/totp.server";
 import { addStepEntry, getCase, updateStepPlan } from "../app/modules/onboarding/service.server";
 import { decideRequest, requestGrant } from "../app/modules/roles/service.server";
 import { createUser } from "../app/modules/users/service.server";
@@ -19,11 +19,12 @@ import { systemContext } from "../app/modules/context.server";
 import { confirmChecklist, confirmResult, createRollout, recordResult, requestFreezeException, takeDueSnapshots } from "../app/modules/rollouts/service.server";
 import { getParticipantRollout } from "../app/modules/rollouts/views.server";
 import { hongKongDayPlus } from "../app/lib/hong-kong-time";
-import { advanceCase, contextFor, createConsoleUser, registerParticipant, type CaseActors } from "./factories";
+import { advanceCase, certifyParticipant, contextFor, createConsoleUser, registerParticipant, type CaseActors } from "./factories";
 
 /**
  * The demo: HKEX staff, participants at different points of onboarding (one live, one mid-way with an overdue
- * step, one certified, one just registered), a maker and a checker for B01234 and C00123. Seeds only an empty
+ * step and a certification run with failed and blocked cases, one certified, one just registered), a maker and a
+ * checker for B01234 and C00123. Seeds only an empty
  * database; answers whether it did. Everything goes through the services, so the audit trail tells the story.
  */
 export async function seedDemo(db: Database, checkpointKey: string | null = DEMO_CHECKPOINT_KEY, baseUrl?: string): Promise<boolean> {
@@ -104,8 +105,9 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   }
   // D00456's administrators and C00123's operations staff are not demo sign-ins: their passwords are random.
   const unknownPassword = () => randomBytes(24).toString("base64url");
-  await createConsoleUser(db, { email: "da.maker@kowloonbay.example", displayName: "Derek Maker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_maker"], totpSecret: null });
-  await createConsoleUser(db, { email: "da.checker@kowloonbay.example", displayName: "Doris Checker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_checker"], totpSecret: null });
+  // Activated administrators have a password and a second factor (the onboarding check reads both); theirs are random.
+  await createConsoleUser(db, { email: "da.maker@kowloonbay.example", displayName: "Derek Maker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_maker"], totpSecret: newTotpSecret() });
+  await createConsoleUser(db, { email: "da.checker@kowloonbay.example", displayName: "Doris Checker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_checker"], totpSecret: newTotpSecret() });
   await createConsoleUser(db, { email: "ops@kowloonbay.example", displayName: "Trade desk (D00456)", participantId: "D00456", password: null, roleCodes: ["trade_info_viewer"], totpSecret: null });
   await createConsoleUser(db, { email: "ops@lionrock.example", displayName: "Settlement operations (C00123)", participantId: "C00123", password: null, roleCodes: ["si_status_subscriber", "ref_data_viewer"], totpSecret: null });
 
@@ -117,10 +119,13 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
     participant: await contextFor(db, participantEmail),
   });
 
-  // C00123: live.
+  // C00123: live, with what its checks read: a simulator client, a signed-off certification, a production client.
   await advanceCase(db, "C00123", await actorsOf("maker@c00123.demo"), "production_enablement");
-  // D00456: certified, readiness verification next.
-  await advanceCase(db, "D00456", await actorsOf("da.maker@kowloonbay.example"), "api_certification");
+  // D00456: certified (its certification signed off by an officer) and its users and roles approved; readiness
+  // verification next.
+  const d = await actorsOf("da.maker@kowloonbay.example");
+  await advanceCase(db, "D00456", d, "users_and_roles");
+  await advanceCase(db, "D00456", d, "api_certification");
   // B01234: mid-way. Users and roles in progress and overdue; test credentials submitted, waiting for an officer.
   const b = await actorsOf("maker@b01234.demo");
   await advanceCase(db, "B01234", b, "admin_activation");
@@ -146,6 +151,23 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   // before the other firms' mail, so that the demo mailbox's newest messages are the ones the tour points at.
   await advanceCase(db, "E00789", await actorsOf("maker@e00789.demo"), "admin_activation");
   await seedVolume(db, baseUrl);
+  // B01234: mid-certification in the Developer Corner — some cases failed, one blocked, one not run yet.
+  await certifyParticipant(db, "B01234", { maker: b.participant, checker: await contextFor(db, "checker@b01234.demo"), officer, tester: await contextFor(db, "checker@b01234.demo") }, {
+    programName: "Harbour View OCP Gateway",
+    programVersion: "3.2.0",
+    until: "recording",
+    outcomes: {
+      "CON-02": [{ outcome: "failed", evidence: "Token endpoint answered 401 but the gateway retried the same assertion 5 times (log ref HV-20261128-017)." }],
+      "TRD-02": [
+        { outcome: "failed", evidence: "Gap of 12 records after reconnecting: the gateway resumed from the next sequence number instead of the last received." },
+        { outcome: "passed", evidence: "Fixed in build 3.2.0-rc4; reconnect at seq 4410 replayed 4410–4452 with no gaps (log ref HV-20261130-004)." },
+      ],
+      "REF-05": [{ outcome: "failed", evidence: "NCP lookup returned the clearing participant's own ID; mapping table not refreshed." }],
+      "SIS-03": [{ outcome: "blocked", evidence: "Replay endpoint not available in the simulator build we have (v1.3); waiting for v1.4 from the Developer Corner." }],
+      "SIS-04": [{ outcome: "not_applicable", evidence: "The gateway receives push only; history paging is not used." }],
+      "SIS-05": [],
+    },
+  });
   // Login Management: B01234's staff through maker-checker, a pending request for each participant's checker,
   // and one separation-of-duties warning with its justification.
   await seedLoginManagement(db, baseUrl);

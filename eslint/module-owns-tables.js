@@ -21,6 +21,7 @@ export const OWNERS = {
   reviews: "app/modules/reviews",
   mail: "app/modules/mail",
   rollouts: "app/modules/rollouts",
+  certification: "app/modules/certification",
 };
 
 /** Table variable → owning module directory, read from the schema files. */

@@ -4,7 +4,7 @@ import { createConsoleUser as createUser } from "../db/factories";
 import type { ProvisionUserInput } from "../app/modules/users/service.server";
 
 /** The tests' view of the factories in db/factories.ts (shared with the demo seed), with test-only defaults. */
-export { advanceCase, contextFor, participantInput, registerParticipant, type CaseActors } from "../db/factories";
+export { administratorOf, advanceCase, certifyParticipant, contextFor, issueClientWithKey, participantInput, registerParticipant, type CaseActors } from "../db/factories";
 
 /** The authenticator key test users come enrolled with (test/support/totp.ts makes their codes). Tests only. */
 export const TEST_TOTP_SECRET = "N5RXALLDN5XHG33MMUWXIZLTOQWWWZLZ";

@@ -3,7 +3,7 @@
  * is satisfied by either scope. Services then narrow their queries to the scope the actor holds.
  * Deny by default: a persona holds only what is listed here.
  */
-export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver" | "report" | "review" | "credential" | "rollout";
+export type Resource = "participant" | "audit" | "user" | "case" | "role" | "catalogue" | "waiver" | "report" | "review" | "credential" | "rollout" | "certification";
 export type Action =
   | "read"
   | "create"
@@ -41,6 +41,7 @@ export const PERSONAS = [
   "platform_admin",
   "da_maker",
   "da_checker",
+  "tester",
 ] as const;
 export type Persona = (typeof PERSONAS)[number];
 
@@ -52,6 +53,7 @@ export const PERSONA_BY_ROLE: Record<string, Persona> = {
   platform_admin: "platform_admin",
   da_maker: "da_maker",
   da_checker: "da_checker",
+  certification_tester: "tester",
 };
 
 export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
@@ -77,6 +79,9 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "rollout:manage:any",
     "rollout:approve:any",
     "rollout:decide:any",
+    // Officers sign off or return a participant's certification run (SPEC §6).
+    "certification:read:any",
+    "certification:decide:any",
   ],
   compliance: [
     "participant:read:any",
@@ -90,9 +95,10 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "review:manage:any",
     "credential:read:any",
     "rollout:read:any",
+    "certification:read:any",
   ],
-  helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any", "credential:read:any"],
-  platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any"],
+  helpdesk: ["participant:read:any", "case:read:any", "user:read:any", "user:support:any", "credential:read:any", "certification:read:any"],
+  platform_admin: ["participant:read:any", "case:read:any", "catalogue:manage:any", "role:manage:any", "certification:read:any", "certification:manage:any"],
   da_maker: [
     "participant:read:own-participant",
     "case:read:own-participant",
@@ -115,6 +121,11 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "credential:manage:own-participant",
     "rollout:read:own-participant",
     "rollout:complete:own-participant",
+    // The Developer Corner comes with the DA role, no registration (seed circular): the maker starts and submits
+    // a certification run, both DAs record results, the checker confirms.
+    "certification:read:own-participant",
+    "certification:create:own-participant",
+    "certification:complete:own-participant",
   ],
   da_checker: [
     "participant:read:own-participant",
@@ -135,7 +146,12 @@ export const PERMISSIONS_BY_PERSONA: Record<Persona, readonly Permission[]> = {
     "credential:manage:own-participant",
     "rollout:read:own-participant",
     "rollout:complete:own-participant",
+    "certification:read:own-participant",
+    "certification:complete:own-participant",
+    "certification:approve:own-participant",
   ],
+  // A participant's tester (the role catalogue's certification_tester) records results in the Developer Corner.
+  tester: ["participant:read:own-participant", "certification:read:own-participant", "certification:complete:own-participant"],
 };
 
 /**
@@ -167,6 +183,7 @@ export const SYSTEM_PERMISSIONS: readonly Permission[] = [
   // A rollout's carry-over snapshot, sealed by the jobs runner at the end-of-day cutoff.
   "rollout:read:any",
   "rollout:manage:any",
+  "certification:read:any",
 ];
 
 export function permissionsFor(personas: readonly Persona[]): Set<Permission> {

@@ -18,6 +18,7 @@ const PAGES: { to: string; labelKey: MessageKey; permission: RoutePermission }[]
   { to: "/requests", labelKey: "nav.requests", permission: "waiver:approve" },
   { to: "/imports", labelKey: "nav.imports", permission: "user:import" },
   { to: "/credentials", labelKey: "nav.credentials", permission: "credential:read" },
+  { to: "/certification", labelKey: "nav.certification", permission: "certification:read" },
   { to: "/catalogue", labelKey: "nav.catalogue", permission: "catalogue:manage" },
   { to: "/activity", labelKey: "nav.activity", permission: "audit:read" },
   { to: "/reports", labelKey: "nav.reports", permission: "report:read" },

@@ -7,6 +7,8 @@ import "~/auth/session.server";
 import "~/auth/sign-in.server";
 import "./audit/checkpoint.server";
 import "./audit/explorer.server";
+import "./certification/service.server";
+import "./certification/simulator.server";
 import "./credentials/service.server";
 import "./onboarding/service.server";
 import "./participants/service.server";

@@ -39,6 +39,7 @@ const VISIBLE_WITH: Partial<Record<Resource, Capability>> = {
   audit: "audit:read",
   report: "report:read",
   rollout: "rollout:read",
+  certification: "certification:read",
 };
 
 /**

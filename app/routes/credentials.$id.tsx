@@ -163,7 +163,10 @@ export default function ApiClientPage() {
                       <code className="wrap">{k.kid}</code>
                     </td>
                     <td>{k.alg}</td>
-                    <td>{time(k.expiresAt)}</td>
+                    <td>
+                      {time(k.expiresAt)}
+                      {k.state === "active" && new Date(k.expiresAt).getTime() - Date.now() <= 30 * 24 * 3600 * 1000 ? <span className="badge warning-badge"> {t("cert.expiresSoon")}</span> : null}
+                    </td>
                     <td>
                       {t(`credentials.keyState.${k.state}` as MessageKey)}
                       {k.revokeReason ? <p className="small">{k.revokeReason}</p> : null}

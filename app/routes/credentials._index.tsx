@@ -18,7 +18,7 @@ export const loader = /* @__PURE__ */ protectedLoader("credential:read", async (
   return json({
     canCreate,
     owners: canCreate ? (await ownerCandidates(ctx, ctx.actor.participantId!)).map((u) => ({ id: u.id, name: `${u.name} (${u.email})` })) : [],
-    clients: clients.map((c) => ({ id: c.id, clientId: c.clientId, participantId: c.participantId, environment: c.environment, name: c.name, status: c.status, ownerName: c.ownerName, keys: c.keys })),
+    clients: clients.map((c) => ({ id: c.id, clientId: c.clientId, participantId: c.participantId, environment: c.environment, name: c.name, status: c.status, ownerName: c.ownerName, keys: c.keys, nextExpiry: c.nextExpiry?.toISOString() ?? null, expiresSoon: c.nextExpiry !== null && c.nextExpiry.getTime() - Date.now() <= 30 * 24 * 3600 * 1000 })),
   });
 });
 
@@ -29,7 +29,7 @@ export const action = /* @__PURE__ */ protectedAction("credential:create", async
 });
 
 export default function Credentials() {
-  const { t } = useI18n();
+  const { t, time } = useI18n();
   const data = useLoaderData<typeof loader>();
   const failure = asFailure(useActionData<typeof action>());
   return (
@@ -50,6 +50,7 @@ export default function Credentials() {
                 <th scope="col">{t("credentials.owner")}</th>
                 <th scope="col">{t("credentials.status")}</th>
                 <th scope="col">{t("credentials.keys")}</th>
+                <th scope="col">{t("cert.nextExpiry")}</th>
               </tr>
             </thead>
             <tbody>
@@ -66,6 +67,10 @@ export default function Credentials() {
                   <td>{c.ownerName}</td>
                   <td>{t(`credentials.status.${c.status}` as MessageKey)}</td>
                   <td>{c.keys}</td>
+                  <td>
+                    {c.nextExpiry ? time(c.nextExpiry) : "—"}
+                    {c.expiresSoon ? <span className="badge warning-badge"> {t("cert.expiresSoon")}</span> : null}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -19,6 +19,7 @@ import {
   suspendParticipant,
 } from "~/modules/participants/service.server";
 import { titled } from "~/lib/meta";
+import { certificationStatusOf } from "~/modules/certification/service.server";
 
 
 export const meta = titled("case.title");
@@ -29,6 +30,7 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
   const before = Number(new URL(request.url).searchParams.get("before"));
   const timeline = await caseTimeline(ctx, id, { before: Number.isSafeInteger(before) && before > 0 ? before : undefined });
   const catalogue = await listServiceCatalogue(ctx.db);
+  const certification = await certificationStatusOf(ctx.db, id);
   const p = profile.participant;
   return json({
     participant: {
@@ -47,6 +49,7 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
     ncpIds: profile.ncpIds,
     clearedBy: profile.clearedBy,
     contacts: profile.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })),
+    certification: { ...certification, visible: mayOn(ctx.actor, "certification:read", id) },
     canEdit: mayOn(ctx.actor, "participant:update", id),
     canRunChecks: mayOn(ctx.actor, "case:complete", id),
     steps: view.steps.map((s) => ({
@@ -172,6 +175,19 @@ export default function ParticipantCase() {
             ) : (
               t("participants.none")
             )}
+          </dd>
+          <dt>{t("cert.statusOnParticipant")}</dt>
+          <dd>
+            <span className={`badge outcome-${data.certification.current ? "passed" : data.certification.status === "stale" ? "failed" : "none"}`}>
+              {t(`cert.status.${data.certification.status}` as MessageKey)}
+            </span>
+            {data.certification.programVersion ? ` ${data.certification.programVersion}` : ""}
+            {data.certification.visible && data.certification.runId ? (
+              <>
+                {" "}
+                <Link to={`/certification/${data.certification.runId}`}>{t("cert.run")}</Link>
+              </>
+            ) : null}
           </dd>
           <dt>{t("participants.updatedAt")}</dt>
           <dd>{time(p.updatedAt)}</dd>

@@ -8,6 +8,7 @@ import type { MessageKey } from "~/i18n/messages";
 import { PIPELINE_SORTS, pipelineBoard, pipelineList, pipelineSummary } from "~/modules/onboarding/service.server";
 import { Pager, SortHeader } from "~/components/data-table";
 import { pagingFrom } from "~/lib/paging";
+import { certificationStatuses } from "~/modules/certification/service.server";
 import { ParticipantFilters } from "~/components/participant-filters";
 import { titled } from "~/lib/meta";
 
@@ -41,7 +42,11 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
     pipelineList(ctx, { ...filters, step, overdueOnly: list.overdue === "1" }, paging),
     list.view === "board" && boardFits ? pipelineBoard(ctx, filters) : null,
   ]);
-  return json({ filters, step, overdueOnly: list.overdue === "1", view: list.view, boardFits, boardLimit: BOARD_LIMIT, summary, paging, page, board });
+  // The certification status of the participants shown (this page's rows, or the board's cards), one query.
+  const shown = [...new Set([...page.rows, ...(board ? [...board.columns.flatMap((c) => c.cards), ...board.live] : [])].map((c) => c.participantId))];
+  const statuses = await certificationStatuses(ctx.db, shown);
+  const certification: Record<string, string> = Object.fromEntries([...statuses].map(([id, s]) => [id, s.current ? "signed_off" : s.status]));
+  return json({ filters, step, overdueOnly: list.overdue === "1", view: list.view, boardFits, boardLimit: BOARD_LIMIT, summary, paging, page, board, certification });
 });
 
 type Data = ReturnType<typeof useLoaderData<typeof loader>>;
@@ -116,6 +121,7 @@ function PipelineTable({ data }: { data: Data }) {
               <SortHeader column="dueDate" {...sort}>
                 {t("pipeline.dueDate")}
               </SortHeader>
+              <th scope="col">{t("cert.statusOnParticipant")}</th>
             </tr>
           </thead>
           <tbody>
@@ -134,6 +140,7 @@ function PipelineTable({ data }: { data: Data }) {
                     {r.dueDate ?? "—"}
                     {r.overdue ? <span className="badge overdue-badge"> {t("case.overdue")}</span> : null}
                   </td>
+                  <td>{data.certification[r.participantId] && data.certification[r.participantId] !== "none" ? t(`cert.status.${data.certification[r.participantId]}` as MessageKey) : "—"}</td>
                 </tr>
               );
             })}
@@ -209,6 +216,14 @@ export default function Pipeline() {
                       <span className="small">{locale === "zh-HK" ? card.nameZh : card.nameEn}</span>
                       <br />
                       <span className="small muted">{t(`participantType.${card.type}` as MessageKey)}</span>
+                      {data.certification[card.participantId] && data.certification[card.participantId] !== "none" ? (
+                        <>
+                          <br />
+                          <span className="small">
+                            {t("cert.statusOnParticipant")}: {t(`cert.status.${data.certification[card.participantId]}` as MessageKey)}
+                          </span>
+                        </>
+                      ) : null}
                       {column.live ? null : (
                         <>
                           <br />

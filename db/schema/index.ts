@@ -8,3 +8,4 @@ export * from "./audit";
 export * from "./reviews";
 export * from "./mail";
 export * from "./rollouts";
+export * from "./certification";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Browser, Locator, Page } from "playwright-core";
-import { advanceCase, contextFor } from "../factories";
+import { advanceCase, certifyParticipant, contextFor } from "../factories";
 import { expectAccessible, expectNoConsoleErrors, hasBrowser, newConsolePage, startSignedIn } from "../support/browser";
 import { stepOf } from "../support/onboarding";
 import { type RunningServer } from "../support/server";
@@ -29,6 +29,12 @@ describe.skipIf(!hasBrowser())("a participant administrator submits a step; an o
         participant: await contextFor(db, "maker@b01234.demo"),
       }, "test_credentials");
       expect((await stepOf(db, "B01234", "api_certification")).state).toBe("ready");
+      // The step's check reads the certification: B01234's run (mid-way in the demo) is finished and signed off.
+      await certifyParticipant(db, "B01234", {
+        maker: await contextFor(db, "maker@b01234.demo"),
+        checker: await contextFor(db, "checker@b01234.demo"),
+        officer: await contextFor(db, "officer2@hkex.demo"),
+      });
     },
   );
 

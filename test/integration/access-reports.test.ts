@@ -1,6 +1,6 @@
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { users } from "../../db/schema";
+import { apiKeys, users } from "../../db/schema";
 import type { ServiceContext } from "../../app/modules/context.server";
 import {
   accessAt,
@@ -14,7 +14,7 @@ import {
 } from "../../app/modules/reports/service.server";
 import { decideRequest, requestGrant, revokeGrant } from "../../app/modules/roles/service.server";
 import { changeUserStatus, createUser } from "../../app/modules/users/service.server";
-import { contextFor, createConsoleUser } from "../factories";
+import { contextFor, createConsoleUser, issueClientWithKey } from "../factories";
 import { createFirm, type Firm } from "../support/access";
 import { HOUR, MINUTE, TestClock } from "../support/clock";
 import { describeEachDatabase } from "../support/databases";
@@ -289,6 +289,19 @@ describeEachDatabase("point-in-time access reports", (use) => {
       expect(items[0]).toMatchObject({ participantId: a.participant.id, userName: "Uma Two", what: "si_status_subscriber" });
       expect(await expiringReport(b.maker)).toEqual([]);
       expect((await expiringReport(a.maker)).map((i) => i.id)).toEqual([soon]);
+      // An API key expiring in 20 days joins it; one expiring in 60 days does not.
+      const keyOf = async (days: number) => {
+        const client = await issueClientWithKey(use().db, a.participant.id, "simulator", a.maker, undefined, days);
+        const [key] = await use().db.select().from(apiKeys).where(eq(apiKeys.apiClientId, client.id));
+        return key!.id;
+      };
+      const shortKey = await keyOf(20);
+      const longKey = await keyOf(60);
+      const withKeys = await expiringReport(a.maker);
+      expect(withKeys.map((i) => i.id)).toEqual([soon, shortKey]);
+      expect(withKeys[1]).toMatchObject({ kind: "api_key", participantId: a.participant.id });
+      expect(withKeys.map((i) => i.id)).not.toContain(longKey);
+      expect(await expiringReport(b.maker)).toEqual([]);
     });
 
     it("lists approvals waiting more than three days, not younger ones", async () => {

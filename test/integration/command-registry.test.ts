@@ -17,8 +17,9 @@ import { POP_AUDIENCE } from "../../app/modules/credentials/claim-rules";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { timeStepAt } from "../../app/auth/totp.server";
 import { seedDemo } from "../../db/seed";
-import { contextFor, createConsoleUser, participantInput, registerParticipant, TEST_TOTP_SECRET } from "../factories";
+import { certifyParticipant, contextFor, createConsoleUser, issueClientWithKey, participantInput, registerParticipant, TEST_TOTP_SECRET } from "../factories";
 import { auditEventsSince, lastAuditId } from "../support/audit";
+import { clientWithPrivateKey } from "../support/simulator";
 import { TestClock } from "../support/clock";
 import { databaseKinds, createTestDatabase, type TestDatabase } from "../support/databases";
 import { codeAt } from "../support/totp";
@@ -107,6 +108,21 @@ async function signedInPassword(w: World): Promise<{ email: string; sessionId: s
   return { email, sessionId: result.actor.sessionId, userId: result.actor.userId };
 }
 
+/** A new participant with a maker, a checker and a simulator client, and (unless `until` is "none") a run that far. */
+async function certificationWorld(w: World, until: "none" | "recording" | "submitted" | "confirmed") {
+  const p = await registerParticipant(w.db, { id: nextParticipantId(), services: ["reference_data"] });
+  const makerUser = await createConsoleUser(w.db, { email: `cm-${w.unique()}@p.example`, participantId: p.id, password: DEMO_PASSWORD, roleCodes: ["da_maker"] });
+  const checkerUser = await createConsoleUser(w.db, { email: `cc-${w.unique()}@p.example`, participantId: p.id, password: DEMO_PASSWORD, roleCodes: ["da_checker"] });
+  const maker = await contextFor(w.db, makerUser.email);
+  const checker = await contextFor(w.db, checkerUser.email);
+  const client = await issueClientWithKey(w.db, p.id, "simulator", maker);
+  if (until === "none") return { participantId: p.id, maker, checker, client, runId: "" };
+  const run = await certifyParticipant(w.db, p.id, { maker, checker, officer: await w.as("officer@hkex.demo") }, { until });
+  return { participantId: p.id, maker, checker, client, runId: run.id };
+}
+
+let caseCounter = 100;
+
 function csvOf(rows: string[][]): string {
   return rows.map((r) => r.join(",")).join("\n");
 }
@@ -149,6 +165,44 @@ const FIXTURES: Record<string, Fixture> = {
     const { sessionId } = await signedInPassword(w);
     return { ctx: { ...w.system, actor: ANONYMOUS_ACTOR }, input: { sessionId, code: codeAt(TEST_TOTP_SECRET, timeStepAt(new Date())), secureCookie: false } };
   },
+  "certification.startRun": async (w) => {
+    const c = await certificationWorld(w, "none");
+    return { ctx: c.maker, input: { participantId: c.participantId, environment: "simulator", apiClientId: c.client.id, programName: "Registry program", programVersion: "1.0" } };
+  },
+  "certification.recordResult": async (w) => {
+    const c = await certificationWorld(w, "recording");
+    return { ctx: c.checker, input: { runId: c.runId, caseCode: "REF-02", outcome: "failed", evidence: "Page 3 missing" } };
+  },
+  "certification.submitRun": async (w) => {
+    const c = await certificationWorld(w, "recording");
+    return { ctx: c.maker, input: { runId: c.runId } };
+  },
+  "certification.confirmRun": async (w) => {
+    const c = await certificationWorld(w, "submitted");
+    return { ctx: c.checker, input: { runId: c.runId } };
+  },
+  "certification.returnSubmittedRun": async (w) => {
+    const c = await certificationWorld(w, "submitted");
+    return { ctx: c.checker, input: { runId: c.runId, reason: "Evidence of REF-03 is a screenshot of the wrong day" } };
+  },
+  "certification.decideRun": async (w) => {
+    const c = await certificationWorld(w, "confirmed");
+    return { ctx: await w.as("officer2@hkex.demo"), input: { runId: c.runId, decision: "sign_off", declaration: "Reviewed; meets the requirements." } };
+  },
+  "certification.declareProgramVersion": async (w) => {
+    const c = await certificationWorld(w, "recording");
+    return { ctx: c.maker, input: { participantId: c.participantId, programVersion: "2.0" } };
+  },
+  "certification.recordMachineEvidence": async (w) => {
+    const c = await certificationWorld(w, "none");
+    const signed = await clientWithPrivateKey(c.maker, c.participantId);
+    await run("certification.startRun", c.maker, { participantId: c.participantId, environment: "simulator", apiClientId: signed.client.id, programName: "Machine", programVersion: "1.0" });
+    return { ctx: { ...w.system, actor: ANONYMOUS_ACTOR }, input: { token: await signed.token(), resource: "participants", requestId: `req-${w.unique()}`, status: 200 } };
+  },
+  "certification.addCase": async (w) => ({
+    ctx: await w.as("platform@hkex.demo"),
+    input: { code: `REG-${++caseCounter}`, serviceCode: "reference_data", titleEn: "Registry case", titleZh: "登記案例", steps: "1. Call.", expectedResult: "HTTP 200", mandatory: false },
+  }),
   "credentials.createClient": async (w) => {
     const maker = await w.as("maker@b01234.demo");
     return { ctx: maker, input: { participantId: B, environment: "test", name: `Client ${w.unique()}`, ownerUserId: maker.actor.userId } };
@@ -426,7 +480,7 @@ for (const kind of databaseKinds()) {
 describe.each(databaseKinds())("every read, for another participant's administrator [%s]", (kind) => {
   let db: Database;
   let drop: () => Promise<void>;
-  const ids: { client: string; run: string; campaign: string; maker: string } = { client: "", run: "", campaign: "", maker: "" };
+  const ids: { client: string; run: string; campaign: string; maker: string; certification: string } = { client: "", run: "", campaign: "", maker: "", certification: "" };
   beforeAll(async () => {
     const database = await createTestDatabase(kind);
     db = database.db;
@@ -440,6 +494,9 @@ describe.each(databaseKinds())("every read, for another participant's administra
     ids.run = run.id;
     const campaign = (await COMMANDS.get("reviews.openCampaign")!(await contextFor(db, "compliance@hkex.demo"), { name: "B only", participantIds: [B], deadline: "2099-12-31", deadlinePolicy: "flag" } as never)) as { id: string };
     ids.campaign = campaign.id;
+    // The demo's B01234 is mid-certification.
+    const [certification] = await db.select().from(schema.certificationRuns).where(sql`${schema.certificationRuns.participantId} = ${B}`);
+    ids.certification = certification!.id;
   });
   afterAll(async () => {
     await drop?.();
@@ -457,6 +514,7 @@ describe.each(databaseKinds())("every read, for another participant's administra
     const { exploreAudit } = await import("../../app/modules/audit/explorer.server");
     const { listRecentAuditEvents } = await import("../../app/modules/audit/service.server");
     const reports = await import("../../app/modules/reports/service.server");
+    const { getRun, listRuns, runCsv } = await import("../../app/modules/certification/service.server");
     for (const email of ["maker@c00123.demo", "checker@c00123.demo"]) {
       const ctx = await contextFor(db, email);
       const objects: [string, () => Promise<unknown>][] = [
@@ -471,6 +529,8 @@ describe.each(databaseKinds())("every read, for another participant's administra
         ["token check", () => checkToken(ctx, ids.client, "a.b.c")],
         ["import run", () => getImportRun(ctx, ids.run)],
         ["campaign", () => getCampaign(ctx, ids.campaign)],
+        ["certification run", () => getRun(ctx, ids.certification)],
+        ["certification CSV", () => runCsv(ctx, ids.certification)],
       ];
       for (const [what, read] of objects) {
         const error = await read().then(
@@ -497,6 +557,8 @@ describe.each(databaseKinds())("every read, for another participant's administra
         ["no-2FA report", () => reports.noMfaReport(ctx, B)],
         ["expiring report", () => reports.expiringReport(ctx, B)],
         ["pending report", () => reports.pendingTooLongReport(ctx, B)],
+        ["certification runs", () => listRuns(ctx)],
+        ["certification runs of B01234", () => listRuns(ctx, B)],
       ];
       for (const [what, list] of lists) {
         // An administrator without the list's capability at all (a checker and imports) is refused outright.

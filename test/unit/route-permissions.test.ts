@@ -96,7 +96,8 @@ describe("route permissions", () => {
 
   it("leaves open only the sign-in page, the language switch, health checks, the JWKS and the demo mailbox; other public loaders only redirect", async () => {
     // The JWKS is public key material for the API gateway; the mailbox exists only in demo mode (404 otherwise).
-    const OPEN_PAGES = new Set(["login.tsx", "language.tsx", "healthz.ts", "readyz.ts", "jwks.$environment.tsx", "mailbox.tsx", "activate.$token.tsx"]);
+    // The simulator API authenticates by the participant's simulator JWT, as the gateway it stands for does.
+    const OPEN_PAGES = new Set(["login.tsx", "language.tsx", "healthz.ts", "readyz.ts", "jwks.$environment.tsx", "mailbox.tsx", "activate.$token.tsx", "simulator.v1.$resource.tsx"]);
     // A one-time link is its own credential: whoever holds it may set the password it was issued for.
     const OPEN_ACTIONS = new Set(["login.tsx", "language.tsx", "activate.$token.tsx"]);
     for (const file of routeFiles) {
@@ -136,6 +137,11 @@ describe("route permissions", () => {
       "activity.export.tsx": {"loader":  "audit:export"},
       "activity.tsx": {"loader":  "audit:read"},
       "catalogue.tsx": {"loader":  "catalogue:manage",  "action":  {"role":  "catalogue:manage",  "template":  "catalogue:manage",  "rule":  "catalogue:manage"}},
+      "certification.$runId.export.tsx": {"loader":  "certification:read"},
+      "certification.$runId.tsx": {"loader":  "certification:read",  "action":  {"record":  "certification:complete",  "submit":  "certification:create",  "confirm":  "certification:approve",  "checker-return":  "certification:approve",  "decide":  "certification:decide"}},
+      "certification.$runId_.summary.tsx": {"loader":  "certification:read"},
+      "certification.catalogue.tsx": {"loader":  "certification:read",  "action":  {"add":  "certification:manage"}},
+      "certification._index.tsx": {"loader":  "certification:read",  "action":  {"start":  "certification:create",  "version":  "certification:create"}},
       "credentials.$id.tsx": {"loader":  "credential:read",  "action":  {"challenge":  "credential:manage",  "register":  "credential:manage",  "revoke":  "credential:manage",  "decide":  "credential:approve",  "check":  "credential:read"}},
       "credentials._index.tsx": {"loader":  "credential:read",  "action":  "credential:create"},
       "healthz.ts": {"loader":  "public"},
@@ -163,6 +169,7 @@ describe("route permissions", () => {
       "reports.tsx": {"loader":  "report:read"},
       "requests.tsx": {"loader":  "user:read",  "action":  {"decide":  "role:approve",  "decide-bulk":  "role:approve",  "decide-client":  "credential:approve",  "decide-waiver":  "waiver:approve"}},
       "reviews.$campaignId.export.tsx": {"loader":  "review:read"},
+      "simulator.v1.$resource.tsx": {"loader":  "public"},
       "reviews.$campaignId.tsx": {"loader":  "review:read",  "action":  {"decide":  "review:decide",  "close":  "review:manage"}},
       "reviews._index.tsx": {"loader":  "review:read",  "action":  "review:manage"},
       "search.tsx": {"loader":  "authenticated"},

@@ -105,6 +105,16 @@ export const AUDIT_ACTIONS = {
     "rollout.freeze_exception.used",
     "rollout.stabilisation.ended",
   ],
+  certification: [
+    "certification.run.started",
+    "certification.result.recorded",
+    "certification.run.submitted",
+    "certification.run.confirmed",
+    "certification.run.signed_off",
+    "certification.run.returned",
+    "certification.run.stale",
+    "certification.case.added",
+  ],
 } as const;
 
 export type AuditArea = keyof typeof AUDIT_ACTIONS;

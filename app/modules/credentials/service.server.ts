@@ -20,6 +20,7 @@ import { AppError, notFound } from "~/lib/errors";
 import { likePattern } from "~/lib/like";
 import { endOfDaySchema, endOfHongKongDay, endOfHongKongDayOf, isCalendarDay } from "~/lib/hong-kong-time";
 import { diffFields } from "../audit/service.server";
+import { certificationStatusOf } from "../certification/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
 import { queueMail } from "../mail/service.server";
@@ -36,17 +37,25 @@ function clientScope(ctx: ServiceContext) {
   return whereTenant(ctx.actor, "credential:read", apiClients.participantId);
 }
 
-export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { ownerName: string; keys: number })[]> {
+export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { ownerName: string; keys: number; nextExpiry: Date | null })[]> {
   const rows = await ctx.db
     .select({ client: apiClients, ownerName: users.displayName })
     .from(apiClients)
     .innerJoin(users, eq(users.id, apiClients.ownerUserId))
     .where(clientScope(ctx))
     .orderBy(asc(apiClients.participantId), asc(apiClients.environment), asc(apiClients.name));
+  const now = new Date();
   const keys = rows.length
-    ? await ctx.db.select({ apiClientId: apiKeys.apiClientId }).from(apiKeys).where(and(inArray(apiKeys.apiClientId, rows.map((r) => r.client.id)), eq(apiKeys.status, "active")))
+    ? await ctx.db
+        .select({ apiClientId: apiKeys.apiClientId, expiresAt: apiKeys.expiresAt })
+        .from(apiKeys)
+        .where(and(inArray(apiKeys.apiClientId, rows.map((r) => r.client.id)), eq(apiKeys.status, "active"), gt(apiKeys.expiresAt, now)))
     : [];
-  return rows.map((r) => ({ ...r.client, ownerName: r.ownerName, keys: keys.filter((k) => k.apiClientId === r.client.id).length }));
+  return rows.map((r) => {
+    const mine = keys.filter((k) => k.apiClientId === r.client.id);
+    const nextExpiry = mine.reduce<Date | null>((soonest, k) => (soonest === null || k.expiresAt < soonest ? k.expiresAt : soonest), null);
+    return { ...r.client, ownerName: r.ownerName, keys: mine.length, nextExpiry };
+  });
 }
 
 /**
@@ -154,6 +163,8 @@ export const createClient = defineCommand({
         .from(onboardingSteps)
         .where(and(eq(onboardingSteps.participantId, pid), eq(onboardingSteps.stepKey, "api_certification")));
       if (step?.state !== "approved") throw new AppError(400, "credentials.error.notCertified", { environment: "credentials.error.notCertified" });
+      // A new program version makes the sign-off stale: production for it waits for a new one.
+      if (!(await certificationStatusOf(tx, pid)).current) throw new AppError(400, "credentials.error.notCertified", { environment: "credentials.error.notCertified" });
     }
     const [client] = await tx
       .insert(apiClients)

@@ -1,14 +1,18 @@
 import { and, count, eq, gt, inArray, isNotNull, isNull, lte, or } from "drizzle-orm";
 import type { DbOrTx } from "../../../db/client.server";
 import {
+  apiClients,
+  apiKeys,
   participantContacts,
   participantServices,
   participants,
   roleGrants,
   roles,
   users,
+  type ApiEnvironment,
 } from "../../../db/schema";
 import { verificationAttendedCheck } from "../rollouts/readiness-check.server";
+import { certificationStatusOf } from "../certification/service.server";
 import type { CheckId, CheckResult } from "./workflow";
 
 /**
@@ -16,10 +20,6 @@ import type { CheckId, CheckResult } from "./workflow";
  * the reviewer judges from the evidence. The capability's issue replaces that function here, in one place.
  */
 export type CheckFunction = (db: DbOrTx, participantId: string, now: Date) => Promise<Omit<CheckResult, "id">>;
-
-const manual =
-  (messageKey: CheckResult["messageKey"]): CheckFunction =>
-  async () => ({ outcome: "manual", messageKey });
 
 /** Grants in a participant that count right now: active and inside their validity window. */
 function activeGrantsOf(participantId: string, now: Date) {
@@ -33,11 +33,18 @@ function activeGrantsOf(participantId: string, now: Date) {
 
 async function administratorsByRole(db: DbOrTx, participantId: string, now: Date, activeOnly: boolean) {
   const rows = await db
-    .select({ userId: users.id, roleCode: roleGrants.roleCode, status: users.status, hasPassword: isNotNull(users.passwordHash) })
+    .select({
+      userId: users.id,
+      roleCode: roleGrants.roleCode,
+      status: users.status,
+      hasPassword: isNotNull(users.passwordHash),
+      hasSecondFactor: isNotNull(users.mfaEnrolledAt),
+    })
     .from(roleGrants)
     .innerJoin(users, eq(users.id, roleGrants.userId))
     .where(and(activeGrantsOf(participantId, now), inArray(roleGrants.roleCode, ["da_maker", "da_checker"])));
-  const usable = activeOnly ? rows.filter((r) => r.status === "active" && r.hasPassword) : rows.filter((r) => r.status !== "deactivated");
+  // Activated: active, a password set and a second factor enrolled.
+  const usable = activeOnly ? rows.filter((r) => r.status === "active" && r.hasPassword && r.hasSecondFactor) : rows.filter((r) => r.status !== "deactivated");
   const makers = new Set(usable.filter((r) => r.roleCode === "da_maker").map((r) => r.userId));
   const checkers = new Set(usable.filter((r) => r.roleCode === "da_checker").map((r) => r.userId));
   return { makers, checkers };
@@ -69,14 +76,11 @@ export const CHECKS: Record<CheckId, CheckFunction> = {
       : { outcome: "fail", messageKey: "check.administrators_nominated.fail", params: { makers: makers.size, checkers: checkers.size } };
   },
 
-  // Until two-factor enrolment exists (credential issuance), "activated" means active with a password set.
   async administrators_activated(db, participantId, now) {
     const all = await administratorsByRole(db, participantId, now, false);
     const ready = await administratorsByRole(db, participantId, now, true);
     const ok = ready.makers.size > 0 && ready.checkers.size > 0 && ready.makers.size + ready.checkers.size >= all.makers.size + all.checkers.size;
-    return ok
-      ? { outcome: "pass", messageKey: "check.administrators_activated.pass" }
-      : { outcome: "fail", messageKey: "check.administrators_activated.fail" };
+    return ok ? { outcome: "pass", messageKey: "cert.check.admins.pass" } : { outcome: "fail", messageKey: "cert.check.admins.fail" };
   },
 
   async services_covered(db, participantId, now) {
@@ -98,11 +102,53 @@ export const CHECKS: Record<CheckId, CheckFunction> = {
       : { outcome: "fail", messageKey: "check.services_covered.fail", params: { services: missing.join(", ") } };
   },
 
-  test_credentials_issued: manual("check.manual.credentials"),
-  certification_signed_off: manual("check.manual.certification"),
-  verification_attended: (db, participantId) => verificationAttendedCheck(db, participantId),
-  production_credentials_issued: manual("check.manual.credentials"),
+  async test_credentials_issued(db, participantId, now) {
+    return (await hasUsableClient(db, participantId, ["simulator", "test"], now))
+      ? { outcome: "pass", messageKey: "cert.check.testCredentials.pass" }
+      : { outcome: "fail", messageKey: "cert.check.testCredentials.fail" };
+  },
+
+  async certification_signed_off(db, participantId) {
+    const status = await certificationStatusOf(db, participantId);
+    return status.current
+      ? { outcome: "pass", messageKey: "cert.check.certification.pass", params: { version: status.programVersion ?? "" } }
+      : { outcome: "fail", messageKey: "cert.check.certification.fail" };
+  },
+
+  verification_attended: (db, participantId, now) => readinessVerified(db, participantId, now),
+
+  async production_credentials_issued(db, participantId, now) {
+    return (await hasUsableClient(db, participantId, ["production"], now))
+      ? { outcome: "pass", messageKey: "cert.check.production.pass" }
+      : { outcome: "fail", messageKey: "cert.check.production.fail" };
+  },
 };
+
+/** An active (for production: approved) API client of these environments with a key valid now. */
+async function hasUsableClient(db: DbOrTx, participantId: string, environments: ApiEnvironment[], now: Date): Promise<boolean> {
+  const [row] = await db
+    .select({ id: apiClients.id })
+    .from(apiClients)
+    .innerJoin(apiKeys, eq(apiKeys.apiClientId, apiClients.id))
+    .where(
+      and(
+        eq(apiClients.participantId, participantId),
+        inArray(apiClients.environment, environments),
+        eq(apiClients.status, "active"),
+        eq(apiKeys.status, "active"),
+        lte(apiKeys.validFrom, now),
+        gt(apiKeys.expiresAt, now),
+      ),
+    )
+    .limit(1);
+  return Boolean(row);
+}
+
+/**
+ * Whether the participant attended its readiness verification (SPEC §7): read from its current rollout by the
+ * rollout module (a participant in no rollout stays the reviewer's judgement from the evidence).
+ */
+export const readinessVerified: CheckFunction = (db, participantId) => verificationAttendedCheck(db, participantId);
 
 export async function runChecks(db: DbOrTx, participantId: string, ids: readonly CheckId[], now: Date): Promise<CheckResult[]> {
   const results: CheckResult[] = [];

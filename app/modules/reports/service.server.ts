@@ -1,5 +1,7 @@
 import { aliasedTable, and, asc, eq, gt, inArray, isNotNull, isNull, lte, lt, or, sql, type SQL } from "drizzle-orm";
 import {
+  apiClients,
+  apiKeys,
   grantRequests,
   onboardingSteps,
   participants,
@@ -176,7 +178,7 @@ export async function noMfaReport(ctx: ServiceContext, participantId?: string): 
 }
 
 export interface ExpiringItem {
-  kind: "grant";
+  kind: "grant" | "api_key";
   id: string;
   participantId: string | null;
   userName: string;
@@ -184,10 +186,7 @@ export interface ExpiringItem {
   expiresAt: Date;
 }
 
-/**
- * Access that ends within 30 days. Today that is time-limited role grants; API credentials join this list with
- * credential issuance (their own expiry notices come with them).
- */
+/** Access that ends within 30 days: time-limited role grants and the keys of active API clients, soonest first. */
 export async function expiringReport(ctx: ServiceContext, participantId?: string, days = 30): Promise<ExpiringItem[]> {
   const scoped = reportScope(ctx, participantId);
   const now = new Date();
@@ -198,7 +197,17 @@ export async function expiringReport(ctx: ServiceContext, participantId?: string
     .innerJoin(users, eq(users.id, roleGrants.userId))
     .where(and(grantCountsNow(now), isNotNull(roleGrants.validTo), lte(roleGrants.validTo, until), scoped ? eq(roleGrants.participantId, scoped) : undefined))
     .orderBy(asc(roleGrants.validTo));
-  return rows.map((r) => ({ kind: "grant" as const, ...r, expiresAt: r.expiresAt! }));
+  const keys = await ctx.db
+    .select({ id: apiKeys.id, participantId: apiClients.participantId, userName: users.displayName, clientId: apiClients.clientId, environment: apiClients.environment, kid: apiKeys.kid, expiresAt: apiKeys.expiresAt })
+    .from(apiKeys)
+    .innerJoin(apiClients, eq(apiClients.id, apiKeys.apiClientId))
+    .innerJoin(users, eq(users.id, apiClients.ownerUserId))
+    .where(and(eq(apiKeys.status, "active"), eq(apiClients.status, "active"), gt(apiKeys.expiresAt, now), lte(apiKeys.expiresAt, until), scoped ? eq(apiClients.participantId, scoped) : undefined));
+  const items: ExpiringItem[] = [
+    ...rows.map((r) => ({ kind: "grant" as const, ...r, expiresAt: r.expiresAt! })),
+    ...keys.map((k) => ({ kind: "api_key" as const, id: k.id, participantId: k.participantId, userName: k.userName, what: `${k.clientId} (${k.environment}) · ${k.kid.slice(0, 12)}…`, expiresAt: k.expiresAt })),
+  ];
+  return items.sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime());
 }
 
 export interface PendingItem {

@@ -1,0 +1,136 @@
+import { json } from "@remix-run/node";
+import { Link, useActionData, useLoaderData } from "@remix-run/react";
+import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
+import { IntentForm, TextField, useEchoedValue } from "~/components/field";
+import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
+import { useI18n } from "~/i18n/use-i18n";
+import { titled } from "~/lib/meta";
+import { addCatalogueCase, listCatalogue } from "~/modules/certification/service.server";
+
+export const meta = titled("cert.catalogue");
+
+export const loader = /* @__PURE__ */ protectedLoader("certification:read", async ({ ctx }) => {
+  const { cases, services, version, canManage } = await listCatalogue(ctx);
+  return json({
+    version,
+    canManage,
+    services: services.map((s) => ({ code: s.code, nameEn: s.nameEn, nameZh: s.nameZh })),
+    cases: cases.map((c) => ({ ...c, retiredAt: c.retiredAt?.toISOString() ?? null })),
+  });
+});
+
+export const action = /* @__PURE__ */ intentAction({
+  add: /* @__PURE__ */ intent(addCatalogueCase, async ({ ctx, form }) => {
+    const added = await addCatalogueCase(ctx, {
+      code: form.value("code") ?? "",
+      serviceCode: form.value("serviceCode") ?? "",
+      titleEn: form.value("titleEn") ?? "",
+      titleZh: form.value("titleZh") ?? "",
+      steps: form.value("steps") ?? "",
+      expectedResult: form.value("expectedResult") ?? "",
+      mandatory: form.value("mandatory") ?? "",
+    });
+    return json({ ok: true as const, intent: "add", catalogueVersion: added.catalogueVersion });
+  }),
+});
+
+function AreaField({ name, label, error }: { name: string; label: string; error?: string }) {
+  const echoed = useEchoedValue(name);
+  const id = `case-${name}`;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <textarea id={id} name={name} rows={3} required defaultValue={echoed} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} />
+      {error ? (
+        <p className="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** The Developer Corner's test-case catalogue; the platform administrator adds cases (each addition is a new version). */
+export default function CertificationCatalogue() {
+  const { t, locale } = useI18n();
+  const data = useLoaderData<typeof loader>();
+  const failure = asFailure(useActionData<typeof action>());
+  const err = (name: string) => fieldMessage(failure, name, t);
+  return (
+    <section aria-labelledby="catalogue-title">
+      <p>
+        <Link to="/certification">{t("cert.runs")}</Link>
+      </p>
+      <h1 id="catalogue-title">{t("cert.catalogue")}</h1>
+      <p>{t("cert.catalogueIntro", { version: data.version })}</p>
+      {data.services.map((s) => (
+        <section key={s.code} aria-labelledby={`service-${s.code}`}>
+          <h2 id={`service-${s.code}`}>{locale === "zh-HK" ? s.nameZh : s.nameEn}</h2>
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t("cert.case")}</th>
+                  <th scope="col">{t("cert.caseTitle")}</th>
+                  <th scope="col">{t("cert.steps")}</th>
+                  <th scope="col">{t("cert.expected")}</th>
+                  <th scope="col">{t("cert.mandatory")}</th>
+                  <th scope="col">{t("cert.catalogueVersion")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.cases
+                  .filter((c) => c.serviceCode === s.code)
+                  .map((c) => (
+                    <tr key={c.code}>
+                      <th scope="row">{c.code}</th>
+                      <td>
+                        {locale === "zh-HK" ? c.titleZh : c.titleEn}
+                        {c.retiredAt ? <span className="badge"> {t("cert.retired")}</span> : null}
+                      </td>
+                      <td>{c.steps}</td>
+                      <td>{c.expectedResult}</td>
+                      <td>{c.mandatory ? t("cert.mandatory") : t("cert.optional")}</td>
+                      <td>{c.catalogueVersion}</td>
+                    </tr>
+                  ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ))}
+      {data.canManage ? (
+        <section className="panel" aria-labelledby="add-case-title">
+          <h2 id="add-case-title">{t("cert.addCase")}</h2>
+          <p className="hint">{t("cert.addCaseHint")}</p>
+          <IntentForm intent="add" className="stacked-form">
+            <FormMessage failure={failure} />
+            <TextField name="code" label={t("cert.case")} hint={t("cert.codeHint")} required error={err("code")} maxLength={10} />
+            <div className="field">
+              <label htmlFor="case-service">{t("cert.service")}</label>
+              <select id="case-service" name="serviceCode">
+                {data.services.map((s) => (
+                  <option key={s.code} value={s.code}>
+                    {locale === "zh-HK" ? s.nameZh : s.nameEn}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <TextField name="titleEn" label={t("cert.titleEn")} required error={err("titleEn")} maxLength={200} />
+            <TextField name="titleZh" label={t("cert.titleZh")} required error={err("titleZh")} maxLength={200} />
+            <AreaField name="steps" label={t("cert.steps")} error={err("steps")} />
+            <AreaField name="expectedResult" label={t("cert.expected")} error={err("expectedResult")} />
+            <div className="field">
+              <label>
+                <input type="checkbox" name="mandatory" value="yes" /> {t("cert.mandatory")}
+              </label>
+            </div>
+            <button type="submit" className="button primary">
+              {t("cert.addCase")}
+            </button>
+          </IntentForm>
+        </section>
+      ) : null}
+    </section>
+  );
+}
