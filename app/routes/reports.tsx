@@ -10,9 +10,12 @@ import { parseReportQuery, reportTable } from "~/modules/reports/tables.server";
 import { REPORTS, type ReportName } from "~/modules/reports/names";
 import { titled } from "~/lib/meta";
 
-/** A datetime-local value in Hong Kong time, to the second: cut to the minute, "now" sent back would miss this minute. */
+/**
+ * A datetime-local value in Hong Kong time, to the millisecond: cut any shorter, "now" sent back in the export link
+ * would miss what changed in the last moments before the page was read, and the CSV would not be the page's rows.
+ */
 function hkLocal(d: Date): string {
-  return new Date(d.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19);
+  return new Date(d.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 23);
 }
 
 export const meta = titled("reports.title");

@@ -22,8 +22,8 @@ describe.skipIf(!hasBrowser())("browser smoke", () => {
     await expectAccessible(page);
     await completeSecondFactor(page, server.baseUrl, "officer@hkex.demo");
     await page.getByRole("heading", { name: /Welcome/ }).waitFor();
-    await page.getByRole("link", { name: "Participants" }).first().click();
-    await page.getByRole("heading", { name: "Participants" }).waitFor();
+    await page.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "Participants" }).click();
+    await page.getByRole("heading", { level: 1, name: "Participants" }).waitFor();
     expect(await page.getByRole("link", { name: "C00123" }).count()).toBe(1);
     await expectAccessible(page);
   });

@@ -119,7 +119,7 @@ describe("the built console: node bin/console.mjs", () => {
     const seeded = await runConsoleCommand(["seed-demo"], pglite);
     expect(seeded.stdout).toContain("The database already has data: nothing seeded.");
     const jobs = await runConsoleCommand(["jobs"], pglite);
-    expect(jobs.stdout).toMatch(/^Jobs done: \d+ access review\(s\) closed, \d+ key expiry notice\(s\), \d+ mail\(s\) sent\.$/m);
+    expect(jobs.stdout).toMatch(/^Jobs done: \d+ access review\(s\) closed, \d+ key expiry notice\(s\), \d+ rollout snapshot\(s\), \d+ mail\(s\) sent\.$/m);
     expect(jobs.code).toBe(0);
     const unknown = await runConsoleCommand(["serv"], pglite);
     expect(unknown.code).toBe(2);
