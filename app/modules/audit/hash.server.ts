@@ -137,6 +137,11 @@ function canonicalJson(value: unknown): string {
   return `${out}}`;
 }
 
+/** RFC 8785 of a JSON column's text (null for SQL null). */
+export function canonicalJsonText(text: string | null): string {
+  return text === null ? "null" : canonicalJson(JSON.parse(text));
+}
+
 const q = JSON.stringify;
 
 /**
@@ -147,9 +152,9 @@ const q = JSON.stringify;
 export function storedEventPayload(e: StoredEventText): string {
   return (
     `{"action":${q(e.action)},"actorName":${q(e.actorName)},"actorPersona":${q(e.actorPersona)},"actorUserId":${q(e.actorUserId)}` +
-    `,"chainKey":${q(e.chainKey)},"changes":${e.changes === null ? "null" : canonicalJson(JSON.parse(e.changes))}` +
+    `,"chainKey":${q(e.chainKey)},"changes":${canonicalJsonText(e.changes)}` +
     `,"entityId":${q(e.entityId)},"entityType":${q(e.entityType)},"ip":${q(e.ip)}` +
-    `,"metadata":${e.metadata === null ? "null" : canonicalJson(JSON.parse(e.metadata))}` +
+    `,"metadata":${canonicalJsonText(e.metadata)}` +
     `,"occurredAt":${q(e.occurredAt)},"onBehalfOfUserId":${q(e.onBehalfOfUserId)},"participantId":${q(e.participantId)}` +
     `,"prevHash":${q(e.prevHash)},"reason":${q(e.reason)},"requestId":${q(e.requestId)},"seq":${q(e.seq)}` +
     `,"ticketRef":${q(e.ticketRef)},"userAgent":${q(e.userAgent)},"v":${HASH_VERSION}}`
