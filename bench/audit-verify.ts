@@ -5,8 +5,10 @@
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-verify.ts
  *   BENCH_EVENTS=200000 npx tsx bench/audit-verify.ts                          # PGlite
  */
-import { sql } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { eventHash, GENESIS_HASH } from "../app/modules/audit/hash.server";
 import { verifyAuditChains } from "../app/modules/audit/service.server";
+import { auditEvents } from "../db/schema";
 import { benchDatabase, generateAuditChains, ms } from "./support";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -20,13 +22,41 @@ if (handle.kind === "postgres") await db.execute(sql`vacuum analyze audit_events
 console.log(`database ${handle.kind}: generated ${total} events in ${CHAINS} chains in ${ms(t)}`);
 const perChain = total / CHAINS;
 
+/** verifyAuditChains as it was before issue 16: one chain at a time, mapped rows, canonicalize per event, serial batches. */
+async function verifyBefore(): Promise<number> {
+  const keys = (await db.selectDistinct({ chainKey: auditEvents.chainKey }).from(auditEvents)).map((c) => c.chainKey).sort();
+  let total = 0;
+  for (const chainKey of keys) {
+    let expected = 1;
+    let prev = GENESIS_HASH;
+    for (let after = 0; ; ) {
+      const batch = await db.select().from(auditEvents).where(and(eq(auditEvents.chainKey, chainKey), gt(auditEvents.seq, after))).orderBy(asc(auditEvents.seq)).limit(2000);
+      for (const e of batch) {
+        if (e.seq !== expected || e.prevHash !== prev || eventHash(e) !== e.hash) throw new Error(`broken at ${chainKey} #${e.seq}`);
+        prev = e.hash;
+        expected++;
+        total++;
+      }
+      if (batch.length < 2000) break;
+      after = batch[batch.length - 1]!.seq;
+    }
+  }
+  return total;
+}
+
 for (let run = 1; run <= RUNS; run++) {
+  if (process.env.BENCH_BEFORE !== "0") {
+    t = performance.now();
+    const events = await verifyBefore();
+    const elapsed = performance.now() - t;
+    console.log(`verify before issue 16, run ${run}: ${events} events in ${elapsed.toFixed(0)} ms = ${((events / elapsed) * 1000).toFixed(0)} events/s`);
+  }
   t = performance.now();
   const reports = await verifyAuditChains(db);
   const elapsed = performance.now() - t;
   const events = reports.reduce((n, r) => n + r.events, 0);
   const bad = reports.filter((r) => !r.ok);
-  console.log(`verify run ${run}: ${events} events in ${elapsed.toFixed(0)} ms = ${((events / elapsed) * 1000).toFixed(0)} events/s; intact: ${bad.length === 0}${bad.length ? ` (${JSON.stringify(bad[0])})` : ""}`);
+  console.log(`verify now, run ${run}: ${events} events in ${elapsed.toFixed(0)} ms = ${((events / elapsed) * 1000).toFixed(0)} events/s; intact: ${bad.length === 0}${bad.length ? ` (${JSON.stringify(bad[0])})` : ""}`);
 }
 
 // Still names the first bad event: alter one event deep in one chain.
