@@ -220,17 +220,21 @@ async function exportBatch(ctx: ServiceContext, where: SQL | undefined, cursor: 
 /** A JSON column as the export has always written it: JSON.stringify of the value (compact, in jsonb's key order). */
 const compactJson = (text: string | null) => (text === null ? "null" : JSON.stringify(JSON.parse(text)));
 
+/** Either rule's first character or a character that needs quoting: most cells have neither and go as they are. */
+const CSV_SPECIAL = /[",\r\n]|^[=+\-@\t]/;
+const cell = (v: string | null): string => (v === null ? "" : CSV_SPECIAL.test(v) ? csvCell(inertCell(v)) : v);
+
 function csvBatch(rows: ExportRow[]): string {
-  let out = "";
-  for (const r of rows) {
-    const cell = (v: string | null) => (v === null ? "" : csvCell(inertCell(v)));
-    out +=
+  const lines = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    lines[i] =
       `${r.id},${r.occurred_at},${cell(r.chain)},${r.seq},${cell(r.participant_id)},${cell(r.actor_user_id)},${cell(r.actor_name)},` +
       `${cell(r.actor_persona)},${cell(r.on_behalf_of_user_id)},${cell(r.ticket_ref)},${cell(r.action)},${cell(r.entity_type)},` +
       `${cell(r.entity_id)},${cell(r.reason)},${r.changes === null ? "" : cell(compactJson(r.changes))},` +
       `${r.metadata === null ? "" : cell(compactJson(r.metadata))},${cell(r.request_id)},${cell(r.ip)},${cell(r.user_agent)},${cell(r.hash)}\r\n`;
   }
-  return out;
+  return lines.join("");
 }
 
 const parsedJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
