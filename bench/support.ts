@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { sql } from "drizzle-orm";
 import postgres from "postgres";
-import { openDatabase, type DatabaseHandle } from "../db/client.server";
+import { canonicalEventParts, GENESIS_HASH } from "../app/modules/audit/hash.server";
+import { openDatabase, type Database, type DatabaseHandle } from "../db/client.server";
 import { migrateDatabase } from "../db/migrate.server";
 
 /**
@@ -39,4 +41,61 @@ export function ms(start: number): string {
 
 export function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+const MARK = "\u0001entity\u0001";
+
+/**
+ * A large audit history with valid chains, fast: for each chain P00000… a recursive query hashes event after event
+ * in the database with the canonical form the console writes (canonicalEventParts: the text around the seq and the
+ * previous hash), so verification recomputes every hash as it would on real data. Events of a chain differ by seq,
+ * previous hash and entity id; the JSON columns carry a typical change and metadata. Answers the number written.
+ */
+export async function generateAuditChains(db: Database, events: number, chains: number): Promise<number> {
+  const perChain = Math.floor(events / chains);
+  const occurredAt = new Date("2026-06-01T02:00:00.000Z");
+  for (let c = 0; c < chains; c++) {
+    const chainKey = `P${String(c).padStart(5, "0")}`;
+    const fields = {
+      chainKey,
+      occurredAt,
+      actorUserId: "5b1d8f0e-3c2a-4d7e-9f10-1a2b3c4d5e6f",
+      actorName: "Chris Checker (P00001)",
+      actorPersona: "da_checker",
+      onBehalfOfUserId: null,
+      ticketRef: null,
+      participantId: chainKey,
+      action: "role.grant.approved",
+      entityType: "grant_request",
+      entityId: MARK,
+      changes: { status: { before: "pending", after: "approved" }, decidedBy: { before: null, after: "u-2" } },
+      reason: null,
+      requestId: "0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b",
+      ip: "203.0.113.7",
+      userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+      metadata: { userId: "user-4242", roleCode: "si_maker", source: "queue" },
+    };
+    const [a, b, c2] = canonicalEventParts(fields);
+    const marked = JSON.stringify(MARK);
+    const cut = a.indexOf(marked);
+    const a1 = a.slice(0, cut + 1);
+    const a2 = a.slice(cut + marked.length - 1);
+    await db.execute(sql`insert into audit_events (chain_key, seq, occurred_at, actor_user_id, actor_name, actor_persona, participant_id,
+        action, entity_type, entity_id, changes, request_id, ip, user_agent, metadata, prev_hash, hash)
+      with recursive c(seq, prev_hash, hash) as (
+        select 1::bigint, ${GENESIS_HASH}::text,
+          encode(sha256(convert_to(${a1}::text || 'entity-1' || ${a2}::text || ${GENESIS_HASH}::text || ${b}::text || '1' || ${c2}::text, 'UTF8')), 'hex')
+        union all
+        select c.seq + 1, c.hash,
+          encode(sha256(convert_to(${a1}::text || 'entity-' || (c.seq + 1)::text || ${a2}::text || c.hash || ${b}::text || (c.seq + 1)::text || ${c2}::text, 'UTF8')), 'hex')
+        from c where c.seq < ${perChain}::bigint)
+      select ${chainKey}::text, seq, ${occurredAt.toISOString()}::timestamptz, ${fields.actorUserId}::text, ${fields.actorName}::text,
+        ${fields.actorPersona}::text, ${chainKey}::text, ${fields.action}::text, ${fields.entityType}::text, 'entity-' || seq,
+        ${JSON.stringify(fields.changes)}::jsonb, ${fields.requestId}::text, ${fields.ip}::text, ${fields.userAgent}::text,
+        ${JSON.stringify(fields.metadata)}::jsonb, prev_hash, hash
+      from c`);
+    await db.execute(sql`insert into audit_chain_heads (chain_key, last_seq, last_hash)
+      select chain_key, seq, hash from audit_events where chain_key = ${chainKey}::text order by seq desc limit 1`);
+  }
+  return perChain * chains;
 }

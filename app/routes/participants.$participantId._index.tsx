@@ -27,8 +27,7 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
   const id = params.participantId ?? "";
   const profile = await getParticipantProfile(ctx, id);
   const view = await getCase(ctx, id);
-  const before = Number(new URL(request.url).searchParams.get("before"));
-  const timeline = await caseTimeline(ctx, id, { before: Number.isSafeInteger(before) && before > 0 ? before : undefined });
+  const timeline = await caseTimeline(ctx, id, { before: new URL(request.url).searchParams.get("before") });
   const catalogue = await listServiceCatalogue(ctx.db);
   const certification = await certificationStatusOf(ctx.db, id);
   const p = profile.participant;
@@ -266,7 +265,7 @@ export default function ParticipantCase() {
 
       <section className="panel" aria-labelledby="timeline-title">
         <h2 id="timeline-title">{t("case.timeline")}</h2>
-        <Timeline events={data.timeline} userNames={data.userNames} olderHref={data.nextCursor ? `/participants/${p.id}?before=${data.nextCursor}` : null} />
+        <Timeline events={data.timeline} userNames={data.userNames} olderHref={data.nextCursor ? `/participants/${p.id}?before=${encodeURIComponent(data.nextCursor)}` : null} />
       </section>
     </>
   );

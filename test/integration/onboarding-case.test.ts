@@ -329,7 +329,10 @@ describeEachDatabase("onboarding case", (use) => {
       expect(submitted).toMatchObject({ actorUserId: maker.actor.userId, actorPersona: "da_maker" });
 
       const timeline = await caseTimeline(maker, id);
-      expect(timeline.events.map((e) => e.id)).toEqual([...timeline.events.map((e) => e.id)].sort((a, b) => b - a));
+      // Newest first, in the indexed (time, id) order.
+      const order = (e: { occurredAt: Date; id: number }) => [e.occurredAt.getTime(), e.id] as const;
+      const sorted = [...timeline.events].sort((a, b) => order(b)[0] - order(a)[0] || order(b)[1] - order(a)[1]);
+      expect(timeline.events.map((e) => e.id)).toEqual(sorted.map((e) => e.id));
       expect(timeline.events.every((e) => e.participantId === id)).toBe(true);
       const listed = new Set(timeline.events.map((e) => e.id));
       const recent = events.slice(-10);
@@ -339,7 +342,7 @@ describeEachDatabase("onboarding case", (use) => {
 
       // Older pages follow without gaps or repeats.
       const all: number[] = [];
-      let cursor: number | undefined;
+      let cursor: string | undefined;
       for (;;) {
         const page = await caseTimeline(olivia, id, { limit: 7, before: cursor });
         all.push(...page.events.map((e) => e.id));

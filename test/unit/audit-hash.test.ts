@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GENESIS_HASH, canonicalEventPayload, eventHash, type HashedFields } from "~/modules/audit/hash.server";
+import { GENESIS_HASH, canonicalEventParts, canonicalEventPayload, eventHash, storedEventHash, storedEventPayload, type HashedFields } from "~/modules/audit/hash.server";
 
 /** One fixed event. Its hash is pinned below: every stored chain depends on this exact computation. */
 const EVENT: HashedFields = {
@@ -81,5 +81,34 @@ describe("audit event hash", () => {
   it("is a SHA-256 in hex, like the genesis link", () => {
     expect(eventHash(EVENT)).toMatch(/^[0-9a-f]{64}$/);
     expect(GENESIS_HASH).toMatch(/^0{64}$/);
+  });
+
+  it("cut around the head's seq and hash (the one-statement append), is the same canonical form", () => {
+    for (const event of [
+      EVENT,
+      { ...EVENT, seq: 1, prevHash: GENESIS_HASH, metadata: { prevHash: "x", seq: 3, "\"seq\":": "y" }, reason: '","seq":1,"' },
+      { ...EVENT, seq: 123456789, changes: null, metadata: null, actorName: "陳大文 \u0000 😀", entityId: null },
+    ]) {
+      const { seq, prevHash, ...rest } = event;
+      const [a, b, c] = canonicalEventParts(rest);
+      expect(a + prevHash + b + String(seq) + c).toBe(canonicalEventPayload(event));
+    }
+  });
+
+  it("built from a stored row's text (verification's fast path), is the same canonical form", () => {
+    for (const event of [
+      EVENT,
+      { ...EVENT, changes: null, metadata: null, reason: null, actorName: '陳大文 "\\ \u0001 \u2028 😀', seq: 1 },
+      { ...EVENT, metadata: { list: [3, "a", { z: 1, a: [null, true, 1.5, 1e21] }], "é": 1, e: 2, "": 0 } },
+    ] as HashedFields[]) {
+      const stored = {
+        ...event,
+        occurredAt: event.occurredAt.toISOString(),
+        changes: event.changes === null ? null : JSON.stringify(reversedKeys(event.changes)),
+        metadata: event.metadata === null ? null : JSON.stringify(reversedKeys(event.metadata)),
+      };
+      expect(storedEventPayload(stored)).toBe(canonicalEventPayload(event));
+    }
+    expect(storedEventHash({ ...EVENT, occurredAt: EVENT.occurredAt.toISOString(), changes: JSON.stringify(EVENT.changes), metadata: JSON.stringify(EVENT.metadata) })).toBe(PINNED_HASH);
   });
 });

@@ -1,6 +1,6 @@
-import { stringify } from "csv-stringify/sync";
 import { and, desc, eq, gte, like, lt, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
+import { rowsOf } from "../../../db/client.server";
 import { auditEvents, type AuditEvent } from "../../../db/schema";
 import { endOfHongKongDay, isCalendarDay, parseInstant } from "~/lib/hong-kong-time";
 import { defineCommand } from "../command.server";
@@ -147,48 +147,12 @@ export const EXPORT_COLUMNS = [
   "hash",
 ] as const;
 
-function exportRecord(e: AuditEvent) {
-  return {
-    id: e.id,
-    occurred_at: e.occurredAt.toISOString(),
-    chain: e.chainKey,
-    seq: e.seq,
-    participant_id: e.participantId,
-    actor_user_id: e.actorUserId,
-    actor_name: e.actorName,
-    actor_persona: e.actorPersona,
-    on_behalf_of_user_id: e.onBehalfOfUserId,
-    ticket_ref: e.ticketRef,
-    action: e.action,
-    entity_type: e.entityType,
-    entity_id: e.entityId,
-    reason: e.reason,
-    changes: e.changes,
-    metadata: e.metadata,
-    request_id: e.requestId,
-    ip: e.ip,
-    user_agent: e.userAgent,
-    hash: e.hash,
-  };
-}
-
 /**
  * A cell a spreadsheet would run as a formula (=, +, -, @, tab, carriage return first) is made inert with a
  * leading apostrophe (OWASP's advice); the value is otherwise unchanged.
  */
 export function inertCell(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
-
-function csvLine(e: AuditEvent): string {
-  const r = exportRecord(e);
-  const cells = EXPORT_COLUMNS.map((c) => {
-    const v = r[c];
-    if (v === null || v === undefined) return "";
-    return inertCell(typeof v === "object" ? JSON.stringify(v) : String(v));
-  });
-  // RFC 4180: a cell holding any line break is quoted; csv-stringify quotes only the record delimiter by itself.
-  return stringify([cells], { record_delimiter: "\r\n", quoted_match: /[\r\n]/ });
 }
 
 export type ExportFormat = "csv" | "jsonl";
@@ -210,39 +174,131 @@ const recordExport = defineCommand({
   },
 });
 
+/** A CSV cell (RFC 4180) as csv-stringify writes it with this export's options: quoted when it holds a comma, a quote or a line break. */
+function csvCell(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** An export row as the database gives it, raw: numbers and the time already as text, JSON as its text. */
+interface ExportRow {
+  id: string;
+  occurred_at: string;
+  chain: string;
+  seq: string;
+  participant_id: string | null;
+  actor_user_id: string | null;
+  actor_name: string | null;
+  actor_persona: string | null;
+  on_behalf_of_user_id: string | null;
+  ticket_ref: string | null;
+  action: string;
+  entity_type: string;
+  entity_id: string | null;
+  reason: string | null;
+  changes: string | null;
+  metadata: string | null;
+  request_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  hash: string;
+}
+
+const EXPORT_SELECT = sql.raw(`id::text as id, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at,
+  chain_key as chain, seq::text as seq, participant_id, actor_user_id, actor_name, actor_persona, on_behalf_of_user_id, ticket_ref,
+  action, entity_type, entity_id, reason, changes::text as changes, metadata::text as metadata, request_id, ip, user_agent, hash`);
+
+/** One export batch, raw (no mapping to objects, no Date): the same rows, filter and order as the explorer's pages. */
+async function exportBatch(ctx: ServiceContext, where: SQL | undefined, cursor: { occurredAt: string; id: string } | null, limit: number): Promise<ExportRow[]> {
+  const keyset = cursor ? sql`(${auditEvents.occurredAt}, ${auditEvents.id}) < (${cursor.occurredAt}::timestamptz, ${cursor.id}::bigint)` : undefined;
+  const condition = and(where, keyset);
+  return rowsOf<ExportRow>(
+    await ctx.db.execute(sql`select ${EXPORT_SELECT} from ${auditEvents} ${condition ? sql`where ${condition}` : sql``}
+      order by ${auditEvents.occurredAt} desc, ${auditEvents.id} desc limit ${limit}::int`),
+  );
+}
+
+/** A JSON column as the export has always written it: JSON.stringify of the value (compact, in jsonb's key order). */
+const compactJson = (text: string | null) => (text === null ? "null" : JSON.stringify(JSON.parse(text)));
+
+/** Either rule's first character or a character that needs quoting: most cells have neither and go as they are. */
+const CSV_SPECIAL = /[",\r\n]|^[=+\-@\t]/;
+const cell = (v: string | null): string => (v === null ? "" : CSV_SPECIAL.test(v) ? csvCell(inertCell(v)) : v);
+
+function csvBatch(rows: ExportRow[]): string {
+  const lines = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    lines[i] =
+      `${r.id},${r.occurred_at},${cell(r.chain)},${r.seq},${cell(r.participant_id)},${cell(r.actor_user_id)},${cell(r.actor_name)},` +
+      `${cell(r.actor_persona)},${cell(r.on_behalf_of_user_id)},${cell(r.ticket_ref)},${cell(r.action)},${cell(r.entity_type)},` +
+      `${cell(r.entity_id)},${cell(r.reason)},${r.changes === null ? "" : cell(compactJson(r.changes))},` +
+      `${r.metadata === null ? "" : cell(compactJson(r.metadata))},${cell(r.request_id)},${cell(r.ip)},${cell(r.user_agent)},${cell(r.hash)}\r\n`;
+  }
+  return lines.join("");
+}
+
+const parsedJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+/** JSON lines: one JSON.stringify of the record per row (faster than writing it out member by member). */
+function jsonlBatch(rows: ExportRow[]): string {
+  let out = "";
+  for (const r of rows) {
+    out += `${JSON.stringify({
+      id: Number(r.id),
+      occurred_at: r.occurred_at,
+      chain: r.chain,
+      seq: Number(r.seq),
+      participant_id: r.participant_id,
+      actor_user_id: r.actor_user_id,
+      actor_name: r.actor_name,
+      actor_persona: r.actor_persona,
+      on_behalf_of_user_id: r.on_behalf_of_user_id,
+      ticket_ref: r.ticket_ref,
+      action: r.action,
+      entity_type: r.entity_type,
+      entity_id: r.entity_id,
+      reason: r.reason,
+      changes: parsedJson(r.changes),
+      metadata: parsedJson(r.metadata),
+      request_id: r.request_id,
+      ip: r.ip,
+      user_agent: r.user_agent,
+      hash: r.hash,
+    } satisfies Record<(typeof EXPORT_COLUMNS)[number], unknown>)}\n`;
+  }
+  return out;
+}
+
 /**
  * A filtered view as CSV (RFC 4180) or JSON lines, streamed in keyset batches so that memory stays flat however
- * many events match. The export itself is audited before the first byte is sent.
+ * many events match. The export itself is audited before the first byte is sent. Each batch is read raw and
+ * encoded as one string; the next batch is already being read while this one is encoded and sent.
  */
 export async function exportAudit(ctx: ServiceContext, filters: AuditFilters, format: ExportFormat, batchSize = 1000): Promise<ReadableStream<Uint8Array>> {
   const where = whereOf(ctx, "audit:export", filters);
   await recordExport(ctx, { format, filters });
   const encoder = new TextEncoder();
-  let cursor: Cursor | null = null;
+  let pending: Promise<ExportRow[]> | null = exportBatch(ctx, where, null, batchSize);
+  // Read errors surface when the batch is awaited in pull; until then, do not report them as unhandled.
+  pending.catch(() => undefined);
   let headerSent = false;
-  let done = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (done) return;
       if (format === "csv" && !headerSent) {
         headerSent = true;
-        controller.enqueue(encoder.encode(stringify([EXPORT_COLUMNS as unknown as string[]], { record_delimiter: "\r\n" })));
+        controller.enqueue(encoder.encode(`${EXPORT_COLUMNS.join(",")}\r\n`));
         return;
       }
-      const rows = await page(ctx, where, cursor, batchSize);
-      if (rows.length === 0) {
-        done = true;
+      if (!pending) {
         controller.close();
         return;
       }
-      const last = rows[rows.length - 1]!;
-      cursor = { occurredAt: last.occurredAt, id: last.id };
-      const text = rows.map((e) => (format === "csv" ? csvLine(e) : `${JSON.stringify(exportRecord(e))}\n`)).join("");
-      controller.enqueue(encoder.encode(text));
-      if (rows.length < batchSize) {
-        done = true;
-        controller.close();
-      }
+      const rows: ExportRow[] = await pending;
+      const last = rows[rows.length - 1];
+      pending = rows.length === batchSize && last ? exportBatch(ctx, where, { occurredAt: last.occurred_at, id: last.id }, batchSize) : null;
+      pending?.catch(() => undefined);
+      if (rows.length > 0) controller.enqueue(encoder.encode(format === "csv" ? csvBatch(rows) : jsonlBatch(rows)));
+      if (!pending) controller.close();
     },
   });
 }

@@ -1,10 +1,11 @@
-import { and, asc, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
+import { createHash, hash } from "node:crypto";
+import { and, asc, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Database, type Transaction } from "../../../db/client.server";
 import { auditChainHeads, auditEvents, type AuditEvent, type FieldChanges } from "../../../db/schema";
 import type { ServiceContext } from "../context.server";
 import { whereTenant } from "../tenancy.server";
 import type { AuditAction } from "./actions";
-import { GENESIS_HASH, eventHash } from "./hash.server";
+import { GENESIS_HASH, HASH_VERSION, canonicalEventParts, canonicalJsonText, eventHash, type HashedFields } from "./hash.server";
 
 export const PLATFORM_CHAIN = "platform";
 
@@ -43,64 +44,136 @@ export async function appendAuditEvent(tx: Transaction, ctx: AuditActorContext, 
 }
 
 const INSERT_BATCH = 1000;
+/** Up to this many events (a command's usual one to a few) are appended by one statement. */
+const ONE_STATEMENT_MAX = 16;
+
+type UnchainedFields = Omit<HashedFields, "seq" | "prevHash">;
+
+function fieldsOf(ctx: AuditActorContext, input: AuditEventInput, occurredAt: Date): UnchainedFields {
+  const actor = input.actor ?? ctx.actor;
+  return {
+    chainKey: input.participantId ?? PLATFORM_CHAIN,
+    occurredAt,
+    actorUserId: actor.userId,
+    actorName: input.actorName ?? actor.displayName,
+    actorPersona: actor.persona === "none" ? null : actor.persona,
+    onBehalfOfUserId: input.onBehalfOfUserId ?? null,
+    ticketRef: input.ticketRef ?? null,
+    participantId: input.participantId ?? null,
+    action: input.action,
+    entityType: input.entityType,
+    entityId: input.entityId ?? null,
+    changes: asStoredJson(input.changes),
+    reason: input.reason ?? null,
+    requestId: ctx.requestId,
+    ip: ctx.ip,
+    userAgent: ctx.userAgent,
+    metadata: asStoredJson(input.metadata),
+  };
+}
+
+/** The columns every event row has besides seq, prev_hash and hash, in EVENT_COLUMNS' order. */
+function eventValues(r: UnchainedFields): SQL {
+  return sql`${r.chainKey}::text, ${r.occurredAt.toISOString()}::timestamptz, ${r.actorUserId}::text, ${r.actorName}::text, ${r.actorPersona}::text,
+    ${r.onBehalfOfUserId}::text, ${r.ticketRef}::text, ${r.participantId}::text, ${r.action}::text, ${r.entityType}::text, ${r.entityId}::text,
+    ${r.changes === null ? null : JSON.stringify(r.changes)}::jsonb, ${r.reason}::text, ${r.requestId}::text, ${r.ip}::text, ${r.userAgent}::text,
+    ${r.metadata === null ? null : JSON.stringify(r.metadata)}::jsonb`;
+}
+const EVENT_COLUMNS = sql.raw(`chain_key, occurred_at, actor_user_id, actor_name, actor_persona, on_behalf_of_user_id, ticket_ref,
+  participant_id, action, entity_type, entity_id, changes, reason, request_id, ip, user_agent, metadata`);
 
 /**
- * Appends events in two round trips, however many there are (a bulk import's thousands in a few more): the heads
- * of the chains concerned are locked FOR UPDATE in one statement, in chain order so that two writers never wait on
- * each other crosswise; the events are hashed in sequence in memory; then one statement inserts them and advances
- * the heads. Writers in different processes take turns on a chain and never fork it.
+ * Appends events inside the caller's transaction. A command's few events go in one statement (one round trip):
+ * it locks the heads of their chains FOR UPDATE (in chain order, so that two writers never wait on each other
+ * crosswise), computes each event's seq and hash in the database from the locked head (the same canonical form
+ * and SHA-256 as eventHash, cut around the head's values: canonicalEventParts), inserts the events and advances
+ * the heads. Many events (a bulk import's thousands) take a few round trips: the heads are locked, the events
+ * hashed in memory, then inserted 1,000 a statement, the last statement advancing the heads. Either way writers in
+ * different processes take turns on a chain and never fork it.
  */
-export async function appendAuditEvents(tx: Transaction, ctx: AuditActorContext, inputs: readonly AuditEventInput[]): Promise<void> {
+export async function appendAuditEvents(
+  tx: Transaction,
+  ctx: AuditActorContext,
+  inputs: readonly AuditEventInput[],
+  /** false: the many-event path even for a few (bench/audited-write.ts compares the two). */
+  options: { oneStatement?: boolean } = {},
+): Promise<void> {
   if (inputs.length === 0) return;
-  const chains = [...new Set(inputs.map((i) => i.participantId ?? PLATFORM_CHAIN))].sort();
-  const heads = await lockHeads(tx, chains);
-
   const occurredAt = new Date();
-  const rows = inputs.map((input) => {
-    const chainKey = input.participantId ?? PLATFORM_CHAIN;
-    const head = heads.get(chainKey)!;
-    const actor = input.actor ?? ctx.actor;
-    const fields = {
-      chainKey,
-      seq: head.lastSeq + 1,
-      prevHash: head.lastHash,
-      occurredAt,
-      actorUserId: actor.userId,
-      actorName: input.actorName ?? actor.displayName,
-      actorPersona: actor.persona === "none" ? null : actor.persona,
-      onBehalfOfUserId: input.onBehalfOfUserId ?? null,
-      ticketRef: input.ticketRef ?? null,
-      participantId: input.participantId ?? null,
-      action: input.action,
-      entityType: input.entityType,
-      entityId: input.entityId ?? null,
-      changes: asStoredJson(input.changes),
-      reason: input.reason ?? null,
-      requestId: ctx.requestId,
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
-      metadata: asStoredJson(input.metadata),
-    };
-    const hash = eventHash(fields);
-    heads.set(chainKey, { lastSeq: fields.seq, lastHash: hash });
-    return { ...fields, hash };
+  const events = inputs.map((input) => fieldsOf(ctx, input, occurredAt));
+  const chains = [...new Set(events.map((e) => e.chainKey))].sort();
+  if (events.length <= ONE_STATEMENT_MAX && options.oneStatement !== false) {
+    if (await appendInOneStatement(tx, events, chains, occurredAt)) return;
+    // A chain's first event: its head is created (a statement cannot see a row it inserts), then the same again.
+    await createHeads(tx, chains);
+    if (await appendInOneStatement(tx, events, chains, occurredAt)) return;
+    throw new Error("audit chain head missing");
+  }
+  await appendInBatches(tx, events, chains, occurredAt);
+}
+
+/** One statement: lock the heads, chain the events' hashes from them, insert, advance. False when a head is missing. */
+async function appendInOneStatement(tx: Transaction, events: UnchainedFields[], chains: string[], occurredAt: Date): Promise<boolean> {
+  const ctes: SQL[] = [
+    sql`h as materialized (select chain_key, last_seq, last_hash from ${auditChainHeads}
+      where chain_key in (${sql.join(chains.map((k) => sql`${k}::text`), sql`, `)}) order by chain_key for update)`,
+    sql`ok as materialized (select count(*) = ${chains.length}::int as ok from h)`,
+  ];
+  const lastOf = new Map<string, string>();
+  const rows: SQL[] = [];
+  events.forEach((e, i) => {
+    const name = `e${i}`;
+    const previous = lastOf.get(e.chainKey);
+    const from = previous
+      ? sql.raw(`(select seq, hash from ${previous}) p`)
+      : sql`(select last_seq as seq, last_hash as hash from h where chain_key = ${e.chainKey}::text) p`;
+    const [a, b, c] = canonicalEventParts(e);
+    ctes.push(sql`${sql.raw(name)} as materialized (select p.seq + 1 as seq, p.hash as prev_hash,
+      encode(sha256(convert_to(${a}::text || p.hash || ${b}::text || (p.seq + 1)::text || ${c}::text, 'UTF8')), 'hex') as hash
+      from ${from} where (select ok from ok))`);
+    rows.push(sql`select ${eventValues(e)}, ${sql.raw(name)}.seq, ${sql.raw(name)}.prev_hash, ${sql.raw(name)}.hash from ${sql.raw(name)}`);
+    lastOf.set(e.chainKey, name);
+  });
+  const advanced = sql.join(
+    chains.map((k) => sql`select ${k}::text as chain_key, seq, hash from ${sql.raw(lastOf.get(k)!)}`),
+    sql` union all `,
+  );
+  ctes.push(sql`ins as (insert into ${auditEvents} (${EVENT_COLUMNS}, seq, prev_hash, hash) ${sql.join(rows, sql` union all `)} returning 1)`);
+  ctes.push(sql`upd as (update ${auditChainHeads} t set last_seq = v.seq, last_hash = v.hash, updated_at = ${occurredAt.toISOString()}::timestamptz
+    from (${advanced}) v where t.chain_key = v.chain_key returning 1)`);
+  const result = await tx.execute(sql`with ${sql.join(ctes, sql`, `)}
+    select (select count(*) from h)::int as locked, (select count(*) from ins)::int as events, (select count(*) from upd)::int as heads`);
+  const [counts] = rowsOf<{ locked: number; events: number; heads: number }>(result);
+  if (Number(counts?.locked) < chains.length) return false;
+  if (Number(counts?.events) !== events.length || Number(counts?.heads) !== chains.length) throw new Error("audit events not written");
+  return true;
+}
+
+async function createHeads(tx: Transaction, chains: string[]): Promise<void> {
+  await tx
+    .insert(auditChainHeads)
+    .values(chains.map((chainKey) => ({ chainKey, lastSeq: 0, lastHash: GENESIS_HASH })))
+    .onConflictDoNothing();
+}
+
+async function appendInBatches(tx: Transaction, events: UnchainedFields[], chains: string[], occurredAt: Date): Promise<void> {
+  const heads = await lockHeads(tx, chains);
+  const rows = events.map((fields) => {
+    const head = heads.get(fields.chainKey)!;
+    const chained = { ...fields, seq: head.lastSeq + 1, prevHash: head.lastHash };
+    const hash = eventHash(chained);
+    heads.set(fields.chainKey, { lastSeq: chained.seq, lastHash: hash });
+    return { ...chained, hash };
   });
 
   for (let i = 0; i < rows.length; i += INSERT_BATCH) {
     const batch = rows.slice(i, i + INSERT_BATCH);
     const last = i + INSERT_BATCH >= rows.length;
     const values = sql.join(
-      batch.map(
-        (r) => sql`(${r.chainKey}, ${r.seq}::bigint, ${r.occurredAt.toISOString()}::timestamptz, ${r.actorUserId}, ${r.actorName}, ${r.actorPersona},
-          ${r.onBehalfOfUserId}, ${r.ticketRef}, ${r.participantId}, ${r.action}, ${r.entityType}, ${r.entityId},
-          ${r.changes === null ? null : JSON.stringify(r.changes)}::jsonb, ${r.reason}, ${r.requestId}, ${r.ip}, ${r.userAgent},
-          ${r.metadata === null ? null : JSON.stringify(r.metadata)}::jsonb, ${r.prevHash}, ${r.hash})`,
-      ),
+      batch.map((r) => sql`(${eventValues(r)}, ${r.seq}::bigint, ${r.prevHash}, ${r.hash})`),
       sql`, `,
     );
-    const insert = sql`insert into ${auditEvents} (chain_key, seq, occurred_at, actor_user_id, actor_name, actor_persona,
-      on_behalf_of_user_id, ticket_ref, participant_id, action, entity_type, entity_id, changes, reason, request_id, ip,
-      user_agent, metadata, prev_hash, hash) values ${values}`;
+    const insert = sql`insert into ${auditEvents} (${EVENT_COLUMNS}, seq, prev_hash, hash) values ${values}`;
     if (!last) {
       await tx.execute(insert);
       continue;
@@ -130,11 +203,7 @@ async function lockHeads(tx: Transaction, chains: string[]): Promise<Map<string,
       .for("update");
   let found = await read();
   if (found.length < chains.length) {
-    const missing = chains.filter((k) => !found.some((f) => f.chainKey === k));
-    await tx
-      .insert(auditChainHeads)
-      .values(missing.map((chainKey) => ({ chainKey, lastSeq: 0, lastHash: GENESIS_HASH })))
-      .onConflictDoNothing();
+    await createHeads(tx, chains.filter((k) => !found.some((f) => f.chainKey === k)));
     found = await read();
   }
   const heads = new Map(found.map((h) => [h.chainKey, { lastSeq: h.lastSeq, lastHash: h.lastHash }]));
@@ -189,70 +258,122 @@ export interface ChainReport {
   firstBreak?: { seq: number; eventId: number | null; problem: string };
 }
 
+/** Chains walked at once: each on its own connection (PostgreSQL), their reads overlapping the hashing of the others. */
+const VERIFY_PARALLEL = 4;
+
 /**
  * Walks every chain in seq order and recomputes each hash. Reports, per chain, the first event where the stored
- * hash, the link to the previous event, or the sequence (a deleted or reordered row) is wrong.
+ * hash, the link to the previous event, or the sequence (a deleted or reordered row) is wrong. Chains are walked
+ * several at a time, each in keyset batches read raw (text, no mapping) with the next batch on its way while this
+ * one is hashed; the canonical form is built straight from the row's text (storedEventPayload).
  */
-export async function verifyAuditChains(db: Database, batchSize = 2000): Promise<ChainReport[]> {
+export async function verifyAuditChains(db: Database, batchSize = 5000): Promise<ChainReport[]> {
   const heads = await db.select().from(auditChainHeads).orderBy(asc(auditChainHeads.chainKey));
-  const eventChains = await db
-    .selectDistinct({ chainKey: auditEvents.chainKey })
-    .from(auditEvents)
-    .orderBy(asc(auditEvents.chainKey));
-  const keys = [...new Set([...heads.map((h) => h.chainKey), ...eventChains.map((c) => c.chainKey)])].sort();
-  const reports: ChainReport[] = [];
-  for (const chainKey of keys) {
-    const head = heads.find((h) => h.chainKey === chainKey);
-    reports.push(await verifyChain(db, chainKey, head?.lastSeq ?? null, batchSize));
-  }
+  // The distinct chains of the events, one index probe per chain (a loose index scan) instead of reading them all.
+  const eventChains = rowsOf<{ chain_key: string }>(
+    await db.execute(sql`with recursive c as (
+        select min(chain_key) as chain_key from ${auditEvents}
+        union all
+        select (select min(chain_key) from ${auditEvents} where chain_key > c.chain_key) from c where c.chain_key is not null)
+      select chain_key from c where chain_key is not null`),
+  );
+  const keys = [...new Set([...heads.map((h) => h.chainKey), ...eventChains.map((c) => c.chain_key)])].sort();
+  const headSeq = new Map(heads.map((h) => [h.chainKey, h.lastSeq]));
+  const reports: ChainReport[] = new Array<ChainReport>(keys.length);
+  let next = 0;
+  const walker = async () => {
+    for (let i = next++; i < keys.length; i = next++) reports[i] = await verifyChain(db, keys[i]!, headSeq.get(keys[i]!) ?? null, batchSize);
+  };
+  await Promise.all(Array.from({ length: Math.min(VERIFY_PARALLEL, keys.length) }, walker));
   return reports;
 }
 
-async function verifyChain(
-  db: Database,
-  chainKey: string,
-  headSeq: number | null,
-  batchSize: number,
-): Promise<ChainReport> {
+/** A stored event as verification reads it: its canonical form in five pieces (storedEventPayload's parts). */
+interface StoredRow {
+  id: number;
+  seq: number;
+  prevHash: string;
+  hash: string;
+  /** Canonical text up to `"changes":`, between `changes` and `metadata`, and after `metadata`. */
+  p1: string;
+  changes: string | null;
+  p2: string;
+  metadata: string | null;
+  p3: string;
+}
+
+/** A text column as RFC 8785 writes it: PostgreSQL's JSON string escaping is JSON.stringify's (see canonicalSql). */
+const j = (column: string) => `coalesce(to_json(${column})::text, 'null')`;
+/**
+ * The canonical form of a stored event (canonicalEventPayload) assembled by the database, all but the two JSON
+ * columns, whose members must be sorted in RFC 8785's order (jsonb keeps its own) and are canonicalised here.
+ * to_json of a text escapes ", \, \b, \f, \n, \r, \t and other control characters as \u00xx, as JSON.stringify does;
+ * the time is toISOString's form; seq is an integer. The unit test holds storedEventPayload to canonicalEventPayload,
+ * and test/integration/audit-*.test.ts verify events written by every command through this.
+ */
+const CANONICAL_SQL = sql.raw(`'{"action":' || ${j("action")} || ',"actorName":' || ${j("actor_name")} || ',"actorPersona":' || ${j("actor_persona")}
+    || ',"actorUserId":' || ${j("actor_user_id")} || ',"chainKey":' || ${j("chain_key")} || ',"changes":' as p1,
+  changes::text as changes,
+  ',"entityId":' || ${j("entity_id")} || ',"entityType":' || ${j("entity_type")} || ',"ip":' || ${j("ip")} || ',"metadata":' as p2,
+  metadata::text as metadata,
+  ',"occurredAt":"' || to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '","onBehalfOfUserId":' || ${j("on_behalf_of_user_id")}
+    || ',"participantId":' || ${j("participant_id")} || ',"prevHash":' || ${j("prev_hash")} || ',"reason":' || ${j("reason")}
+    || ',"requestId":' || ${j("request_id")} || ',"seq":' || seq::text || ',"ticketRef":' || ${j("ticket_ref")}
+    || ',"userAgent":' || ${j("user_agent")} || ',"v":${HASH_VERSION}}' as p3`);
+
+/** One batch of a chain after a seq, raw. */
+async function chainBatch(db: Database, chainKey: string, afterSeq: number, limit: number): Promise<StoredRow[]> {
+  const rows = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`select id::float8 as id, seq::float8 as seq, prev_hash, hash, ${CANONICAL_SQL}
+      from ${auditEvents} where chain_key = ${chainKey}::text and seq > ${afterSeq}::bigint order by seq limit ${limit}::int`),
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    seq: Number(r.seq),
+    prevHash: r.prev_hash as string,
+    hash: r.hash as string,
+    p1: r.p1 as string,
+    changes: r.changes as string | null,
+    p2: r.p2 as string,
+    metadata: r.metadata as string | null,
+    p3: r.p3 as string,
+  }));
+}
+
+/** One-shot SHA-256 where Node has it (20.12+: about twice as fast as createHash for an event's size). */
+const sha256Hex: (text: string) => string =
+  typeof hash === "function" ? (text) => hash("sha256", text, "hex") : (text) => createHash("sha256").update(text, "utf8").digest("hex");
+
+function storedRowHash(e: StoredRow): string {
+  return sha256Hex(e.p1 + canonicalJsonText(e.changes) + e.p2 + canonicalJsonText(e.metadata) + e.p3);
+}
+
+async function verifyChain(db: Database, chainKey: string, headSeq: number | null, batchSize: number): Promise<ChainReport> {
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   let count = 0;
-  let afterSeq = 0;
-  for (;;) {
-    const batch = await db
-      .select()
-      .from(auditEvents)
-      .where(and(eq(auditEvents.chainKey, chainKey), gt(auditEvents.seq, afterSeq)))
-      .orderBy(asc(auditEvents.seq))
-      .limit(batchSize);
+  let pending: Promise<StoredRow[]> | null = chainBatch(db, chainKey, 0, batchSize);
+  while (pending) {
+    const batch: StoredRow[] = await pending;
+    // The next batch is read while this one is hashed.
+    pending = batch.length === batchSize ? chainBatch(db, chainKey, batch[batch.length - 1]!.seq, batchSize) : null;
     for (const e of batch) {
       count++;
-      const broken = (problem: string): ChainReport => ({
-        chainKey,
-        events: count,
-        ok: false,
-        firstBreak: { seq: e.seq, eventId: e.id, problem },
-      });
+      let problem: string | null = null;
+      let at: { seq: number; eventId: number | null } = { seq: e.seq, eventId: e.id };
       if (e.seq !== expectedSeq) {
         // The chain breaks where the missing event should be, as when the last event is missing (below).
-        return {
-          chainKey,
-          events: count,
-          ok: false,
-          firstBreak: {
-            seq: expectedSeq,
-            eventId: null,
-            problem: `expected event #${expectedSeq} but found #${e.seq}: an event is missing or out of order`,
-          },
-        };
+        problem = `expected event #${expectedSeq} but found #${e.seq}: an event is missing or out of order`;
+        at = { seq: expectedSeq, eventId: null };
+      } else if (e.prevHash !== prevHash) problem = "does not link to the event before it (prev_hash differs)";
+      else if (storedRowHash(e) !== e.hash) problem = "content does not match its hash: the event was altered";
+      if (problem !== null) {
+        await pending?.catch(() => undefined);
+        return { chainKey, events: count, ok: false, firstBreak: { ...at, problem } };
       }
-      if (e.prevHash !== prevHash) return broken("does not link to the event before it (prev_hash differs)");
-      if (eventHash(e) !== e.hash) return broken("content does not match its hash: the event was altered");
       prevHash = e.hash;
       expectedSeq++;
     }
-    if (batch.length < batchSize) break;
-    afterSeq = batch[batch.length - 1]!.seq;
   }
   if (headSeq !== null && headSeq !== expectedSeq - 1) {
     return {

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import type { DbOrTx } from "../../../db/client.server";
@@ -488,7 +488,8 @@ export async function getStep(ctx: ServiceContext, participantId: string, stepKe
 
 export interface TimelinePage {
   events: AuditEvent[];
-  nextCursor: number | null;
+  /** The keyset cursor of the next (older) page: the last event's time and id (timelineCursor). */
+  nextCursor: string | null;
   /** Display names of the users that the events' changes refer to by id, so the timeline reads as names. */
   userNames: Record<string, string>;
 }
@@ -511,24 +512,49 @@ export async function userNamesIn(db: ServiceContext["db"], events: AuditEvent[]
   return Object.fromEntries(rows.map((r) => [r.id, r.name]));
 }
 
-/** Everything that happened to a participant and its case, newest first, from the audit trail. */
+/** A timeline page's cursor: the time and id of its last event, in a URL-safe form. */
+export function timelineCursor(e: Pick<AuditEvent, "occurredAt" | "id">): string {
+  return Buffer.from(`${e.occurredAt.toISOString()}|${e.id}`).toString("base64url");
+}
+
+function readTimelineCursor(value: string | null | undefined): { occurredAt: Date; id: number } | null {
+  if (!value || value.length > 100) return null;
+  const [time, id] = Buffer.from(value, "base64url").toString("utf8").split("|");
+  const occurredAt = new Date(time ?? "");
+  const n = Number(id);
+  return Number.isNaN(occurredAt.getTime()) || !Number.isSafeInteger(n) ? null : { occurredAt, id: n };
+}
+
+/**
+ * Everything that happened to a participant and its case, newest first, from the audit trail: in the order of the
+ * (participant_id, occurred_at desc, id desc) index, keyset-paged by (time, id), so a page reads its 50 rows
+ * whatever the history's length. An unreadable cursor means the first page.
+ */
 export async function caseTimeline(
   ctx: ServiceContext,
   participantId: string,
-  options: { before?: number; limit?: number } = {},
+  options: { before?: string | null; limit?: number } = {},
 ): Promise<TimelinePage> {
   await getCaseParticipant(ctx, participantId);
   const limit = Math.min(Math.max(options.limit ?? 50, 1), 200);
+  const cursor = readTimelineCursor(options.before);
   const rows = await ctx.db
     .select()
     .from(auditEvents)
-    .where(and(eq(auditEvents.participantId, participantId), options.before ? lt(auditEvents.id, options.before) : undefined))
-    .orderBy(desc(auditEvents.id))
+    .where(
+      and(
+        eq(auditEvents.participantId, participantId),
+        cursor
+          ? sql`(${auditEvents.occurredAt}, ${auditEvents.id}) < (${cursor.occurredAt.toISOString()}::timestamptz, ${cursor.id}::bigint)`
+          : undefined,
+      ),
+    )
+    .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id))
     .limit(limit + 1);
   const events = rows.slice(0, limit);
   return {
     events,
-    nextCursor: rows.length > limit ? events[events.length - 1]!.id : null,
+    nextCursor: rows.length > limit ? timelineCursor(events[events.length - 1]!) : null,
     userNames: await userNamesIn(ctx.db, events),
   };
 }
