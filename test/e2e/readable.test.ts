@@ -13,7 +13,7 @@ import { useDemoConsole } from "../support/demo-console";
  */
 
 const HOMES = [
-  { email: "officer@hkex.demo", en: "Onboarding: participants at each step", zh: "接納進度：各步驟的參與者" },
+  { email: "officer@hkex.demo", en: "Onboarding: participants at each step", zh: "開戶註冊進度：各步驟的參與者" },
   { email: "compliance@hkex.demo", en: "Audit events per day, last 14 days", zh: "最近 14 日每日審計事件" },
   { email: "checker@b01234.demo", en: "Users by status", zh: "按狀態劃分的用戶" },
   { email: "helpdesk@hkex.demo", en: "Recent tickets", zh: "最近的服務單" },

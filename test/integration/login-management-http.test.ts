@@ -83,7 +83,7 @@ describeEachDatabase("Login Management over HTTP", { demo: true }, (use) => {
     const alice = await userId("alice.tam@harbourview.example");
     const sod = await maker.post(`/users/${alice}`, { intent: "request", roleCode: "si_checker" });
     expect(sod.status).toBe(400);
-    expect(await sod.text()).toContain("Refused by separation of duties: SI maker and SI checker may not be held together (rule si_maker_checker).");
+    expect(await sod.text()).toContain("Refused by separation of duties: one person may not hold both SI maker and SI checker.");
     const noJustification = await maker.post(`/users/${await userId("checker@b01234.demo")}`, { intent: "request", roleCode: "trade_info_viewer" });
     expect(noJustification.status).toBe(400);
     expect(await noJustification.text()).toContain("write a justification to go ahead");

@@ -354,8 +354,8 @@ describeEachDatabase("Login Management services", { demo: true }, (use) => {
       const siChecker = await firm.addUser(["si_checker"]);
       const error = await refusal(requestGrant(firm.maker, { userId: siMaker, roleCode: "si_checker", justification: "Please" }), 400, "access.sod.blocked");
       expect(error.params).toMatchObject({ roleA: "si_maker", roleB: "si_checker", rule: "si_maker_checker", roleAName: "SI maker", roleBName: "SI checker" });
-      expect(en(error.messageKey, error.params)).toBe("Refused by separation of duties: SI maker and SI checker may not be held together (rule si_maker_checker).");
-      expect(translator("zh-HK")(error.messageKey, error.params)).toBe("職責分離規則拒絕：交收指示製作者 與 交收指示審核者 不可同時持有（規則 si_maker_checker）。");
+      expect(en(error.messageKey, error.params)).toBe("Refused by separation of duties: one person may not hold both SI maker and SI checker.");
+      expect(translator("zh-HK")(error.messageKey, error.params)).toBe("職責分離規則不容許同一人同時持有「交收指示輸入人」及「交收指示覆核人」。");
       await refusal(requestGrant(firm.maker, { userId: siChecker, roleCode: "si_maker" }), 400, "access.sod.blocked");
       expect(await listRequests(firm.maker, "mine")).toEqual([]);
     });
