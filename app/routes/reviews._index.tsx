@@ -10,15 +10,20 @@ import { fieldList, fieldValue } from "~/lib/forms";
 import { getCatalogue } from "~/modules/roles/catalogue.server";
 import { listCampaigns, openCampaign } from "~/modules/reviews/service.server";
 import { titled } from "~/lib/meta";
+import { Pager } from "~/components/data-table";
+import { offsetOf, pagingFrom } from "~/lib/paging";
 
 
 export const meta = titled("reviews.title");
-export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ctx }) => {
-  const campaigns = await listCampaigns(ctx);
+export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ctx, request }) => {
+  const all = await listCampaigns(ctx);
+  const paging = pagingFrom(new URL(request.url).searchParams, ["createdAt"], { sort: "createdAt", dir: "desc" });
+  const campaigns = all.slice(offsetOf(paging), offsetOf(paging) + paging.size);
   const manage = mayOn(ctx.actor, "review:manage", null);
   return json({
     manage,
     roles: manage ? (await getCatalogue(ctx.db)).roles.filter((r) => r.population === "participant").map((r) => ({ code: r.code, nameEn: r.nameEn, nameZh: r.nameZh })) : [],
+    info: { total: all.length, page: paging.page, size: paging.size },
     campaigns: campaigns.map((c) => ({ id: c.id, name: c.name, status: c.status, deadline: c.deadline.toISOString(), deadlinePolicy: c.deadlinePolicy, total: c.total, decided: c.decided })),
   });
 });
@@ -58,6 +63,7 @@ export default function Reviews() {
           ))}
         </ul>
       )}
+      {data.info.total > 0 ? <Pager info={data.info} label={t("reviews.title")} /> : null}
       {data.manage ? (
         <section className="panel" aria-labelledby="open-title">
           <h2 id="open-title">{t("reviews.open")}</h2>

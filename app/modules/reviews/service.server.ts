@@ -130,7 +130,8 @@ async function summaries(ctx: ServiceContext, campaigns: ReviewCampaign[]): Prom
 
 export async function listCampaigns(ctx: ServiceContext): Promise<CampaignSummary[]> {
   itemScope(ctx);
-  const campaigns = await ctx.db.select().from(reviewCampaigns).orderBy(desc(reviewCampaigns.createdAt)).limit(100);
+  // Every campaign (a few a quarter): the page shows them a page at a time with the total, none silently left out.
+  const campaigns = await ctx.db.select().from(reviewCampaigns).orderBy(desc(reviewCampaigns.createdAt), desc(reviewCampaigns.id));
   const all = await summaries(ctx, campaigns);
   // A participant administrator sees the campaigns that have items of their participant.
   return mayOn(ctx.actor, "review:read", null) ? all : all.filter((c) => c.total > 0);
