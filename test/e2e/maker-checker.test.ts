@@ -59,7 +59,7 @@ describe.skipIf(!hasBrowser())("a maker requests a role; a checker approves it i
     await awaiting.getByLabel("Comment").fill(COMMENT);
     await awaiting.getByRole("button", { name: "Approve" }).click();
     await awaiting.getByRole("status").filter({ hasText: "1 approved." }).waitFor();
-    await expect(item.count()).resolves.toBe(0);
+    await item.waitFor({ state: "detached" });
     await expectAccessible(checker);
 
     // The checker opens the user: the role is held, with who asked and who approved.
