@@ -9,6 +9,8 @@ import { localeOf } from "~/i18n/locale.server";
 import { parseReportQuery, reportTable } from "~/modules/reports/tables.server";
 import { REPORTS, type ReportName } from "~/modules/reports/names";
 import { titled } from "~/lib/meta";
+import { Pager } from "~/components/data-table";
+import { pagingFrom } from "~/lib/paging";
 
 /**
  * A datetime-local value in Hong Kong time, to the millisecond: cut any shorter, "now" sent back in the export link
@@ -27,7 +29,12 @@ export const loader = /* @__PURE__ */ protectedLoader("report:read", async ({ ct
   const table = await reportTable(ctx, query, await localeOf(request));
   const shown = { report: query.report, participantId: query.participantId ?? "", at: hkLocal(query.at), from: hkLocal(query.from), to: hkLocal(query.to) };
   const exportQuery = new URLSearchParams({ report: query.report, ...(query.participantId ? { participantId: query.participantId } : {}), ...(query.report === "access" ? { at: shown.at } : {}), ...(query.report === "diff" ? { from: shown.from, to: shown.to } : {}) }).toString();
-  return json({ ...shown, own, table, exportHref: `/reports/export?${exportQuery}` });
+  // The page shows the rows a page at a time (200 unless asked otherwise) with the total; the CSV has them all.
+  const paging = pagingFrom(params, ["report"], { sort: "report", dir: "asc" });
+  const size = params.has("size") ? paging.size : 200;
+  const info = { total: table.rows.length, page: Math.min(paging.page, Math.max(1, Math.ceil(table.rows.length / size))), size };
+  const rows = table.rows.slice((info.page - 1) * size, info.page * size);
+  return json({ ...shown, own, table: { ...table, rows }, info, exportHref: `/reports/export?${exportQuery}` });
 });
 
 const TITLES: Record<ReportName, MessageKey> = {
@@ -44,7 +51,7 @@ export default function Reports() {
   const { t, locale, number } = useI18n();
   const data = useLoaderData<typeof loader>();
   const { table } = data;
-  const count = counted(t, locale, "export.rows", table.rows.length, number);
+  const count = counted(t, locale, "export.rows", data.info.total, number);
   return (
     <section aria-labelledby="reports-title">
       <h1 id="reports-title">{t("reports.title")}</h1>
@@ -129,6 +136,7 @@ export default function Reports() {
           </table>
         </div>
       )}
+      {data.info.total > data.info.size ? <Pager info={data.info} label={t("reports.title")} /> : null}
     </section>
   );
 }

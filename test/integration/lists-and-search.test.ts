@@ -112,6 +112,20 @@ describeEachDatabase("lists with totals and the global search", { demo: true }, 
     expect(officerPage.status).toBe(200);
   });
 
+  it("shows a long report a page at a time with its total, while the CSV has every row", async () => {
+    const big = await createFirm(db());
+    for (let i = 0; i < 205; i++) await big.addUser(["trade_info_viewer"], `Viewer ${String(i).padStart(3, "0")}`);
+    const compliance = await as("compliance@hkex.demo");
+    type Report = { info: { total: number; page: number; size: number }; table: { rows: { cells: string[] }[] }; exportHref: string };
+    const first = await data<Report>(compliance, `/reports?report=access&participantId=${big.participant.id}`, "routes/reports");
+    expect(first.info).toEqual({ total: 207, page: 1, size: 200 });
+    expect(first.table.rows).toHaveLength(200);
+    const second = await data<Report>(compliance, `/reports?report=access&participantId=${big.participant.id}&page=2`, "routes/reports");
+    expect(second.table.rows).toHaveLength(7);
+    const csv = await (await compliance.get(first.exportHref)).text();
+    expect(csv.trim().split("\r\n")).toHaveLength(208);
+  }, 120_000);
+
   it("answers hostile or short queries with a page, never an error", async () => {
     const officer = await as("officer@hkex.demo");
     expect((await data<SearchData>(officer, "/search?q=a", "routes/search")).tooShort).toBe(true);
