@@ -5,7 +5,7 @@ import type { ServiceContext } from "../context.server";
 import { mayOn, whereTenant } from "../tenancy.server";
 import { activityOverTime, type ActivityChart } from "../audit/activity.server";
 import { latestCheckpoint, verifyCheckpoint } from "../audit/checkpoint.server";
-import { pipelineBoard } from "../onboarding/service.server";
+import { pipelineSummary } from "../onboarding/service.server";
 import { listCampaigns } from "../reviews/service.server";
 import { searchTickets } from "../users/support.server";
 
@@ -23,10 +23,11 @@ export interface FunnelStep {
 
 /** Officers: participants working on each step now, overdue among them, and those live. */
 export async function onboardingFunnel(ctx: ServiceContext): Promise<{ steps: FunnelStep[]; live: number }> {
-  const board = await pipelineBoard(ctx);
+  // The pipeline's own aggregate (one query), not its board: the home page never reads every step of every case.
+  const summary = await pipelineSummary(ctx);
   return {
-    steps: board.columns.map((c) => ({ stepKey: c.stepKey, titleKey: c.titleKey, participants: c.cards.length, overdue: c.overdue })),
-    live: board.live.length,
+    steps: summary.steps.map((s) => ({ stepKey: s.stepKey, titleKey: s.titleKey, participants: s.open, overdue: s.overdue })),
+    live: summary.live,
   };
 }
 
