@@ -1,10 +1,10 @@
 import { Link, useLocation } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { useI18n } from "~/i18n/use-i18n";
-import type { PageInfo } from "~/lib/paging";
+import { PAGE_SIZES, type PageInfo, type Paging } from "~/lib/paging";
 
 /** The current URL's query with some parameters replaced (null removes one): links that keep the filters. */
-function useQueryWith() {
+export function useQueryWith() {
   const location = useLocation();
   return (changes: Record<string, string | null>) => {
     const params = new URLSearchParams(location.search);
@@ -55,5 +55,29 @@ export function SortHeader({ column, current, dir, children }: { column: string;
         {active ? <span aria-hidden="true">{dir === "asc" ? " ▲" : " ▼"}</span> : null}
       </Link>
     </th>
+  );
+}
+
+/**
+ * The page-size choice of a list's GET filter form, and its current sort carried along as hidden fields, so that
+ * filtering keeps the order the reader chose.
+ */
+export function PagingFields({ id, paging }: { id: string; paging: Paging<string> }) {
+  const { t, number } = useI18n();
+  return (
+    <>
+      <div className="field compact">
+        <label htmlFor={id}>{t("table.pageSize")}</label>
+        <select id={id} name="size" defaultValue={String(paging.size)}>
+          {PAGE_SIZES.map((n) => (
+            <option key={n} value={n}>
+              {number(n)}
+            </option>
+          ))}
+        </select>
+      </div>
+      <input type="hidden" name="sort" value={paging.sort} />
+      <input type="hidden" name="dir" value={paging.dir} />
+    </>
   );
 }

@@ -1,12 +1,12 @@
 import { json } from "@remix-run/node";
-import { Link, useLoaderData, useLocation } from "@remix-run/react";
+import { Link, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { PARTICIPANT_STATUSES, PARTICIPANT_TYPES } from "~/modules/participants/constants";
 import { protectedLoader } from "~/auth/guard.server";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { PIPELINE_SORTS, pipelineBoard, pipelineList, pipelineSummary } from "~/modules/onboarding/service.server";
-import { Pager, SortHeader } from "~/components/data-table";
+import { Pager, SortHeader, useQueryWith } from "~/components/data-table";
 import { pagingFrom } from "~/lib/paging";
 import { certificationStatuses } from "~/modules/certification/service.server";
 import { ParticipantFilters } from "~/components/participant-filters";
@@ -54,16 +54,10 @@ type Data = ReturnType<typeof useLoaderData<typeof loader>>;
 /** Open and overdue per step as horizontal bars (SVG: sizes are attributes, so the CSP needs no inline style). */
 function StepBars({ data }: { data: Data }) {
   const { t, number } = useI18n();
-  const location = useLocation();
   const rows = [...data.summary.steps.map((s) => ({ key: s.stepKey, label: t(s.titleKey as MessageKey), open: s.open, overdue: s.overdue })), { key: "live", label: t("pipeline.live"), open: data.summary.live, overdue: 0 }];
   const max = Math.max(1, ...rows.map((r) => r.open));
-  const link = (key: string) => {
-    const q = new URLSearchParams(location.search);
-    q.set("step", key);
-    q.delete("page");
-    q.delete("overdue");
-    return `?${q.toString()}`;
-  };
+  const withQuery = useQueryWith();
+  const link = (key: string) => withQuery({ step: key, page: null, overdue: null });
   return (
     <table className="step-bars">
       <caption>{t("pipeline.summaryCaption", { count: number(data.summary.total) })}</caption>
@@ -155,15 +149,7 @@ function PipelineTable({ data }: { data: Data }) {
 export default function Pipeline() {
   const { t, locale } = useI18n();
   const data = useLoaderData<typeof loader>();
-  const location = useLocation();
-  const withParams = (changes: Record<string, string | null>) => {
-    const q = new URLSearchParams(location.search);
-    for (const [k, v] of Object.entries(changes)) {
-      if (v === null) q.delete(k);
-      else q.set(k, v);
-    }
-    return `?${q.toString()}`;
-  };
+  const withParams = useQueryWith();
   const board = data.board;
   const columns = board ? [...board.columns.map((c) => ({ ...c, live: false })), { stepKey: "live", titleKey: "pipeline.live" as MessageKey, cards: board.live, overdue: 0, live: true }] : [];
   return (

@@ -3,14 +3,14 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { useRef } from "react";
 import { z } from "zod";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
-import { Pager, SortHeader } from "~/components/data-table";
+import { Pager, PagingFields, SortHeader } from "~/components/data-table";
 import { InlineReasonForm } from "~/components/decide-form";
 import { asFailure, FormMessage } from "~/components/form-feedback";
 import type { MessageKey } from "~/i18n/messages";
 import { useI18n } from "~/i18n/use-i18n";
 import { AppError } from "~/lib/errors";
 import { titled } from "~/lib/meta";
-import { offsetOf, PAGE_SIZES, pagingFrom } from "~/lib/paging";
+import { offsetOf, pagingFrom } from "~/lib/paging";
 import { clientsAwaitingDecision, decideClient } from "~/modules/credentials/service.server";
 import {
   approvalQueue,
@@ -184,18 +184,7 @@ function QueueFilterForm({ data }: { data: LoaderData }) {
           </select>
         </div>
       ) : null}
-      <div className="field compact">
-        <label htmlFor="queue-size">{t("table.pageSize")}</label>
-        <select id="queue-size" name="size" defaultValue={String(data.paging.size)}>
-          {PAGE_SIZES.map((n) => (
-            <option key={n} value={n}>
-              {n}
-            </option>
-          ))}
-        </select>
-      </div>
-      <input type="hidden" name="sort" value={data.paging.sort} />
-      <input type="hidden" name="dir" value={data.paging.dir} />
+      <PagingFields id="queue-size" paging={data.paging} />
       <button type="submit" className="button secondary">
         {t("requests.applyFilters")}
       </button>

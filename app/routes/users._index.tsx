@@ -6,8 +6,8 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { userSearchSchema } from "~/modules/users/schemas";
 import { pageUsers, USER_SORTS } from "~/modules/users/service.server";
-import { Pager, SortHeader } from "~/components/data-table";
-import { PAGE_SIZES, pagingFrom } from "~/lib/paging";
+import { Pager, PagingFields, SortHeader } from "~/components/data-table";
+import { pagingFrom } from "~/lib/paging";
 import { titled } from "~/lib/meta";
 
 const STATUSES = ["invited", "active", "locked", "suspended", "deactivated"] as const;
@@ -41,7 +41,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
 });
 
 export default function Users() {
-  const { t, time, number } = useI18n();
+  const { t, time } = useI18n();
   const data = useLoaderData<typeof loader>();
   const sort = { current: data.paging.sort, dir: data.paging.dir };
   return (
@@ -71,18 +71,7 @@ export default function Users() {
             ))}
           </select>
         </div>
-        <div className="field compact">
-          <label htmlFor="users-size">{t("table.pageSize")}</label>
-          <select id="users-size" name="size" defaultValue={String(data.paging.size)}>
-            {PAGE_SIZES.map((n) => (
-              <option key={n} value={n}>
-                {number(n)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <input type="hidden" name="sort" value={data.paging.sort} />
-        <input type="hidden" name="dir" value={data.paging.dir} />
+        <PagingFields id="users-size" paging={data.paging} />
         <button type="submit" className="button secondary">
           {t("users.search")}
         </button>

@@ -2,6 +2,7 @@ import { and, eq, ilike, inArray, or, sql } from "drizzle-orm";
 import { apiClients, participants, roles, users, type AuditEvent } from "../../../db/schema";
 import type { ServiceContext } from "../context.server";
 import { whereTenant } from "../tenancy.server";
+import { likePattern } from "~/lib/like";
 
 /**
  * The names an audit page mentions, looked up at read time in one batch per kind (users, roles, participants, API
@@ -96,7 +97,7 @@ export async function findPeople(ctx: ServiceContext, text: string, limit = 8): 
       .limit(1);
     if (exact.length) return exact;
   }
-  const pattern = `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+  const pattern = likePattern(q);
   return ctx.db
     .select(columns)
     .from(users)

@@ -17,7 +17,7 @@ import {
   type ApiKey,
 } from "../../../db/schema";
 import { AppError, notFound } from "~/lib/errors";
-import { likePattern } from "~/lib/like";
+import { likePattern, likePrefix } from "~/lib/like";
 import { endOfDaySchema, endOfHongKongDay, endOfHongKongDayOf, isCalendarDay } from "~/lib/hong-kong-time";
 import { diffFields } from "../audit/service.server";
 import { certificationStatusOf } from "../certification/service.server";
@@ -65,7 +65,7 @@ export async function listClients(ctx: ServiceContext): Promise<(ApiClient & { o
 export async function searchCredentials(ctx: ServiceContext, q: string, limit: number) {
   if (!mayOn(ctx.actor, "credential:read", ctx.actor.participantId)) return { rows: [], total: 0 };
   const pattern = likePattern(q);
-  const kidPrefix = `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const kidPrefix = likePrefix(q);
   const where = and(
     clientScope(ctx),
     or(
