@@ -7,24 +7,16 @@
  *   npx remix build
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx --expose-gc bench/audit-export.ts
  */
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import type { AddressInfo } from "node:net";
-import type { ServerBuild } from "@remix-run/node";
 import { stringify } from "csv-stringify/sync";
 import { desc, sql } from "drizzle-orm";
-import pino from "pino";
-import { loadConfig } from "../app/env.server";
-import { luciaFor } from "../app/auth/lucia.server";
-import { ABSOLUTE_LIFETIME_MS } from "../app/auth/rules";
 import { permissionsFor } from "../app/auth/permissions";
 import { EXPORT_COLUMNS, exportAudit, inertCell } from "../app/modules/audit/explorer.server";
 import type { ServiceContext } from "../app/modules/context.server";
 import { openDatabase, rowsOf } from "../db/client.server";
 import { auditEvents, type AuditEvent } from "../db/schema";
 import { seedDemo } from "../db/seed";
-import { createApp } from "../server/app";
-import { benchDatabase, generateAuditChains, mib, ms } from "./support";
+import { createVerifiedSession } from "../test/support/sessions";
+import { benchDatabase, generateAuditChains, mib, ms, startBuiltConsole } from "./support";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const REUSE = process.env.BENCH_REUSE_URL; // a database kept by an earlier run (BENCH_KEEP_DATABASE=1)
@@ -41,15 +33,10 @@ if (!REUSE) {
 const [{ n: total }] = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from audit_events`)) as [{ n: number }];
 console.log(`database ${handle.kind}: demo and ${total} events in ${ms(t)}`);
 
-const build = (await import(pathToFileURL(path.resolve("build/index.js")).href)) as ServerBuild;
-const config = loadConfig({ NODE_ENV: "test", DEMO_MODE: "1", LOG_LEVEL: "silent" });
-const server = createApp({ db, config, build, logger: pino({ level: "silent" }) }).listen(0, "127.0.0.1");
-await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const server = await startBuiltConsole(db);
+const base = server.base;
 const [{ id: complianceId }] = rowsOf<{ id: string }>(await db.execute(sql`select id from users where email = 'compliance@hkex.demo'`)) as [{ id: string }];
-const now = new Date();
-const session = await luciaFor(db, false).createSession(complianceId, { absoluteExpiresAt: new Date(now.getTime() + ABSOLUTE_LIFETIME_MS), lastSeenAt: now, ip: null, userAgent: null, mfaPendingSecret: null, mfaVerifiedAt: now });
-const cookie = `ocp_session=${session.id}`;
+const cookie = `ocp_session=${await createVerifiedSession(db, "compliance@hkex.demo")}`;
 
 const bare: number[] = [];
 for (let i = 0; i < 22; i++) {
@@ -150,6 +137,5 @@ for (const format of ["csv", "jsonl"] as const) {
   }
 }
 
-server.closeAllConnections();
 server.close();
 await drop();

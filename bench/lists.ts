@@ -8,18 +8,10 @@
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/lists.ts
  *   npx tsx bench/lists.ts                                  # PGlite in memory
  */
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-import type { AddressInfo } from "node:net";
-import type { ServerBuild } from "@remix-run/node";
 import { sql } from "drizzle-orm";
-import pino from "pino";
-import { loadConfig } from "../app/env.server";
-import { luciaFor } from "../app/auth/lucia.server";
-import { ABSOLUTE_LIFETIME_MS } from "../app/auth/rules";
 import { seedDemo } from "../db/seed";
-import { createApp } from "../server/app";
-import { benchDatabase, ms } from "./support";
+import { createVerifiedSession } from "../test/support/sessions";
+import { benchDatabase, ms, startBuiltConsole } from "./support";
 
 const PARTICIPANTS = Number(process.env.BENCH_PARTICIPANTS ?? 1000);
 const USERS = Number(process.env.BENCH_USERS ?? 50_000);
@@ -78,19 +70,9 @@ if (handle.kind === "postgres") await db.execute(sql`analyze`);
 console.log(`generated ${PARTICIPANTS} participants, ${USERS + PENDING} users, ${GRANTS} grants, ${PENDING} pending requests in ${ms(t)}`);
 
 // The built console on an ephemeral port, and a signed-in session for each reader.
-const build = (await import(pathToFileURL(path.resolve("build/index.js")).href)) as ServerBuild;
-const config = loadConfig({ NODE_ENV: "test", DEMO_MODE: "1", LOG_LEVEL: "silent" });
-const server = createApp({ db, config, build, logger: pino({ level: "silent" }) }).listen(0, "127.0.0.1");
-await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-async function sessionOf(email: string): Promise<string> {
-  const rows = (await db.execute(sql`select id from users where email = ${email}`)) as unknown as { rows?: { id: string }[] } | { id: string }[];
-  const id = (Array.isArray(rows) ? rows : rows.rows!)[0]!.id;
-  const now = new Date();
-  const session = await luciaFor(db, false).createSession(id, { absoluteExpiresAt: new Date(now.getTime() + ABSOLUTE_LIFETIME_MS), lastSeenAt: now, ip: null, userAgent: null, mfaPendingSecret: null, mfaVerifiedAt: now });
-  return `ocp_session=${session.id}`;
-}
+const server = await startBuiltConsole(db);
+const base = server.base;
+const sessionOf = async (email: string) => `ocp_session=${await createVerifiedSession(db, email)}`;
 const officer = await sessionOf("officer@hkex.demo");
 const checker = await sessionOf("checker@e00789.demo");
 const maker = await sessionOf("maker@b01234.demo");
@@ -132,6 +114,5 @@ await page("global search 'chan' (officer)", officer, "/search?q=chan");
 await page("global search 'P00777'", officer, "/search?q=P00777");
 await page("global search 'harbour' (DA)", maker, "/search?q=harbour");
 
-server.closeAllConnections();
 server.close();
 await drop();

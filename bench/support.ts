@@ -1,4 +1,11 @@
 import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ServerBuild } from "@remix-run/node";
+import pino from "pino";
+import { loadConfig } from "../app/env.server";
+import { createApp } from "../server/app";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { canonicalEventParts, GENESIS_HASH } from "../app/modules/audit/hash.server";
@@ -98,4 +105,22 @@ export async function generateAuditChains(db: Database, events: number, chains: 
       select chain_key, seq, hash from audit_events where chain_key = ${chainKey}::text order by seq desc limit 1`);
   }
   return perChain * chains;
+}
+
+/**
+ * The built console (`npx remix build` first) on an ephemeral loopback port over `db`, demo mode, silent logs: what
+ * the HTTP benchmarks measure beside the bare page.
+ */
+export async function startBuiltConsole(db: Database): Promise<{ base: string; close(): void }> {
+  const build = (await import(pathToFileURL(path.resolve("build/index.js")).href)) as ServerBuild;
+  const config = loadConfig({ NODE_ENV: "test", DEMO_MODE: "1", LOG_LEVEL: "silent" });
+  const server = createApp({ db, config, build, logger: pino({ level: "silent" }) }).listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
