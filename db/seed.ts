@@ -24,7 +24,7 @@ import { advanceCase, certifyParticipant, contextFor, createConsoleUser, registe
 /**
  * The demo: HKEX staff, participants at different points of onboarding (one live, one mid-way with an overdue
  * step and a certification run with failed and blocked cases, one certified, one just registered), a maker and a
- * checker for B01234 and C00123. Seeds only an empty
+ * checker for B01234, C00123 and E00789, and a rollout in its verification session. Seeds only an empty
  * database; answers whether it did. Everything goes through the services, so the audit trail tells the story.
  */
 export async function seedDemo(db: Database, checkpointKey: string | null = DEMO_CHECKPOINT_KEY, baseUrl?: string): Promise<boolean> {
@@ -150,6 +150,10 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   // E00789: a large firm mid-way, whose staff file brought 300 users and 600 role requests to its checker. Seeded
   // before the other firms' mail, so that the demo mailbox's newest messages are the ones the tour points at.
   await advanceCase(db, "E00789", await actorsOf("maker@e00789.demo"), "admin_activation");
+  // Rollout readiness: a wave in its verification session; C00123 ready, E00789 and D00456 not. Its carry-over is
+  // sealed here, before the staff import and the Login Management story: those users joined after the cutoff, are
+  // not carried over and so not frozen (B01234, the maker-checker walkthrough, is not in the wave at all).
+  await seedRollout(db);
   await seedVolume(db, baseUrl);
   // B01234: mid-certification in the Developer Corner — some cases failed, one blocked, one not run yet.
   await certifyParticipant(db, "B01234", { maker: b.participant, checker: await contextFor(db, "checker@b01234.demo"), officer, tester: await contextFor(db, "checker@b01234.demo") }, {
@@ -175,8 +179,6 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   await seedCredentials(db, baseUrl);
   // Compliance: one open access review with a few decisions, and a signed checkpoint of the audit chains.
   await seedCompliance(db, checkpointKey);
-  // Rollout readiness: a wave in its verification session; C00123 ready, B01234 and D00456 not.
-  await seedRollout(db);
   // A00003: just registered; the application waits for the officer.
   return true;
 }
@@ -299,7 +301,7 @@ async function seedRollout(db: Database): Promise<void> {
   const rollout = await createRollout(officer, {
     name: "OCP go-live, wave 1",
     serviceCodes: ["reference_data", "si_status"],
-    participantIds: ["B01234", "C00123", "D00456"],
+    participantIds: ["C00123", "D00456", "E00789"],
     cutoffDay: hongKongDayPlus(now, -2),
     conversionDay: hongKongDayPlus(now, -1),
     verificationStart: hours(-2),
@@ -322,12 +324,19 @@ async function seedRollout(db: Database): Promise<void> {
     contactPerson: "Calvin Lee, +852 2200 5678",
   });
 
-  // B01234: reference data verified and confirmed, SI status failed, checklist half done, a freeze exception waiting.
-  const makerB = await contextFor(db, "maker@b01234.demo");
-  const ref = await recordResult(makerB, { rolloutId: rollout.id, participantId: "B01234", subjectKind: "service", subjectRef: "reference_data", outcome: "verified", evidence: "JWT connection check passed" });
+  // E00789: reference data verified and confirmed, SI status failed, checklist half done, and a freeze exception
+  // waiting: its checker's login is carried over, so changing its roles during the freeze needs one.
+  const makerE = await contextFor(db, "maker@e00789.demo");
+  const ref = await recordResult(makerE, { rolloutId: rollout.id, participantId: "E00789", subjectKind: "service", subjectRef: "reference_data", outcome: "verified", evidence: "JWT connection check passed" });
   await confirmResult(officer, { resultId: ref.id });
-  await recordResult(makerB, { rolloutId: rollout.id, participantId: "B01234", subjectKind: "service", subjectRef: "si_status", outcome: "failed", reason: "The SI status feed refused the connection: the certificate chain was incomplete." });
-  await confirmChecklist(await contextFor(db, "checker@b01234.demo"), { rolloutId: rollout.id, participantId: "B01234", items: ["standby_systems"] });
-  await requestFreezeException(makerB, { rolloutId: rollout.id, participantId: "B01234", kind: "key_rotation", subjectRef: "Trade feed (simulator)", reason: "The key expires before the end of stabilisation." });
+  await recordResult(makerE, { rolloutId: rollout.id, participantId: "E00789", subjectKind: "service", subjectRef: "si_status", outcome: "failed", reason: "The SI status feed refused the connection: the certificate chain was incomplete." });
+  await confirmChecklist(await contextFor(db, "checker@e00789.demo"), { rolloutId: rollout.id, participantId: "E00789", items: ["standby_systems"] });
+  await requestFreezeException(makerE, {
+    rolloutId: rollout.id,
+    participantId: "E00789",
+    kind: "role_change",
+    subjectRef: "checker@e00789.demo",
+    reason: "The checker also needs the reference-data viewer role for the launch-day reconciliation.",
+  });
   // D00456: did not attend yet: no result at all.
 }

@@ -84,9 +84,9 @@ describe.skipIf(!hasBrowser())("an officer creates a rollout, the DA records the
     // A whole session of one participant, through three people's pages: longer than one page's test.
   }, 120_000);
 
-  it("shows the demo's wave to B01234's checker in Traditional Chinese, with only B01234, and its sealed snapshot", async () => {
+  it("shows the demo's wave to E00789's checker in Traditional Chinese, with only E00789, and its sealed snapshot", async () => {
     const checker = await newConsolePage(browser, "zh-HK");
-    await startSignedIn(checker, server.baseUrl, "checker@b01234.demo", "/rollouts");
+    await startSignedIn(checker, server.baseUrl, "checker@e00789.demo", "/rollouts");
     await checker.getByRole("heading", { level: 1, name: "推出", exact: true }).waitFor({ timeout: 10_000 });
     await checker.getByRole("link", { name: "OCP go-live, wave 1" }).click({ timeout: 10_000 });
     await checker.getByRole("heading", { level: 1, name: /OCP go-live, wave 1/ }).waitFor({ timeout: 10_000 });
@@ -96,7 +96,7 @@ describe.skipIf(!hasBrowser())("an officer creates a rollout, the DA records the
     await expect(rows.count()).resolves.toBe(2);
     await expect(rows.nth(1).textContent()).resolves.toContain("核實失敗");
     await expectAccessible(checker);
-    await checker.getByRole("link", { name: /B01234/ }).click();
+    await checker.getByRole("link", { name: /E00789/ }).click();
     await checker.getByRole("heading", { level: 2, name: "日終截止時的轉移記錄" }).waitFor();
     await expect(checker.getByText("摘要與封存的內容及審計記錄中的摘要相符。").isVisible()).resolves.toBe(true);
     await expectAccessible(checker);

@@ -4,13 +4,14 @@ import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mailOutbox, rolloutSnapshots, roleGrants, users } from "../../db/schema";
 import { AppError } from "../../app/lib/errors";
+import { formatHongKongTime, translator } from "../../app/i18n/messages";
 import { verifyAuditChains } from "../../app/modules/audit/service.server";
 import type { ServiceContext } from "../../app/modules/context.server";
 import { POP_AUDIENCE } from "../../app/modules/credentials/claim-rules";
 import { createClient, decideClient, issueChallenge, registerKey, revokeKey } from "../../app/modules/credentials/service.server";
 import { runJobs } from "../../app/modules/jobs/service.server";
 import { hongKongDayPlus } from "../../app/lib/hong-kong-time";
-import { decideRequest, revokeGrant } from "../../app/modules/roles/service.server";
+import { decideRequest, requestGrant, resetRolesToBaseline, revokeGrant } from "../../app/modules/roles/service.server";
 import { carryOverAt } from "../../app/modules/rollouts/carry-over.server";
 import { verificationAttendedCheck } from "../../app/modules/rollouts/readiness-check.server";
 import { diffCarryOver, type DiffEntry, type SnapshotContent } from "../../app/modules/rollouts/rules";
@@ -45,6 +46,7 @@ import { describeEachDatabase } from "../support/databases";
 const B = "B01234";
 const C = "C00123";
 const D = "D00456";
+const E = "E00789";
 
 async function refusal(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(
@@ -86,6 +88,17 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
       verificationEnd: hours(30),
       launchDay: hongKongDayPlus(new Date(), 4),
     });
+  const carriedOverOnly = async (participantIds: string[]) =>
+    createRollout(officer, {
+      name: `Carried over ${++counter}`,
+      serviceCodes: ["reference_data"],
+      participantIds,
+      cutoffDay: hongKongDayPlus(new Date(), -3),
+      conversionDay: hongKongDayPlus(new Date(), -2),
+      verificationStart: hours(24),
+      verificationEnd: hours(30),
+      launchDay: hongKongDayPlus(new Date(), 4),
+    });
   const inStabilisation = async (participantIds: string[]) =>
     createRollout(officer, {
       name: `Launched ${++counter}`,
@@ -115,20 +128,22 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
     makerC = await contextFor(db, "maker@c00123.demo");
   });
 
-  it("the demo's wave, in its verification session: C00123 ready, B01234 and D00456 not, and step 7 checks say so", async () => {
+  it("the demo's wave, in its verification session: C00123 ready, E00789 and D00456 not, and step 7 checks say so", async () => {
     const { db } = use();
     const [wave] = await listRollouts(officer);
     expect(wave).toMatchObject({ name: "OCP go-live, wave 1", phase: "verification", participants: 3 });
     const dashboard = await getDashboard(officer, wave!.id);
     expect(dashboard.rows.map((r) => [r.participantId, r.readiness.reasons])).toEqual([
-      [B, ["no_result", "failed", "checklist_open", "exception_pending"]],
       [C, []],
       [D, ["no_result", "checklist_open"]],
+      [E, ["no_result", "failed", "checklist_open", "exception_pending"]],
     ]);
     expect(dashboard.counts).toMatchObject({ ready: 1, failed: 1, no_result: 2, checklist_open: 2, exception_pending: 1, no_snapshot: 0 });
     expect((await verificationAttendedCheck(db, D)).outcome).toBe("fail");
     expect((await verificationAttendedCheck(db, C)).outcome).toBe("pass");
     expect((await verificationAttendedCheck(db, "A00003")).outcome).toBe("manual");
+    // The maker-checker walkthrough's participant is not in the wave: nothing of B01234 is frozen.
+    expect((await verificationAttendedCheck(db, B)).outcome).toBe("manual");
   });
 
   describe("the carry-over snapshot", () => {
@@ -208,9 +223,11 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
       // Someone to remove and roles to lose, present at the cutoff.
       const leaverEmail = `leaver-${counter}@harbourview.example`;
       const { user: leaver, requests } = await createUser(makerB, { participantId: B, email: leaverEmail, displayName: "Leaver", roles: ["trade_info_viewer"] });
-      for (const requestId of requests) await decideRequest(checkerB, { requestId, decision: "approve", comment: "Form on file" });
+      const { user: stayer, requests: stayerRequests } = await createUser(makerB, { participantId: B, email: `stayer-${counter}@harbourview.example`, displayName: "Stayer", roles: ["si_checker"] });
+      for (const requestId of [...requests, ...stayerRequests]) await decideRequest(checkerB, { requestId, decision: "approve", comment: "Form on file" });
 
-      const rollout = await inVerification([B]);
+      // Past its cutoff, before its verification session: the diff is there, the freeze not yet.
+      const rollout = await carriedOverOnly([B]);
       await takeSnapshot(officer, { rolloutId: rollout.id, participantId: B });
 
       // The model: what each change must show as.
@@ -242,11 +259,11 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
           await changeUserStatus(makerB, { userId: leaver.id, action: "deactivate", version: target.version, reason: "Left the firm" });
           expected.push({ kind: "user_left", ref: leaver.id });
         } else {
-          // A role lost by someone who stays: the checker's own operational role, if it has one; else a role gained.
+          // A role lost by someone who stays (once).
           const [grant] = await db
             .select()
             .from(roleGrants)
-            .where(and(eq(roleGrants.participantId, B), eq(roleGrants.status, "active"), eq(roleGrants.roleCode, "si_checker")));
+            .where(and(eq(roleGrants.userId, stayer.id), eq(roleGrants.status, "active"), eq(roleGrants.roleCode, "si_checker")));
           if (grant) {
             await revokeGrant(checkerB, { grantId: grant.id, reason: "Moved desk in the test" });
             expected.push({ kind: "role_lost", ref: `${grant.userId}/si_checker` });
@@ -286,6 +303,117 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
       // A simulator client is not frozen.
       const simulator = await createClient(makerC, { participantId: C, environment: "simulator", name: `Sim ${counter}`, ownerUserId: makerC.actor.userId! });
       await newKey(simulator.id, simulator.clientId, makerC);
+    });
+  });
+
+  describe("the change freeze on carried-over logins", () => {
+    /** A login of B01234 with roles approved (maker asks, checker approves), present before the cutoff it is sealed at. */
+    async function loginWithRoles(name: string, roles: string[]) {
+      const { db } = use();
+      const { user, requests } = await createUser(makerB, { participantId: B, email: `${name.toLowerCase().replaceAll(" ", ".")}-${++counter}@harbourview.example`, displayName: name, roles });
+      for (const requestId of requests) await decideRequest(checkerB, { requestId, decision: "approve", comment: "Form on file" });
+      const grants = await db.select().from(roleGrants).where(and(eq(roleGrants.userId, user.id), eq(roleGrants.status, "active")));
+      return { user, grants };
+    }
+    const versionOf = async (userId: string) => (await use().db.select({ version: users.version }).from(users).where(eq(users.id, userId)))[0]!.version;
+
+    it("refuses role and status changes of a carried-over login during the freeze, naming the rollout and its window, and changes nothing", async () => {
+      const { db } = use();
+      const { user, grants } = await loginWithRoles("Frozen", ["trade_info_viewer", "si_maker"]);
+      const rollout = await inVerification([B]);
+      await takeSnapshot(officer, { rolloutId: rollout.id, participantId: B });
+      const helpdesk = await contextFor(db, "helpdesk@hkex.demo");
+      const pending = await requestGrant(makerB, { userId: user.id, roleCode: "ref_data_viewer" });
+      const mark = await lastAuditId(db);
+      const attempts = [
+        () => revokeGrant(checkerB, { grantId: grants[0]!.id, reason: "Moved desk during the freeze" }),
+        () => decideRequest(checkerB, { requestId: pending.id, decision: "approve", comment: "Form on file" }),
+        async () => changeUserStatus(makerB, { userId: user.id, action: "suspend", version: await versionOf(user.id), reason: "On leave during the freeze" }),
+        async () => changeUserStatus(makerB, { userId: user.id, action: "deactivate", version: await versionOf(user.id), reason: "Left during the freeze" }),
+        () => resetRolesToBaseline(helpdesk, { userId: user.id, ticketRef: "INC-2026-0042", reason: "Reset asked by the firm" }),
+      ];
+      for (const attempt of attempts) {
+        const error = await refusal(attempt());
+        expect([error.status, error.messageKey]).toEqual([409, "rollout.error.frozenLogin"]);
+        expect(error.params).toMatchObject({ rollout: rollout.name, login: user.email });
+      }
+      // What the reader is told, in each language: the login, the rollout and the window.
+      const error = await refusal(revokeGrant(checkerB, { grantId: grants[0]!.id, reason: "Moved desk during the freeze" }));
+      const en = translator("en")("rollout.error.frozenLogin", error.params);
+      expect(en).toContain(rollout.name);
+      expect(en).toContain(user.email);
+      expect(en).toContain(formatHongKongTime(rollout.verificationStartAt, "en"));
+      expect(en).toContain(hongKongDayPlus(rollout.stabilisationEndAt, 0));
+      const zh = translator("zh-HK")("rollout.error.frozenLogin", error.params);
+      expect(zh).toContain("變更凍結");
+      expect(zh).toContain(formatHongKongTime(rollout.verificationStartAt, "zh-HK"));
+      // Nothing changed and nothing was recorded.
+      expect(await auditEventsSince(db, mark)).toEqual([]);
+      expect((await db.select().from(roleGrants).where(and(eq(roleGrants.userId, user.id), eq(roleGrants.status, "active")))).length).toBe(2);
+      expect((await db.select({ status: users.status }).from(users).where(eq(users.id, user.id)))[0]!.status).toBe("invited");
+    });
+
+    it("lets one change through with an approved four-eyes exception, which is then used up and audited, and the dashboard shows it", async () => {
+      const { db } = use();
+      const { user, grants } = await loginWithRoles("Excepted", ["trade_info_viewer", "si_maker"]);
+      const rollout = await inVerification([B]);
+      await takeSnapshot(officer, { rolloutId: rollout.id, participantId: B });
+      // Named by the login's email, as the administrator types it.
+      const exception = await requestFreezeException(makerB, { rolloutId: rollout.id, participantId: B, kind: "role_change", subjectRef: user.email.toUpperCase(), reason: "Moves to the settlement desk before launch" });
+      expect((await refusal(revokeGrant(checkerB, { grantId: grants[0]!.id, reason: "Still waiting for the officer" }))).messageKey).toBe("rollout.error.frozenLogin");
+      expect((await refusal(decideFreezeException(makerB, { exceptionId: exception.id, approve: true }))).status).toBe(403);
+      await decideFreezeException(officer, { exceptionId: exception.id, approve: true });
+      expect((await refusal(decideFreezeException(officer2, { exceptionId: exception.id, approve: true }))).status).toBe(409);
+      const mark = await lastAuditId(db);
+      await revokeGrant(checkerB, { grantId: grants[0]!.id, reason: "Moved desk, exception approved" });
+      const events = await auditEventsSince(db, mark);
+      expect(events.map((e) => e.action)).toEqual(["rollout.freeze_exception.used", "role.grant.revoked"]);
+      expect(events[0]).toMatchObject({ entityId: exception.id, participantId: B, actorUserId: checkerB.actor.userId });
+      expect(events[0]!.metadata).toMatchObject({ rolloutId: rollout.id, userId: user.id, kind: "role_change" });
+      // Used once: the next change of the same login needs another exception.
+      expect((await refusal(revokeGrant(checkerB, { grantId: grants[1]!.id, reason: "A second change" }))).messageKey).toBe("rollout.error.frozenLogin");
+      const dashboard = await getDashboard(officer, rollout.id);
+      expect(dashboard.exceptions.map((e) => [e.id, e.status])).toEqual([[exception.id, "used"]]);
+      expect(dashboard.rows[0]!.readiness.reasons).not.toContain("exception_pending");
+
+      // One exception lets a whole deactivation through: the status and the grants it ends.
+      const second = await requestFreezeException(makerB, { rolloutId: rollout.id, participantId: B, kind: "role_change", subjectRef: user.id, reason: "Leaves the firm before launch" });
+      await decideFreezeException(officer2, { exceptionId: second.id, approve: true });
+      const before = await lastAuditId(db);
+      await changeUserStatus(makerB, { userId: user.id, action: "deactivate", version: await versionOf(user.id), reason: "Left the firm" });
+      const actions = (await auditEventsSince(db, before)).map((e) => e.action);
+      expect(actions.filter((a) => a === "rollout.freeze_exception.used")).toHaveLength(1);
+      expect(actions).toEqual(expect.arrayContaining(["user.deactivated", "role.grant.revoked"]));
+      for (const report of await verifyAuditChains(db)) expect(report, report.chainKey).toMatchObject({ ok: true });
+    });
+
+    it("does not freeze logins added after the cutoff, nor before the verification session, nor after stabilisation ends", async () => {
+      const { db } = use();
+      const rollout = await inVerification([B]);
+      await takeSnapshot(officer, { rolloutId: rollout.id, participantId: B });
+      // Added after the cutoff: not carried over, so not frozen.
+      const late = await loginWithRoles("Late joiner", ["trade_info_viewer"]);
+      expect(late.grants).toHaveLength(1);
+      await revokeGrant(checkerB, { grantId: late.grants[0]!.id, reason: "Joined after the cutoff" });
+      await changeUserStatus(makerB, { userId: late.user.id, action: "suspend", version: await versionOf(late.user.id), reason: "Not carried over" });
+
+      // Carried over by a rollout whose verification session has not started: not frozen yet.
+      const early = await loginWithRoles("Early", ["trade_info_viewer"]);
+      const planned = await carriedOverOnly([B]);
+      await takeSnapshot(officer, { rolloutId: planned.id, participantId: B });
+      await revokeGrant(checkerB, { grantId: early.grants[0]!.id, reason: "Before the session" });
+
+      // Carried over by a rollout whose stabilisation HKEX has announced ended: released.
+      const released = await loginWithRoles("Released", ["trade_info_viewer"]);
+      const launched = await inStabilisation([B]);
+      await takeSnapshot(officer, { rolloutId: launched.id, participantId: B });
+      expect((await refusal(revokeGrant(checkerB, { grantId: released.grants[0]!.id, reason: "During stabilisation" }))).messageKey).toBe("rollout.error.frozenLogin");
+      const proposal = await proposeFallback(officer, { rolloutId: launched.id, decision: "continue", reason: "No problem found" });
+      await decideFallback(officer2, { decisionId: proposal.id, approve: true });
+      await endStabilisation(officer, { rolloutId: launched.id, reason: "Circular: end of stabilisation" });
+      const mark = await lastAuditId(db);
+      await revokeGrant(checkerB, { grantId: released.grants[0]!.id, reason: "After the end" });
+      expect((await auditEventsSince(db, mark)).map((e) => e.action)).toEqual(["role.grant.revoked"]);
     });
   });
 

@@ -11,6 +11,7 @@ import { REVOKE_CLIENT_EVENTS, revokeClientIn } from "../credentials/service.ser
 import { optionalText, requiredText } from "../participants/schemas";
 import { grantCountsNow } from "../roles/facts.server";
 import { revokeGrants } from "../roles/grants.server";
+import { FREEZE_GUARD_EVENTS } from "../rollouts/freeze.server";
 import { mayOn, whereTenant } from "../tenancy.server";
 
 const campaignSchema = z.object({
@@ -186,7 +187,7 @@ async function participantOfItem(tx: DbOrTx, itemId: string): Promise<string> {
 }
 
 /** What revoking an item's subject (a grant, or an API client) records. */
-const REVOKE_SUBJECT_EVENTS = ["role.grant.revoked", ...REVOKE_CLIENT_EVENTS] as const;
+const REVOKE_SUBJECT_EVENTS = ["role.grant.revoked", ...REVOKE_CLIENT_EVENTS, ...FREEZE_GUARD_EVENTS] as const;
 
 async function revokeSubject(cx: CommandContext, item: ReviewItem, reason: string): Promise<void> {
   if (item.kind === "api_client" && item.apiClientId) await revokeClientIn(cx, item.apiClientId, reason);

@@ -5,6 +5,7 @@ import { grantRequests, roleGrants, roles, type GrantRequest, type RoleGrant } f
 import { AppError, notFound } from "~/lib/errors";
 import { diffFields } from "../audit/service.server";
 import type { CommandContext } from "../command.server";
+import { guardFrozenLogins } from "../rollouts/freeze.server";
 import { activeAdministrators, approvedWaiverRulesOf, loadSodRules } from "./facts.server";
 import { lastAdministratorLost, sodVerdict, type SodRuleFact } from "./rules";
 
@@ -163,10 +164,16 @@ export interface GrantProvenance {
 
 /**
  * Grants roles: the one writer of new role_grants rows, and of their `role.grant.created` events. The caller has
- * checked separation of duties (checkSeparationOfDuties) and holds the participant's lock (the command does).
+ * checked separation of duties (checkSeparationOfDuties) and holds the participant's lock (the command does). A
+ * login carried over by a rollout in its change freeze is refused unless an approved exception lets it through
+ * (guardFrozenLogins): a command calling this declares FREEZE_GUARD_EVENTS if it may touch an existing login.
  */
 export async function grantRoles(cx: CommandContext, assignments: readonly RoleAssignment[], provenance: GrantProvenance): Promise<RoleGrant[]> {
   if (assignments.length === 0) return [];
+  // A carried-over login's roles are frozen during a rollout's freeze, unless an approved exception lets this through.
+  for (const participantId of new Set(assignments.map((a) => a.participantId))) {
+    await guardFrozenLogins(cx, participantId, assignments.filter((a) => a.participantId === participantId).map((a) => a.userId));
+  }
   const rows = assignments.map((a) => ({
     id: a.id ?? randomUUID(),
     userId: a.userId,
@@ -259,7 +266,8 @@ export interface RevokeOptions {
 
 /**
  * Ends active grants at once, with a reason: the one path revocations take (a DA, an officer, a reset, an access
- * review, a deactivation). The last active DA maker or checker of a participant cannot lose that role.
+ * review, a deactivation). The last active DA maker or checker of a participant cannot lose that role, and a login
+ * carried over by a rollout in its change freeze keeps its roles unless an approved exception lets this through.
  */
 export async function revokeGrants(cx: CommandContext, grantIds: readonly string[], options: RevokeOptions): Promise<RoleGrant[]> {
   const ended: RoleGrant[] = [];
@@ -271,6 +279,7 @@ export async function revokeGrants(cx: CommandContext, grantIds: readonly string
       const lost = lastAdministratorLost(await activeAdministrators(cx.tx, grant.participantId, cx.now), grant.userId, [grant.roleCode]);
       if (lost) throw new AppError(400, "access.refused.lastAdministrator", {}, { role: lost });
     }
+    await guardFrozenLogins(cx, grant.participantId, [grant.userId]);
     const [after] = await cx.tx
       .update(roleGrants)
       .set({ status: "revoked", revokedAt: cx.now, revokedBy: cx.actor.userId, revokeReason: options.reason })

@@ -29,6 +29,7 @@ import type { ServiceContext } from "../context.server";
 import { assertTenant, mayOn, whereTenant } from "../tenancy.server";
 import { findUser, participantOfUser, userVisibleTo } from "../users/lookup.server";
 import { activeAdministrators } from "./facts.server";
+import { FREEZE_GUARD_EVENTS } from "../rollouts/freeze.server";
 import { assertSeparationOfDuties, grantableRole, grantRoles, requestRoles, revokeGrants, withdrawPendingRequestsOf } from "./grants.server";
 import { baselineRemovals, decisionRefusal, lastAdministratorLost } from "./rules";
 import { decisionSchema, grantRequestSchema, revokeSchema, ticketSchema, waiverRequestSchema } from "./schemas";
@@ -75,7 +76,7 @@ export const decideRequest = defineCommand({
   permission: "role:approve",
   refusal: "access.refused.checkerOnly",
   input: decisionSchema.extend({ requestId: id }),
-  events: ["role.grant.approved", "role.grant.rejected", "role.grant.created"],
+  events: ["role.grant.approved", "role.grant.rejected", "role.grant.created", ...FREEZE_GUARD_EVENTS],
   tenant: (tx, input) => participantOfRequest(tx, input.requestId),
   async run(cx): Promise<GrantRequest> {
     const { input, actor } = cx;
@@ -171,7 +172,7 @@ export const revokeGrant = defineCommand({
   name: "roles.revokeGrant",
   permission: "role:revoke",
   input: revokeSchema.extend({ grantId: id }),
-  events: ["role.grant.revoked"],
+  events: ["role.grant.revoked", ...FREEZE_GUARD_EVENTS],
   async tenant(tx, input) {
     const [grant] = await tx.select({ participantId: roleGrants.participantId }).from(roleGrants).where(eq(roleGrants.id, input.grantId));
     // HKEX staff's grants are not managed here.
@@ -184,7 +185,7 @@ export const revokeGrant = defineCommand({
   },
 });
 
-export const RESET_TO_BASELINE_EVENTS = ["role.grant.revoked", "user.roles.reset_to_baseline"] as const;
+export const RESET_TO_BASELINE_EVENTS = ["role.grant.revoked", "user.roles.reset_to_baseline", ...FREEZE_GUARD_EVENTS] as const;
 
 export interface ResetPlan {
   /** Active grants outside the baseline: revoked. */

@@ -28,6 +28,7 @@ import { activeAdministrators, appointedAdministrators, loadSodRules } from "../
 import { checkSeparationOfDuties, grantableRole, grantRoles, requestRoles, revokeAllGrantsOf, sodRefusal, withdrawPendingRequestsOf } from "../roles/grants.server";
 import { ADMINISTRATOR_ROLES, grantState, isDormant, lastAdministratorLost, lifecycleTarget, sodConflictsAmong } from "../roles/rules";
 import { listRequests, type RequestRow } from "../roles/service.server";
+import { FREEZE_GUARD_EVENTS, guardFrozenLogins } from "../rollouts/freeze.server";
 import { mayOn, whereTenant } from "../tenancy.server";
 import { issueLinks } from "./links.server";
 import { findUser, participantOfUser, userVisibleTo } from "./lookup.server";
@@ -304,12 +305,14 @@ const LIFECYCLE_EVENT = {
  * Suspends, reinstates, deactivates (final: history kept, login name never reused) or unlocks a user, with a
  * reason. The last active DA maker or checker of a participant cannot be suspended or deactivated. Suspension and
  * deactivation end the user's sessions at once; deactivation also ends their grants and withdraws their requests.
+ * During a rollout's change freeze, suspending, reinstating or deactivating a carried-over login needs an approved
+ * freeze exception (guardFrozenLogins).
  */
 export const changeUserStatus = defineCommand({
   name: "users.changeStatus",
   permission: "user:update",
   input: lifecycleSchema.extend({ userId: z.string().min(1).max(100) }),
-  events: ["user.suspended", "user.reinstated", "user.deactivated", "user.unlocked", "auth.sessions.revoked", "role.grant.revoked"],
+  events: ["user.suspended", "user.reinstated", "user.deactivated", "user.unlocked", "auth.sessions.revoked", "role.grant.revoked", ...FREEZE_GUARD_EVENTS],
   tenant: (tx, input) => participantOfUser(tx, input.userId),
   async run(cx): Promise<User> {
     const { tx, input, now } = cx;
@@ -328,6 +331,8 @@ export const changeUserStatus = defineCommand({
       const lost = lastAdministratorLost(await activeAdministrators(tx, before.participantId, now), before.id, "all");
       if (lost) throw new AppError(400, "access.refused.lastAdministrator", {}, { role: lost });
     }
+    // A carried-over login keeps its status during a rollout's change freeze (an unlock only restores it).
+    if (input.action !== "unlock") await guardFrozenLogins(cx, before.participantId, [before.id]);
     const [after] = await tx
       .update(users)
       .set({ status: target, statusReason: input.reason, statusChangedAt: now, version: before.version + 1, updatedAt: now })
