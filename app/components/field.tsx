@@ -1,5 +1,6 @@
 import { createContext, useContext, type ReactNode } from "react";
 import { Form, useActionData, type FormProps } from "@remix-run/react";
+import { LOCALES } from "~/i18n/messages";
 import { useI18n } from "~/i18n/use-i18n";
 import { asFailure } from "./form-feedback";
 
@@ -98,5 +99,27 @@ export function IntentForm({ intent, children, ...props }: { intent: string; chi
       <input type="hidden" name="intent" value={intent} />
       <FormIntent.Provider value={intent}>{children}</FormIntent.Provider>
     </Form>
+  );
+}
+
+/** The language of the console's mail to a user (users.locale): one of the console's two, named in its own language. */
+export function LocaleField({ defaultValue, error }: { defaultValue: string; error?: string | null }) {
+  const { t } = useI18n();
+  return (
+    <div className="field compact">
+      <label htmlFor="field-locale">{t("users.locale")}</label>
+      <select id="field-locale" name="locale" defaultValue={defaultValue} aria-invalid={error ? true : undefined} aria-describedby={error ? "field-locale-error" : undefined}>
+        {LOCALES.map((l) => (
+          <option key={l} value={l} lang={l}>
+            {t(`lang.${l}`)}
+          </option>
+        ))}
+      </select>
+      {error ? (
+        <p className="field-error" id="field-locale-error">
+          {error}
+        </p>
+      ) : null}
+    </div>
   );
 }

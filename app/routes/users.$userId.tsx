@@ -3,7 +3,7 @@ import { Link, useActionData, useLoaderData, useNavigation } from "@remix-run/re
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { ConfirmPanel } from "~/components/confirm";
 import { DecideForm, InlineReasonForm } from "~/components/decide-form";
-import { TextField, IntentForm } from "~/components/field";
+import { LocaleField, TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import { localeOf } from "~/i18n/locale.server";
@@ -30,6 +30,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
       id: user.id,
       email: user.email,
       displayName: user.displayName,
+      locale: user.locale,
       participantId: user.participantId,
       status: user.status,
       statusReason: user.statusReason,
@@ -99,7 +100,7 @@ const done = (intent: string) => ({ ok: true as const, intent, done: intent === 
 
 export const action = /* @__PURE__ */ intentAction({
   update: /* @__PURE__ */ intent(updateUser, async ({ ctx, params, form }) => {
-    await updateUser(ctx, { userId: params.userId ?? "", version: form.value("version") ?? "", displayName: form.value("displayName") ?? "" });
+    await updateUser(ctx, { userId: params.userId ?? "", version: form.value("version") ?? "", displayName: form.value("displayName") ?? "", locale: form.value("locale") ?? undefined });
     return done("update");
   }),
   lifecycle: /* @__PURE__ */ intent(
@@ -421,6 +422,7 @@ function ProfileForms({ user, failure }: { user: Data["user"]; failure: Failure 
       <IntentForm intent="update" key={`name-${user.version}`} className="inline-form">
         <input type="hidden" name="version" value={user.version} />
         <TextField name="displayName" label={t("users.displayName")} required defaultValue={user.displayName} error={fieldMessage(failure, "displayName", t)} />
+        <LocaleField defaultValue={user.locale} error={fieldMessage(failure, "locale", t)} />
         <button type="submit" className="button secondary" disabled={navigation.state === "submitting"}>
           {t("users.save")}
         </button>

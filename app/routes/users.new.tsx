@@ -2,7 +2,7 @@ import { json, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
-import { TextField } from "~/components/field";
+import { LocaleField, TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import { fieldList, fieldValue } from "~/lib/forms";
@@ -34,6 +34,7 @@ export const action = /* @__PURE__ */ protectedAction("user:create", async ({ ct
     displayName: fieldValue(f, "displayName") ?? "",
     roles: fieldList(f, "roles"),
     justification: fieldValue(f, "justification"),
+    locale: fieldValue(f, "locale") ?? undefined,
   });
   return redirect(`/users/${result.user.id}`);
 });
@@ -71,6 +72,7 @@ export default function NewUser() {
         )}
         <TextField name="email" type="email" label={t("users.email")} required error={err("email")} />
         <TextField name="displayName" label={t("users.displayName")} required error={err("displayName")} />
+        <LocaleField defaultValue="en" error={err("locale")} />
         <fieldset className="field" aria-describedby="roles-hint">
           <legend>{t("users.rolesToRequest")}</legend>
           <p className="hint" id="roles-hint">

@@ -30,6 +30,9 @@ export const users = pgTable(
     totpSecret: text("totp_secret"),
     // The last 30-second time step whose code was accepted: a code of that step or an earlier one is refused.
     totpLastStep: integer("totp_last_step"),
+    // The language the user reads the console's mail in (en or zh-HK): chosen with the console's language switch
+    // while signed in, or by an administrator on the user's form. Mail is rendered in it, subject and body.
+    locale: text("locale").$type<"en" | "zh-HK">().notNull().default("en"),
     version: integer("version").notNull().default(1),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
@@ -42,6 +45,7 @@ export const users = pgTable(
     index("users_display_name_idx").on(t.displayName, t.id),
     check("users_email_lower", sql`${t.email} = lower(${t.email})`),
     check("users_status_valid", sql`${t.status} in ('invited','active','locked','suspended','deactivated')`),
+    check("users_locale_valid", sql`${t.locale} in ('en','zh-HK')`),
   ],
 );
 

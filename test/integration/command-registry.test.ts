@@ -259,9 +259,10 @@ const FIXTURES: Record<string, Fixture> = {
   }),
   "reviews.decideItem": async (w) => {
     const compliance = await w.as("compliance@hkex.demo");
-    await bUserWithGrant(w);
+    const { userId } = await bUserWithGrant(w);
     const campaign = (await run("reviews.openCampaign", compliance, { name: `Decide ${w.unique()}`, participantIds: [B], roleCodes: ["trade_info_viewer"], deadline: "2099-12-31", deadlinePolicy: "flag" })) as { id: string };
-    const [item] = await w.db.select().from(schema.reviewItems).where(sql`${schema.reviewItems.campaignId} = ${campaign.id}`);
+    // The new user's item: the demo's own logins of B01234 may be carried over by a rollout fixture in its freeze.
+    const [item] = await w.db.select().from(schema.reviewItems).where(sql`${schema.reviewItems.campaignId} = ${campaign.id} and ${schema.reviewItems.userId} = ${userId}`);
     return { ctx: await w.as("checker@b01234.demo"), input: { itemId: item!.id, decision: "revoke", comment: "No longer on the desk" } };
   },
   "reviews.closeCampaign": async (w) => {
@@ -353,6 +354,11 @@ const FIXTURES: Record<string, Fixture> = {
     ctx: await w.as("helpdesk@hkex.demo"),
     input: { userId: await userId(w, "maker@c00123.demo"), action: "revoke_sessions", ticketRef: "INC-2002", reason: "User asked to sign out everywhere" },
   }),
+  "users.setOwnLocale": async (w) => {
+    const email = `locale-${w.unique()}@b.example`;
+    await createConsoleUser(w.db, { email, participantId: B, password: DEMO_PASSWORD, roleCodes: ["trade_info_viewer"] });
+    return { ctx: await w.as(email), input: { locale: "zh-HK" } };
+  },
   "users.update": async (w) => {
     const { userId: target } = await bUserWithGrant(w);
     return { ctx: await w.as("maker@b01234.demo"), input: { userId: target, version: await version(w.db, "users", target), displayName: `Renamed ${w.unique()}` } };

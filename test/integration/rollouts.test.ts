@@ -480,7 +480,7 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
       for (const report of await verifyAuditChains(db)) expect(report, report.chainKey).toMatchObject({ ok: true });
     });
 
-    it("moves a milestone only before it passes, with a reason, telling the administrators in both languages", async () => {
+    it("moves a milestone only before it passes, with a reason, telling the administrators each in their language", async () => {
       const { db } = use();
       const rollout = await inVerification([B, C]);
       expect((await refusal(moveRolloutMilestone(officer, { rolloutId: rollout.id, milestone: "cutoffAt", to: hongKongDayPlus(new Date(), 1), reason: "Too late for that" }))).status).toBe(409);
@@ -494,8 +494,9 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
       const mails = await db.select().from(mailOutbox).where(sql`${mailOutbox.metadata}->>'rolloutId' = ${rollout.id}`);
       expect(mails.map((m) => m.participantId).sort()).toEqual(expect.arrayContaining([B, C]));
       expect(mails[0]!.body).toContain("Vendor needs two more days");
-      expect(mails[0]!.body).toContain("推出日");
+      // The demo's administrators read English (test/integration/mail-language.test.ts has one who reads Chinese).
       expect(mails[0]!.body).toContain("Launch day");
+      expect(mails[0]!.body).not.toContain("推出日");
     });
 
     it("records the fallback decision with four eyes, and ending stabilisation releases the freeze", async () => {

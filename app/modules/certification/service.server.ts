@@ -19,11 +19,12 @@ import {
   type CertificationRun,
   type CertificationRunStatus,
 } from "../../../db/schema";
+import { translator, type MessageKey } from "~/i18n/messages";
 import { AppError, notFound } from "~/lib/errors";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
-import { queueMail } from "../mail/service.server";
+import { composeMail, queueMail } from "../mail/service.server";
 import { grantCountsNow } from "../roles/facts.server";
 import { optionalText, participantIdSchema, requiredText } from "../participants/schemas";
 import { mayOn, whereTenant } from "../tenancy.server";
@@ -321,7 +322,7 @@ export const returnSubmittedRun = defineCommand({
 });
 
 /** Marks runs stale inside a command, with the reason (a message key's parameters are kept in the audit event). */
-async function makeStale(cx: CommandContext, runs: CertificationRun[], reason: string): Promise<void> {
+async function makeStale(cx: CommandContext, runs: CertificationRun[], reason: string, why: { key: MessageKey; params: Record<string, string> }): Promise<void> {
   for (const run of runs) {
     const facts = await factsOf(cx.tx, run);
     const status = decided(facts, { kind: "stale" });
@@ -330,21 +331,30 @@ async function makeStale(cx: CommandContext, runs: CertificationRun[], reason: s
     // The participant is told: its administrators learn that production for the new version needs a new sign-off.
     if (run.status === "signed_off") {
       const admins = await cx.tx
-        .selectDistinct({ email: users.email })
+        .selectDistinct({ email: users.email, locale: users.locale })
         .from(roleGrants)
         .innerJoin(users, eq(users.id, roleGrants.userId))
         .where(and(eq(roleGrants.participantId, run.participantId), inArray(roleGrants.roleCode, ["da_maker", "da_checker"]), eq(users.status, "active"), grantCountsNow(cx.now)));
       await queueMail(
         cx.tx,
-        admins.map((admin) => ({
-          toAddress: admin.email,
-          subject: `OCP API certification needs renewing: ${run.programName} ${run.programVersion}`,
-          body: `The API certification of ${run.programName} ${run.programVersion} signed off for ${run.participantId} is no longer current: ${reason}.\nStart a new certification run in the Developer Corner of the OCP Onboarding Console; production credentials for the new version need a new sign-off.`,
-          kind: "certification_stale",
-          participantId: run.participantId,
-          createdAt: cx.now,
-          metadata: { runId: run.id, programVersion: run.programVersion },
-        })),
+        admins.map((admin) => {
+          // Each administrator reads it in their own language, the reason too.
+          const mail = composeMail(admin.locale, "mail.certificationStale.subject", "mail.certificationStale.body", {
+            program: run.programName,
+            version: run.programVersion,
+            participant: run.participantId,
+            reason: translator(admin.locale)(why.key, why.params),
+          });
+          return {
+            toAddress: admin.email,
+            subject: mail.subject,
+            body: mail.body,
+            kind: "certification_stale",
+            participantId: run.participantId,
+            createdAt: cx.now,
+            metadata: { runId: run.id, programVersion: run.programVersion, locale: mail.locale },
+          };
+        }),
       );
     }
   }
@@ -368,7 +378,7 @@ export const declareProgramVersion = defineCommand({
       .where(and(eq(certificationRuns.participantId, input.participantId), inArray(certificationRuns.status, ["signed_off", ...OPEN_STATUSES])))
       .for("update");
     const affected = runs.filter((r) => r.programVersion !== input.programVersion);
-    await makeStale(cx, affected, `program version ${input.programVersion} declared`);
+    await makeStale(cx, affected, `program version ${input.programVersion} declared`, { key: "mail.certificationStale.reason.version", params: { version: input.programVersion } });
     return { stale: affected.length };
   },
 });
@@ -417,7 +427,7 @@ export const addCatalogueCase = defineCommand({
         .where(and(inArray(certificationRuns.participantId, subscribers), inArray(certificationRuns.status, ["signed_off", ...OPEN_STATUSES])))
         .orderBy(asc(certificationRuns.participantId))
         .for("update");
-      await makeStale(cx, runs, `catalogue version ${version} adds mandatory case ${input.code}`);
+      await makeStale(cx, runs, `catalogue version ${version} adds mandatory case ${input.code}`, { key: "mail.certificationStale.reason.catalogue", params: { version: String(version), code: input.code } });
     }
     return { catalogueVersion: version };
   },

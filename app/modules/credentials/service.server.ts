@@ -16,6 +16,7 @@ import {
   type ApiEnvironment,
   type ApiKey,
 } from "../../../db/schema";
+import { formatHongKongTime } from "~/i18n/messages";
 import { AppError, notFound } from "~/lib/errors";
 import { likePattern, likePrefix } from "~/lib/like";
 import { endOfDaySchema, endOfHongKongDay, endOfHongKongDayOf, isCalendarDay } from "~/lib/hong-kong-time";
@@ -23,7 +24,7 @@ import { diffFields } from "../audit/service.server";
 import { certificationStatusOf } from "../certification/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
-import { queueMail } from "../mail/service.server";
+import { composeMail, queueMail } from "../mail/service.server";
 import { FREEZE_GUARD_EVENTS, guardFrozenClient } from "../rollouts/freeze.server";
 import { optionalText, requiredText } from "../participants/schemas";
 import { grantCountsNow } from "../roles/facts.server";
@@ -480,22 +481,32 @@ export const sendExpiryNotice = defineCommand({
       .returning();
     if (inserted.length === 0) return false;
     const admins = await tx
-      .selectDistinct({ email: users.email })
+      .selectDistinct({ email: users.email, locale: users.locale })
       .from(roleGrants)
       .innerJoin(users, eq(users.id, roleGrants.userId))
       .where(and(eq(roleGrants.participantId, client.participantId), inArray(roleGrants.roleCode, ["da_maker", "da_checker"]), eq(users.status, "active"), grantCountsNow(now)));
     const days = Math.ceil(daysLeft);
     await queueMail(
       tx,
-      admins.map((admin) => ({
-        toAddress: admin.email,
-        subject: `OCP API key expires in ${days} day(s): ${client.clientId}`,
-        body: `The key ${key.kid} of API client ${client.clientId} (${client.environment}) expires on ${key.expiresAt.toISOString()}.\nRegister its replacement in the OCP Onboarding Console before then (rotation keeps both valid during the overlap).`,
-        kind: "key_expiry_notice",
-        participantId: client.participantId,
-        createdAt: now,
-        metadata: { kid: key.kid, clientId: client.clientId, days },
-      })),
+      admins.map((admin) => {
+        // Each administrator reads it in their own language.
+        const mail = composeMail(admin.locale, "mail.keyExpiry.subject", "mail.keyExpiry.body", {
+          days,
+          client: client.clientId,
+          kid: key.kid,
+          environment: client.environment,
+          expires: formatHongKongTime(key.expiresAt, admin.locale),
+        });
+        return {
+          toAddress: admin.email,
+          subject: mail.subject,
+          body: mail.body,
+          kind: "key_expiry_notice",
+          participantId: client.participantId,
+          createdAt: now,
+          metadata: { kid: key.kid, clientId: client.clientId, days, locale: mail.locale },
+        };
+      }),
     );
     cx.audit({
       action: "credential.key.expiry_notice",

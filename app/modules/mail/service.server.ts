@@ -2,8 +2,20 @@ import { and, asc, desc, eq, isNull, lt } from "drizzle-orm";
 import nodemailer from "nodemailer";
 import type { Database, Transaction } from "../../../db/client.server";
 import { mailOutbox, type MailMessage } from "../../../db/schema";
+import { isLocale, translator, type Locale, type MessageKey } from "~/i18n/messages";
 
 export type OutgoingMail = Omit<typeof mailOutbox.$inferInsert, "id" | "sentAt" | "attempts" | "lastError">;
+
+/**
+ * A mail's subject and body in its recipient's language (users.locale, chosen with the console's language switch or
+ * on the user's form): one language per mail, from the catalogues, never both. A parameter given as `name` and
+ * `nameZh` reads the Chinese one in Chinese (see translator).
+ */
+export function composeMail(locale: string | null | undefined, subjectKey: MessageKey, bodyKey: MessageKey, params: Record<string, string | number> = {}): { subject: string; body: string; locale: Locale } {
+  const language: Locale = isLocale(locale) ? locale : "en";
+  const t = translator(language);
+  return { subject: t(subjectKey, params), body: t(bodyKey, params), locale: language };
+}
 
 /**
  * Puts mail in the outbox inside the transaction of the change that causes it: the mail leaves only if the change

@@ -141,7 +141,7 @@ async function evidenceCount(tx: DbOrTx, participantId: string, stepKey: string)
 const STEP_EFFECTS: Record<StepEffect, (cx: CommandContext, participantId: string) => Promise<void>> = {
   async issue_administrator_links(cx, participantId) {
     const nominated = await cx.tx
-      .selectDistinct({ id: users.id, email: users.email, displayName: users.displayName, participantId: users.participantId })
+      .selectDistinct({ id: users.id, email: users.email, displayName: users.displayName, participantId: users.participantId, locale: users.locale })
       .from(roleGrants)
       .innerJoin(users, eq(users.id, roleGrants.userId))
       .where(and(eq(roleGrants.participantId, participantId), inArray(roleGrants.roleCode, ["da_maker", "da_checker"]), eq(roleGrants.status, "active"), eq(users.status, "invited")));

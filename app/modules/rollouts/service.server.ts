@@ -30,7 +30,7 @@ import { AppError, notFound } from "~/lib/errors";
 import { calendarDay, endOfHongKongDay, hongKongDay, hongKongDayPlus, parseInstant, startOfHongKongDay } from "~/lib/hong-kong-time";
 import { defineCommand, platformWide, type CommandContext } from "../command.server";
 import type { ServiceContext } from "../context.server";
-import { queueMail } from "../mail/service.server";
+import { composeMail, queueMail } from "../mail/service.server";
 import { optionalText, requiredText } from "../participants/schemas";
 import { grantCountsNow } from "../roles/facts.server";
 import { ADMINISTRATOR_ROLES } from "../roles/rules";
@@ -64,34 +64,27 @@ export function milestonesOf(r: Pick<Rollout, Milestone>): Milestones {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Mail to the participants' administrators, in both of the console's languages (the console keeps no language per
-// user: each mail carries the English text and the Traditional Chinese one).
+// Mail to the participants' administrators, each in their own language (users.locale): a parameter given as `x` and
+// `xZh` reads the Chinese one in Chinese.
 
-async function administratorsOf(tx: DbOrTx, participantIds: readonly string[], now: Date): Promise<{ email: string; participantId: string }[]> {
+async function administratorsOf(tx: DbOrTx, participantIds: readonly string[], now: Date): Promise<{ email: string; participantId: string; locale: string }[]> {
   if (participantIds.length === 0) return [];
   const rows = await tx
-    .selectDistinct({ email: users.email, participantId: roleGrants.participantId })
+    .selectDistinct({ email: users.email, participantId: roleGrants.participantId, locale: users.locale })
     .from(roleGrants)
     .innerJoin(users, eq(users.id, roleGrants.userId))
     .where(and(inArray(roleGrants.participantId, [...participantIds]), inArray(roleGrants.roleCode, [...ADMINISTRATOR_ROLES]), eq(users.status, "active"), grantCountsNow(now)));
-  return rows.filter((r): r is { email: string; participantId: string } => r.participantId !== null);
+  return rows.filter((r): r is { email: string; participantId: string; locale: "en" | "zh-HK" } => r.participantId !== null);
 }
 
 async function mailAdministrators(cx: CommandContext, rolloutId: string, participantIds: readonly string[], kind: string, subjectKey: MessageKey, bodyKey: MessageKey, params: Record<string, string>): Promise<number> {
   const admins = await administratorsOf(cx.tx, participantIds, cx.now);
-  const en = translator("en");
-  const zh = translator("zh-HK");
   await queueMail(
     cx.tx,
-    admins.map((a) => ({
-      toAddress: a.email,
-      subject: `${en(subjectKey, params)} / ${zh(subjectKey, params)}`,
-      body: `${en(bodyKey, { ...params, participant: a.participantId })}\n\n${zh(bodyKey, { ...params, participant: a.participantId })}`,
-      kind,
-      participantId: a.participantId,
-      createdAt: cx.now,
-      metadata: { rolloutId },
-    })),
+    admins.map((a) => {
+      const mail = composeMail(a.locale, subjectKey, bodyKey, { ...params, participant: a.participantId });
+      return { toAddress: a.email, subject: mail.subject, body: mail.body, kind, participantId: a.participantId, createdAt: cx.now, metadata: { rolloutId, locale: mail.locale } };
+    }),
   );
   return admins.length;
 }
@@ -254,7 +247,9 @@ export const moveRolloutMilestone = defineCommand({
       milestone: translator("en")(`rollout.milestone.${input.milestone}`),
       milestoneZh: translator("zh-HK")(`rollout.milestone.${input.milestone}`),
       from: formatHongKongTime(rollout[input.milestone], "en"),
+      fromZh: formatHongKongTime(rollout[input.milestone], "zh-HK"),
       to: formatHongKongTime(to, "en"),
+      toZh: formatHongKongTime(to, "zh-HK"),
       reason: input.reason,
     });
     cx.audit({

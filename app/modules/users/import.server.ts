@@ -258,6 +258,8 @@ export const applyImport = defineCommand({
       displayName: row.displayName,
       participantId: run.participantId,
       status: "invited" as const,
+      // The file has no language column: mail goes in English until the user or an administrator chooses.
+      locale: "en" as const,
     }));
     for (let i = 0; i < newUsers.length; i += 1000) {
       await tx.insert(users).values(newUsers.slice(i, i + 1000));

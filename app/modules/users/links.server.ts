@@ -10,7 +10,7 @@ import { endSessionsOf } from "~/auth/session.server";
 import { AppError } from "~/lib/errors";
 import { defineCommand, type CommandContext } from "../command.server";
 import { SYSTEM_ACTOR } from "../context.server";
-import { queueMail, type OutgoingMail } from "../mail/service.server";
+import { composeMail, queueMail, type OutgoingMail } from "../mail/service.server";
 
 export const LINK_LIFETIME_MS = 72 * 3600 * 1000;
 const COMMON_PASSWORDS: ReadonlySet<string> = new Set(commonPasswordList as string[]);
@@ -38,7 +38,7 @@ export const LINK_EVENTS = ["user.invitation.issued", "user.password_reset.issue
  */
 export async function issueLinks(
   cx: CommandContext,
-  targets: readonly Pick<User, "id" | "email" | "displayName" | "participantId">[],
+  targets: readonly Pick<User, "id" | "email" | "displayName" | "participantId" | "locale">[],
   purpose: LinkPurpose,
   /** For a helpdesk reset: the ticket, and that it was done on the user's behalf. */
   support?: { ticketRef: string },
@@ -67,17 +67,19 @@ export async function issueLinks(
     const token = randomBytes(32).toString("base64url");
     linkRows.push({ id: randomUUID(), userId: user.id, purpose, tokenHash: hashToken(token), createdAt: now, expiresAt, createdBy: cx.actor.userId });
     const url = `${baseUrl}/activate/${token}`;
+    // In the user's own language (the administrator chose it on the user's form, or the user in the console).
+    const { subject, body, locale } =
+      purpose === "invitation"
+        ? composeMail(user.locale, "mail.invitation.subject", "mail.invitation.body", { name: user.displayName, url })
+        : composeMail(user.locale, "mail.passwordReset.subject", "mail.passwordReset.body", { name: user.displayName, url });
     mail.push({
       toAddress: user.email,
-      subject: purpose === "invitation" ? "Activate your OCP account" : "Reset your OCP password",
-      body:
-        purpose === "invitation"
-          ? `Dear ${user.displayName},\n\nAn account has been created for you. Set your password within 72 hours: ${url}\n\nThe link works once.`
-          : `Dear ${user.displayName},\n\nA password reset was requested for your account. Set a new password within 72 hours: ${url}\n\nThe link works once. If you did not ask for it, tell your administrator.`,
+      subject,
+      body,
       kind: purpose,
       participantId: user.participantId,
       createdAt: now,
-      metadata: { userId: user.id },
+      metadata: { userId: user.id, locale },
     });
     issued.push({ userId: user.id, purpose, token });
     cx.audit({

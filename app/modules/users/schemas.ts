@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { optionalText, participantIdSchema, requiredText } from "../participants/schemas";
+import { LOCALES } from "~/i18n/messages";
 
 export const emailSchema = z
   .string({ error: "validation.required" })
@@ -8,12 +9,16 @@ export const emailSchema = z
   .max(254, { error: "validation.tooLong" })
   .pipe(z.email({ error: "validation.email" }));
 
+/** The language of a user's mail: one of the console's two. */
+export const localeSchema = z.enum(LOCALES, { error: "validation.invalid" });
+
 export const createUserSchema = z.object({
   participantId: participantIdSchema,
   email: emailSchema,
   displayName: requiredText(200),
   roles: z.array(z.string().regex(/^[a-z_]{1,60}$/, { error: "access.error.role" })).max(20).default([]),
   justification: optionalText(2000),
+  locale: localeSchema.default("en"),
 });
 export interface CreateUserInput {
   participantId: string;
@@ -22,15 +27,20 @@ export interface CreateUserInput {
   /** Roles to request (or, for an officer creating a participant's first administrators, to grant). */
   roles?: string[];
   justification?: string | null;
+  /** The language the user's mail is written in (the invitation first). */
+  locale?: string;
 }
 
 export const updateUserSchema = z.object({
   version: z.coerce.number({ error: "validation.invalid" }).int().positive({ error: "validation.invalid" }),
   displayName: requiredText(200),
+  // Absent: unchanged.
+  locale: localeSchema.optional(),
 });
 export interface UpdateUserInput {
   version: number | string;
   displayName: string;
+  locale?: string;
 }
 
 export const lifecycleSchema = z.object({

@@ -32,7 +32,7 @@ import { FREEZE_GUARD_EVENTS, guardFrozenLogins } from "../rollouts/freeze.serve
 import { mayOn, whereTenant } from "../tenancy.server";
 import { issueLinks } from "./links.server";
 import { findUser, participantOfUser, userVisibleTo } from "./lookup.server";
-import { createUserSchema, emailSchema, lifecycleSchema, updateUserSchema } from "./schemas";
+import { createUserSchema, emailSchema, lifecycleSchema, localeSchema, updateUserSchema } from "./schemas";
 
 const provisionSchema = z.object({
   email: emailSchema,
@@ -43,6 +43,7 @@ const provisionSchema = z.object({
   isDemo: z.boolean().default(false),
   /** An authenticator key the user comes enrolled with (demo accounts, tests); otherwise they enrol at first sign-in. */
   totpSecret: z.string().nullish(),
+  locale: localeSchema.default("en"),
 });
 export type ProvisionUserInput = z.input<typeof provisionSchema>;
 
@@ -73,6 +74,7 @@ export const provisionUser = defineCommand({
         isDemo: input.isDemo,
         totpSecret: input.totpSecret ?? null,
         mfaEnrolledAt: input.totpSecret ? now : null,
+        locale: input.locale,
       })
       .returning();
     cx.audit({
@@ -200,14 +202,14 @@ export const createUser = defineCommand({
     }
     const [user] = await tx
       .insert(users)
-      .values({ id: randomUUID(), email: input.email, displayName: input.displayName, participantId: participant.id, status: "invited" })
+      .values({ id: randomUUID(), email: input.email, displayName: input.displayName, participantId: participant.id, status: "invited", locale: input.locale })
       .returning();
     cx.audit({
       action: "user.created",
       entityType: "user",
       entityId: user!.id,
       participantId: participant.id,
-      changes: diffFields(null, user!, ["email", "displayName", "participantId", "status"]),
+      changes: diffFields(null, user!, ["email", "displayName", "participantId", "status", "locale"]),
     });
     // The invitation link goes out now, except for first administrators an officer appoints before the onboarding
     // case's nomination step is approved: their links go out with that approval.
@@ -250,7 +252,10 @@ export const resendInvitation = defineCommand({
   },
 });
 
-/** Edits a user's name. The editor's version must be current: two makers editing at once never lose an update. */
+/**
+ * Edits a user's name and the language of their mail. The editor's version must be current: two makers editing at
+ * once never lose an update.
+ */
 export const updateUser = defineCommand({
   name: "users.update",
   permission: "user:update",
@@ -261,10 +266,11 @@ export const updateUser = defineCommand({
     const { tx, input } = cx;
     const before = await findUser(tx, input.userId, { lock: true });
     if (before.version !== input.version) throw new AppError(409, "error.conflict");
-    if (before.displayName === input.displayName) return before;
+    const locale = input.locale ?? before.locale;
+    if (before.displayName === input.displayName && before.locale === locale) return before;
     const [after] = await tx
       .update(users)
-      .set({ displayName: input.displayName, version: before.version + 1, updatedAt: cx.now })
+      .set({ displayName: input.displayName, locale, version: before.version + 1, updatedAt: cx.now })
       .where(eq(users.id, input.userId))
       .returning();
     cx.audit({
@@ -272,8 +278,32 @@ export const updateUser = defineCommand({
       entityType: "user",
       entityId: input.userId,
       participantId: before.participantId,
-      changes: diffFields(before, after!, ["displayName"]),
+      changes: diffFields(before, after!, ["displayName", "locale"]),
     });
+    return after!;
+  },
+});
+
+/**
+ * The signed-in user's own language, chosen with the console's language switch: besides the cookie that sets the
+ * pages' language, it is kept on the user so that the console's mail to them is written in it. Anyone signed in
+ * may set their own (and only their own); choosing the language already kept changes nothing.
+ */
+export const setOwnLocale = defineCommand({
+  name: "users.setOwnLocale",
+  // Authorized by the session itself: the actor changes nothing but their own preference.
+  permission: "public",
+  input: z.object({ locale: localeSchema }),
+  events: ["user.updated"],
+  tenant: (_tx, _input, actor) => actor.participantId,
+  lockParticipant: false,
+  async run(cx): Promise<User | null> {
+    const { tx, input, actor } = cx;
+    if (!actor.userId) throw new AppError(403, "error.forbidden");
+    const before = await findUser(tx, actor.userId, { lock: true });
+    if (before.locale === input.locale) return before;
+    const [after] = await tx.update(users).set({ locale: input.locale, version: before.version + 1, updatedAt: cx.now }).where(eq(users.id, before.id)).returning();
+    cx.audit({ action: "user.updated", entityType: "user", entityId: before.id, participantId: before.participantId, changes: diffFields(before, after!, ["locale"]), metadata: { self: true } });
     return after!;
   },
 });
