@@ -325,7 +325,7 @@ async function seedRollout(db: Database): Promise<void> {
   });
 
   // E00789: reference data verified and confirmed, SI status failed, checklist half done, and a freeze exception
-  // waiting: its checker's login is carried over, so changing its roles during the freeze needs one.
+  // waiting: its maker's login is carried over, so adding a role to it during the freeze needs one.
   const makerE = await contextFor(db, "maker@e00789.demo");
   const ref = await recordResult(makerE, { rolloutId: rollout.id, participantId: "E00789", subjectKind: "service", subjectRef: "reference_data", outcome: "verified", evidence: "JWT connection check passed" });
   await confirmResult(officer, { resultId: ref.id });
@@ -335,8 +335,8 @@ async function seedRollout(db: Database): Promise<void> {
     rolloutId: rollout.id,
     participantId: "E00789",
     kind: "role_change",
-    subjectRef: "checker@e00789.demo",
-    reason: "The checker also needs the reference-data viewer role for the launch-day reconciliation.",
+    subjectRef: "maker@e00789.demo",
+    reason: "The maker also checks the reference-data feed during the launch-day reconciliation.",
   });
   // D00456: did not attend yet: no result at all.
 }
