@@ -107,7 +107,8 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   const unknownPassword = () => randomBytes(24).toString("base64url");
   // Activated administrators have a password and a second factor (the onboarding check reads both); theirs are random.
   await createConsoleUser(db, { email: "da.maker@kowloonbay.example", displayName: "Derek Maker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_maker"], totpSecret: newTotpSecret() });
-  await createConsoleUser(db, { email: "da.checker@kowloonbay.example", displayName: "Doris Checker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_checker"], totpSecret: newTotpSecret() });
+  // D00456's checker reads the console's mail in Chinese (users.locale): the demo mailbox shows both kinds.
+  await createConsoleUser(db, { email: "da.checker@kowloonbay.example", displayName: "Doris Checker (D00456)", participantId: "D00456", password: unknownPassword(), roleCodes: ["da_checker"], totpSecret: newTotpSecret(), locale: "zh-HK" });
   await createConsoleUser(db, { email: "ops@kowloonbay.example", displayName: "Trade desk (D00456)", participantId: "D00456", password: null, roleCodes: ["trade_info_viewer"], totpSecret: null });
   await createConsoleUser(db, { email: "ops@lionrock.example", displayName: "Settlement operations (C00123)", participantId: "C00123", password: null, roleCodes: ["si_status_subscriber", "ref_data_viewer"], totpSecret: null });
 

@@ -1,7 +1,10 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { grantRequests, roleGrants, users } from "../../db/schema";
+import { grantRequests, roleGrants, rolloutFreezeExceptions, users } from "../../db/schema";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
+import { decideRequest, requestGrant } from "../../app/modules/roles/service.server";
+import { decideFreezeException } from "../../app/modules/rollouts/service.server";
+import { contextFor } from "../factories";
 import { describeEachDatabase } from "../support/databases";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
 
@@ -40,6 +43,18 @@ describeEachDatabase("the demo's change freeze over HTTP", { demo: true }, (use)
     const approved = await checker.post(`/users/${wing}`, { intent: "decide", requestId: request!.id, decision: "approve", comment: "Form on file" });
     expect(approved.status).toBe(200);
     expect((await db().select({ status: grantRequests.status }).from(grantRequests).where(eq(grantRequests.id, request!.id)))[0]!.status).toBe("approved");
+  });
+
+  it("lets E00789's waiting exception through as README tells: approved by an officer, it lets one role of the maker be granted", async () => {
+    const [exception] = await db().select().from(rolloutFreezeExceptions).where(and(eq(rolloutFreezeExceptions.participantId, "E00789"), eq(rolloutFreezeExceptions.status, "pending")));
+    expect(exception).toMatchObject({ kind: "role_change", subjectRef: "maker@e00789.demo" });
+    const maker = await contextFor(db(), "maker@e00789.demo");
+    const checker = await contextFor(db(), "checker@e00789.demo");
+    const own = await requestGrant(maker, { userId: maker.actor.userId!, roleCode: "ref_data_viewer", justification: "Small team: the maker also checks the reference-data feed at launch." });
+    await expect(decideRequest(checker, { requestId: own.id, decision: "approve", comment: "Agreed" })).rejects.toMatchObject({ status: 409, messageKey: "rollout.error.frozenLogin" });
+    await decideFreezeException(await contextFor(db(), "officer@hkex.demo"), { exceptionId: exception!.id, approve: true });
+    await decideRequest(checker, { requestId: own.id, decision: "approve", comment: "Agreed, exception approved" });
+    expect((await db().select({ status: rolloutFreezeExceptions.status }).from(rolloutFreezeExceptions).where(eq(rolloutFreezeExceptions.id, exception!.id)))[0]!.status).toBe("used");
   });
 
   it("leaves B01234's logins free: its checker revokes a role of a demo user as before", async () => {
