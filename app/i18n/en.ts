@@ -342,7 +342,7 @@ export const en = {
   "users.newTitle": "Create a user",
   "users.email": "Email (login name)",
   "users.displayName": "Name",
-  "users.locale": "Language of the console's mail to this user",
+  "users.locale": "Mail to this user is written in",
   "users.participant": "Participant",
   "users.status": "Status",
   "users.lastSignIn": "Last sign-in",

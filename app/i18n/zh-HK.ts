@@ -344,7 +344,7 @@ export const zhHK: Record<MessageKey, string> = {
   "users.newTitle": "建立用戶",
   "users.email": "電郵（登入名稱）",
   "users.displayName": "姓名",
-  "users.locale": "平台寄給此使用者的郵件語言",
+  "users.locale": "寄給此使用者的郵件採用",
   "users.participant": "參與者",
   "users.status": "狀態",
   "users.lastSignIn": "最後登入",
