@@ -960,7 +960,7 @@ export const en = {
   "rollout.exception.kind.key_rotation": "Key rotation",
   "rollout.exception.kind.role_change": "Role or status change of a carried-over login",
   "rollout.exception.kind.program_version": "New program version",
-  "rollout.exception.subject": "What it touches (login, API client or program)",
+  "rollout.exception.subject": "What it touches (a login's email, an API client ID or the program)",
   "rollout.exception.reason": "Reason",
   "rollout.exception.request": "Ask for an exception",
   "rollout.exception.status.pending": "Pending",

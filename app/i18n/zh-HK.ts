@@ -962,7 +962,7 @@ export const zhHK: Record<MessageKey, string> = {
   "rollout.exception.kind.key_rotation": "輪換密鑰",
   "rollout.exception.kind.role_change": "更改已轉移登入帳戶的角色或狀態",
   "rollout.exception.kind.program_version": "新程式版本",
-  "rollout.exception.subject": "涉及的項目（登入帳戶、API 客戶端或程式）",
+  "rollout.exception.subject": "涉及的項目（登入帳戶電郵、API 客戶端 ID 或程式）",
   "rollout.exception.reason": "原因",
   "rollout.exception.request": "申請例外",
   "rollout.exception.status.pending": "待批",
