@@ -2,7 +2,7 @@ import { generateKeyPairSync, createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { mailOutbox, rolloutSnapshots, roleGrants, users } from "../../db/schema";
+import { mailOutbox, reviewItems, rolloutSnapshots, roleGrants, users } from "../../db/schema";
 import { AppError } from "../../app/lib/errors";
 import { formatHongKongTime, translator } from "../../app/i18n/messages";
 import { verifyAuditChains } from "../../app/modules/audit/service.server";
@@ -10,6 +10,7 @@ import type { ServiceContext } from "../../app/modules/context.server";
 import { POP_AUDIENCE } from "../../app/modules/credentials/claim-rules";
 import { createClient, decideClient, issueChallenge, registerKey, revokeKey } from "../../app/modules/credentials/service.server";
 import { runJobs } from "../../app/modules/jobs/service.server";
+import { closeCampaign, decideItem, openCampaign } from "../../app/modules/reviews/service.server";
 import { hongKongDayPlus } from "../../app/lib/hong-kong-time";
 import { decideRequest, requestGrant, resetRolesToBaseline, revokeGrant } from "../../app/modules/roles/service.server";
 import { carryOverAt } from "../../app/modules/rollouts/carry-over.server";
@@ -385,6 +386,26 @@ describeEachDatabase("rollouts", { demo: true, compatibility: true }, (use) => {
       expect(actions.filter((a) => a === "rollout.freeze_exception.used")).toHaveLength(1);
       expect(actions).toEqual(expect.arrayContaining(["user.deactivated", "role.grant.revoked"]));
       for (const report of await verifyAuditChains(db)) expect(report, report.chainKey).toMatchObject({ ok: true });
+    });
+
+    it("holds against an access review too: a revocation decided is refused, and the deadline's revoke policy flags the grant instead", async () => {
+      const { db } = use();
+      const { user, grants } = await loginWithRoles("Reviewed", ["trade_info_viewer", "si_maker"]);
+      const rollout = await inVerification([B]);
+      await takeSnapshot(officer, { rolloutId: rollout.id, participantId: B });
+      const compliance = await contextFor(db, "compliance@hkex.demo");
+      const campaign = await openCampaign(compliance, { name: `Freeze review ${++counter}`, participantIds: [B], roleCodes: ["si_maker"], deadline: hongKongDayPlus(new Date(), 7), deadlinePolicy: "revoke" });
+      const items = await db.select().from(reviewItems).where(and(eq(reviewItems.campaignId, campaign.id), eq(reviewItems.userId, user.id)));
+      expect(items).toHaveLength(1);
+      const decided = await refusal(decideItem(checkerB, { itemId: items[0]!.id, decision: "revoke", comment: "No longer on the desk" }));
+      expect([decided.status, decided.messageKey]).toEqual([409, "rollout.error.frozenLogin"]);
+      // Past the deadline, undecided: the policy would revoke; the freeze holds, so the items are flagged for a person.
+      await db.execute(sql`update review_campaigns set deadline = ${new Date(Date.now() - 3600 * 1000).toISOString()} where id = ${campaign.id}`);
+      await closeCampaign(compliance, { campaignId: campaign.id });
+      const outcomes = await db.select({ outcome: reviewItems.outcome }).from(reviewItems).where(and(eq(reviewItems.campaignId, campaign.id), eq(reviewItems.userId, user.id)));
+      expect(outcomes.map((o) => o.outcome)).toEqual(["flagged"]);
+      const still = await db.select().from(roleGrants).where(and(eq(roleGrants.userId, user.id), eq(roleGrants.status, "active")));
+      expect(still.map((g) => g.id).sort()).toEqual(grants.map((g) => g.id).sort());
     });
 
     it("does not freeze logins added after the cutoff, nor before the verification session, nor after stabilisation ends", async () => {
