@@ -34,7 +34,7 @@ export const action = /* @__PURE__ */ intentAction({
   }),
   change: /* @__PURE__ */ intent(changeCatalogueCase, async ({ ctx, form }) => {
     const changed = await changeCatalogueCase(ctx, {
-      code: form.value("code") ?? "",
+      code: form.value("caseCode") ?? "",
       catalogueVersion: form.value("catalogueVersion") ?? "",
       titleEn: form.value("titleEn") ?? "",
       titleZh: form.value("titleZh") ?? "",
@@ -45,7 +45,7 @@ export const action = /* @__PURE__ */ intentAction({
     return json({ ok: true as const, intent: "change", catalogueVersion: changed.catalogueVersion });
   }),
   retire: /* @__PURE__ */ intent(retireCatalogueCase, async ({ ctx, form }) => {
-    const retired = await retireCatalogueCase(ctx, { code: form.value("code") ?? "", catalogueVersion: form.value("catalogueVersion") ?? "", reason: form.value("reason") ?? "" });
+    const retired = await retireCatalogueCase(ctx, { code: form.value("caseCode") ?? "", catalogueVersion: form.value("catalogueVersion") ?? "", reason: form.value("reason") ?? "" });
     return json({ ok: true as const, intent: "retire", catalogueVersion: retired.catalogueVersion });
   }),
 });
@@ -80,10 +80,14 @@ function CaseField({ prefix, name, label, value, failure, area = false }: { pref
   );
 }
 
-/** The platform administrator's change and retire forms of one current case. */
+/**
+ * The platform administrator's change and retire forms of one current case. The case travels as `caseCode`: a
+ * field named `code` is never echoed back (it is how the second factor's code is sent), and the refusal finds its
+ * form by it.
+ */
 function ManageCase({ c, failure }: { c: CaseView; failure: Failure | null }) {
   const { t } = useI18n();
-  const mine = (intent: string) => (failure && failure.values.intent === intent && failure.values.code === c.code ? failure : null);
+  const mine = (intent: string) => (failure && failure.values.intent === intent && failure.values.caseCode === c.code ? failure : null);
   const changeFailure = mine("change");
   const retireFailure = mine("retire");
   return (
@@ -93,7 +97,7 @@ function ManageCase({ c, failure }: { c: CaseView; failure: Failure | null }) {
         <IntentForm key={c.catalogueVersion} intent="change" className="stacked-form" aria-label={t("cert.changeCaseOf", { code: c.code })}>
           <p className="hint">{t("cert.changeCaseHint")}</p>
           <FormMessage failure={changeFailure} />
-          <input type="hidden" name="code" value={c.code} />
+          <input type="hidden" name="caseCode" value={c.code} />
           <input type="hidden" name="catalogueVersion" value={c.catalogueVersion} />
           <CaseField prefix={`change-${c.code}`} name="titleEn" label={t("cert.titleEn")} value={c.titleEn} failure={changeFailure} />
           <CaseField prefix={`change-${c.code}`} name="titleZh" label={t("cert.titleZh")} value={c.titleZh} failure={changeFailure} />
@@ -114,7 +118,7 @@ function ManageCase({ c, failure }: { c: CaseView; failure: Failure | null }) {
         <IntentForm intent="retire" className="stacked-form" aria-label={t("cert.retireCaseOf", { code: c.code })}>
           <p className="hint">{t("cert.retireHint")}</p>
           <FormMessage failure={retireFailure} />
-          <input type="hidden" name="code" value={c.code} />
+          <input type="hidden" name="caseCode" value={c.code} />
           <input type="hidden" name="catalogueVersion" value={c.catalogueVersion} />
           <CaseField prefix={`retire-${c.code}`} name="reason" label={t("cert.retireReason")} value="" failure={retireFailure} />
           <button type="submit" className="button secondary">
