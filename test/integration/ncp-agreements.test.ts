@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { openDatabase, rowsOf } from "../../db/client.server";
+import { commandFaults } from "../../app/modules/command.server";
 import type { ServiceContext } from "../../app/modules/context.server";
 import { DEMO_PASSWORD } from "../../app/modules/demo";
 import { addNcpAgreement, endNcpAgreement, listClearingAgreements, ncpGcpMapping, renameNcpAgreement } from "../../app/modules/participants/clearing.server";
@@ -102,6 +104,43 @@ describeEachDatabase("non-clearing participants of a GCP", { demo: true, compati
       // From the day after it ends, another GCP may clear for it.
       const moved = await addNcpAgreement(officer, agreement("G60005", { ncpId: id, startsOn: "2026-01-01" }));
       expect(moved.gcpId).toBe("G60005");
+    });
+
+    it("records one of two agreements for the same NCP made at once under two GCPs, and tells the other officer why", async (ctx) => {
+      // Two transactions at once need two connections: PostgreSQL only (PGlite has one).
+      if (use().kind !== "postgres") ctx.skip();
+      await gcp("G60008");
+      await gcp("G60009");
+      const other = openDatabase({ databaseUrl: use().url!, maxConnections: 2 });
+      try {
+        const second = { ...(await newOfficer(use().db, "ncp-officer2@hkex.test", "Nick Second Officer")), db: other.db };
+        const id = ncpId();
+        let rival: Promise<unknown> | null = null;
+        let rivalDone = false;
+        // The first officer's transaction has checked for overlaps and inserted; before it commits, the second
+        // officer's starts. It is held open until the second either waits for the NCP's lock or finishes without it.
+        commandFaults.inject = async (name, point) => {
+          if (name !== "participants.addNcp" || point !== "after-run" || rival) return;
+          rival = addNcpAgreement(second, agreement("G60009", { ncpId: id, startsOn: "2026-03-01" })).finally(() => {
+            rivalDone = true;
+          });
+          rival.catch(() => undefined);
+          for (;;) {
+            if (rivalDone) return;
+            const [waiting] = rowsOf<{ n: number }>(await other.db.execute(sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`));
+            if (Number(waiting?.n ?? 0) > 0) return;
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        };
+        const first = await addNcpAgreement(officer, agreement("G60008", { ncpId: id, startsOn: "2026-02-01" }));
+        commandFaults.inject = null;
+        expect(first.gcpId).toBe("G60008");
+        await expect(rival).rejects.toMatchObject({ status: 400, fieldErrors: { ncpId: "ncp.error.overlap" }, params: { gcp: "G60008" } });
+        expect(await use().db.select().from(clearingAgreements).where(eq(clearingAgreements.ncpId, id))).toHaveLength(1);
+      } finally {
+        commandFaults.inject = null;
+        await other.close();
+      }
     });
 
     it("is refused to the GCP's own administrators (403), and another participant's administrators never learn the GCP exists (404)", async () => {
