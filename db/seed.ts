@@ -15,7 +15,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { SignJWT } from "jose";
 import { POP_AUDIENCE } from "../app/modules/credentials/claim-rules";
 import { createClient, issueChallenge, registerKey, sendExpiryNotices } from "../app/modules/credentials/service.server";
-import { systemContext } from "../app/modules/context.server";
+import { systemContext, type ServiceContext } from "../app/modules/context.server";
+import { addNcpAgreement } from "../app/modules/participants/clearing.server";
 import { confirmChecklist, confirmResult, createRollout, recordResult, requestFreezeException, takeDueSnapshots } from "../app/modules/rollouts/service.server";
 import { getParticipantRollout } from "../app/modules/rollouts/views.server";
 import { hongKongDayPlus } from "../app/lib/hong-kong-time";
@@ -114,6 +115,7 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
 
   const officer = await contextFor(db, "officer@hkex.demo");
   const approver = await contextFor(db, "officer2@hkex.demo");
+  await seedClearingAgreements(officer);
   const actorsOf = async (participantEmail: string): Promise<CaseActors> => ({
     officer,
     approver,
@@ -157,7 +159,7 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   await seedRollout(db);
   await seedVolume(db, baseUrl);
   // B01234: mid-certification in the Developer Corner — some cases failed, one blocked, one not run yet.
-  await certifyParticipant(db, "B01234", { maker: b.participant, checker: await contextFor(db, "checker@b01234.demo"), officer, tester: await contextFor(db, "checker@b01234.demo") }, {
+  await certifyParticipant(db, "B01234", { maker: b.participant, checker: await contextFor(db, "checker@b01234.demo"), officer, tester: await contextFor(db, "tester@b01234.demo") }, {
     programName: "Harbour View OCP Gateway",
     programVersion: "3.2.0",
     until: "recording",
@@ -182,6 +184,22 @@ export async function seedDemo(db: Database, checkpointKey: string | null = DEMO
   await seedCompliance(db, checkpointKey);
   // A00003: just registered; the application waits for the officer.
   return true;
+}
+
+/**
+ * The GCPs' non-clearing participants (SPEC §2), fictional exchange participants: B01234 clears for two and used to
+ * clear for a third, which moved to E00789 at the turn of the year. The simulator's NCP/GCP mapping shows the
+ * agreements in force today.
+ */
+async function seedClearingAgreements(officer: ServiceContext): Promise<void> {
+  const agreements = [
+    { participantId: "B01234", ncpId: "E10001", nameEn: "Lantau Peak Securities Limited", nameZh: "大嶼峰證券有限公司", startsOn: "2025-07-02" },
+    { participantId: "B01234", ncpId: "E10002", nameEn: "Shek O Bay Brokerage Limited", nameZh: "石澳灣經紀有限公司", startsOn: "2026-01-02" },
+    { participantId: "B01234", ncpId: "E10003", nameEn: "Ap Lei Chau Capital Securities Limited", nameZh: "鴨脷洲資本證券有限公司", startsOn: "2024-03-01", endsOn: "2025-12-31" },
+    { participantId: "E00789", ncpId: "E10003", nameEn: "Ap Lei Chau Capital Securities Limited", nameZh: "鴨脷洲資本證券有限公司", startsOn: "2026-01-01" },
+    { participantId: "E00789", ncpId: "E10004", nameEn: "Sai Kung Harbour Securities Limited", nameZh: "西貢港證券有限公司", startsOn: "2026-04-01" },
+  ];
+  for (const a of agreements) await addNcpAgreement(officer, a);
 }
 
 async function seedLoginManagement(db: Database, baseUrl?: string): Promise<void> {

@@ -35,7 +35,7 @@ export function FormMessage({ failure }: { failure: Failure | null }) {
   );
 }
 
-/** A field's message, with the refusal's parameters (for example the NCP ids that do not exist). */
+/** A field's message, with the refusal's parameters (for example the GCP that already clears an NCP on those days). */
 export function fieldMessage(failure: Failure | null, name: string, t: ReturnType<typeof useI18n>["t"]): string | undefined {
   const key = failure?.fieldErrors[name];
   return key ? t(key, failure?.params) : undefined;

@@ -15,7 +15,6 @@ export interface ParticipantFormValues {
   type: string;
   bic: string | null;
   services: string[];
-  ncpIds: string[];
   contacts: { name: string; email: string; phone: string | null; title: string | null }[];
 }
 
@@ -81,13 +80,6 @@ export function ParticipantForm({
           </p>
         ) : null}
       </fieldset>
-      <TextField
-        name="ncpIds"
-        label={t("participants.ncps")}
-        hint={t("participants.ncpsHint")}
-        defaultValue={values?.ncpIds.join(", ") ?? ""}
-        error={err("ncpIds")}
-      />
       <fieldset className="contacts">
         <legend>{t("participants.contacts")}</legend>
         {Array.from({ length: CONTACT_ROWS }, (_, i) => {

@@ -11,6 +11,7 @@ import "./certification/service.server";
 import "./certification/simulator.server";
 import "./credentials/service.server";
 import "./onboarding/service.server";
+import "./participants/clearing.server";
 import "./participants/service.server";
 import "./reviews/service.server";
 import "./roles/catalogue.server";

@@ -2,10 +2,10 @@ import { json } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { IntentForm, TextField, useEchoedValue } from "~/components/field";
-import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
+import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import { titled } from "~/lib/meta";
-import { addCatalogueCase, listCatalogue } from "~/modules/certification/service.server";
+import { addCatalogueCase, changeCatalogueCase, listCatalogue, retireCatalogueCase } from "~/modules/certification/service.server";
 
 export const meta = titled("cert.catalogue");
 
@@ -32,7 +32,103 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json({ ok: true as const, intent: "add", catalogueVersion: added.catalogueVersion });
   }),
+  change: /* @__PURE__ */ intent(changeCatalogueCase, async ({ ctx, form }) => {
+    const changed = await changeCatalogueCase(ctx, {
+      code: form.value("caseCode") ?? "",
+      catalogueVersion: form.value("catalogueVersion") ?? "",
+      titleEn: form.value("titleEn") ?? "",
+      titleZh: form.value("titleZh") ?? "",
+      steps: form.value("steps") ?? "",
+      expectedResult: form.value("expectedResult") ?? "",
+      mandatory: form.value("mandatory") ?? "",
+    });
+    return json({ ok: true as const, intent: "change", catalogueVersion: changed.catalogueVersion });
+  }),
+  retire: /* @__PURE__ */ intent(retireCatalogueCase, async ({ ctx, form }) => {
+    const retired = await retireCatalogueCase(ctx, { code: form.value("caseCode") ?? "", catalogueVersion: form.value("catalogueVersion") ?? "", reason: form.value("reason") ?? "" });
+    return json({ ok: true as const, intent: "retire", catalogueVersion: retired.catalogueVersion });
+  }),
 });
+
+interface CaseView {
+  code: string;
+  titleEn: string;
+  titleZh: string;
+  steps: string;
+  expectedResult: string;
+  mandatory: boolean;
+  catalogueVersion: number;
+}
+
+/** One field of a case's own change or retire form: ids carry the case code, messages show only for its form. */
+function CaseField({ prefix, name, label, value, failure, area = false }: { prefix: string; name: string; label: string; value: string; failure: Failure | null; area?: boolean }) {
+  const { t } = useI18n();
+  const id = `${prefix}-${name}`;
+  const error = fieldMessage(failure, name, t);
+  const shown = failure?.values[name] ?? value;
+  const common = { id, name, required: true, "aria-invalid": error ? true : undefined, "aria-describedby": error ? `${id}-error` : undefined };
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {area ? <textarea {...common} rows={3} defaultValue={shown} /> : <input {...common} defaultValue={shown} />}
+      {error ? (
+        <p className="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * The platform administrator's change and retire forms of one current case. The case travels as `caseCode`: a
+ * field named `code` is never echoed back (it is how the second factor's code is sent), and the refusal finds its
+ * form by it.
+ */
+function ManageCase({ c, failure }: { c: CaseView; failure: Failure | null }) {
+  const { t } = useI18n();
+  const mine = (intent: string) => (failure && failure.values.intent === intent && failure.values.caseCode === c.code ? failure : null);
+  const changeFailure = mine("change");
+  const retireFailure = mine("retire");
+  return (
+    <>
+      <details open={changeFailure ? true : undefined}>
+        <summary aria-label={t("cert.changeCaseOf", { code: c.code })}>{t("cert.changeCase")}</summary>
+        <IntentForm key={c.catalogueVersion} intent="change" className="stacked-form" aria-label={t("cert.changeCaseOf", { code: c.code })}>
+          <p className="hint">{t("cert.changeCaseHint")}</p>
+          <FormMessage failure={changeFailure} />
+          <input type="hidden" name="caseCode" value={c.code} />
+          <input type="hidden" name="catalogueVersion" value={c.catalogueVersion} />
+          <CaseField prefix={`change-${c.code}`} name="titleEn" label={t("cert.titleEn")} value={c.titleEn} failure={changeFailure} />
+          <CaseField prefix={`change-${c.code}`} name="titleZh" label={t("cert.titleZh")} value={c.titleZh} failure={changeFailure} />
+          <CaseField prefix={`change-${c.code}`} name="steps" label={t("cert.steps")} value={c.steps} failure={changeFailure} area />
+          <CaseField prefix={`change-${c.code}`} name="expectedResult" label={t("cert.expected")} value={c.expectedResult} failure={changeFailure} area />
+          <div className="field">
+            <label>
+              <input type="checkbox" name="mandatory" value="yes" defaultChecked={c.mandatory} /> {t("cert.mandatory")}
+            </label>
+          </div>
+          <button type="submit" className="button primary">
+            {t("cert.changeCaseButton")}
+          </button>
+        </IntentForm>
+      </details>
+      <details open={retireFailure ? true : undefined}>
+        <summary aria-label={t("cert.retireCaseOf", { code: c.code })}>{t("cert.retireCase")}</summary>
+        <IntentForm intent="retire" className="stacked-form" aria-label={t("cert.retireCaseOf", { code: c.code })}>
+          <p className="hint">{t("cert.retireHint")}</p>
+          <FormMessage failure={retireFailure} />
+          <input type="hidden" name="caseCode" value={c.code} />
+          <input type="hidden" name="catalogueVersion" value={c.catalogueVersion} />
+          <CaseField prefix={`retire-${c.code}`} name="reason" label={t("cert.retireReason")} value="" failure={retireFailure} />
+          <button type="submit" className="button secondary">
+            {t("cert.retireButton")}
+          </button>
+        </IntentForm>
+      </details>
+    </>
+  );
+}
 
 function AreaField({ name, label, error }: { name: string; label: string; error?: string }) {
   const echoed = useEchoedValue(name);
@@ -55,7 +151,8 @@ export default function CertificationCatalogue() {
   const { t, locale } = useI18n();
   const data = useLoaderData<typeof loader>();
   const failure = asFailure(useActionData<typeof action>());
-  const err = (name: string) => fieldMessage(failure, name, t);
+  const addFailure = failure && failure.values.intent === "add" ? failure : null;
+  const err = (name: string) => fieldMessage(addFailure, name, t);
   return (
     <section aria-labelledby="catalogue-title">
       <p>
@@ -76,6 +173,7 @@ export default function CertificationCatalogue() {
                   <th scope="col">{t("cert.expected")}</th>
                   <th scope="col">{t("cert.mandatory")}</th>
                   <th scope="col">{t("cert.catalogueVersion")}</th>
+                  {data.canManage ? <th scope="col">{t("cert.manage")}</th> : null}
                 </tr>
               </thead>
               <tbody>
@@ -92,6 +190,7 @@ export default function CertificationCatalogue() {
                       <td>{c.expectedResult}</td>
                       <td>{c.mandatory ? t("cert.mandatory") : t("cert.optional")}</td>
                       <td>{c.catalogueVersion}</td>
+                      {data.canManage ? <td>{c.retiredAt ? null : <ManageCase c={c} failure={failure} />}</td> : null}
                     </tr>
                   ))}
               </tbody>
@@ -104,7 +203,7 @@ export default function CertificationCatalogue() {
           <h2 id="add-case-title">{t("cert.addCase")}</h2>
           <p className="hint">{t("cert.addCaseHint")}</p>
           <IntentForm intent="add" className="stacked-form">
-            <FormMessage failure={failure} />
+            <FormMessage failure={addFailure} />
             <TextField name="code" label={t("cert.case")} hint={t("cert.codeHint")} required error={err("code")} maxLength={10} />
             <div className="field">
               <label htmlFor="case-service">{t("cert.service")}</label>

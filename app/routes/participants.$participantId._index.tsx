@@ -19,6 +19,8 @@ import {
   suspendParticipant,
 } from "~/modules/participants/service.server";
 import { titled } from "~/lib/meta";
+import { NcpAgreements } from "~/components/ncp-agreements";
+import { addNcpAgreement, endNcpAgreement, listClearingAgreements, renameNcpAgreement } from "~/modules/participants/clearing.server";
 import { certificationStatusOf } from "~/modules/certification/service.server";
 
 
@@ -30,6 +32,7 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
   const timeline = await caseTimeline(ctx, id, { before: new URL(request.url).searchParams.get("before") });
   const catalogue = await listServiceCatalogue(ctx.db);
   const certification = await certificationStatusOf(ctx.db, id);
+  const clearing = await listClearingAgreements(ctx, id);
   const p = profile.participant;
   return json({
     participant: {
@@ -45,8 +48,10 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
       updatedAt: p.updatedAt.toISOString(),
     },
     services: profile.services.map((code) => catalogue.find((s) => s.code === code) ?? { code, nameEn: code, nameZh: code }),
-    ncpIds: profile.ncpIds,
-    clearedBy: profile.clearedBy,
+    ncps: {
+      agreements: clearing.agreements.map(({ id: agreementId, ncpId, ncpNameEn, ncpNameZh, startsOn, endsOn, state, version }) => ({ id: agreementId, ncpId, ncpNameEn, ncpNameZh, startsOn, endsOn, state, version })),
+      canManage: clearing.canManage,
+    },
     contacts: profile.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })),
     certification: { ...certification, visible: mayOn(ctx.actor, "certification:read", id) },
     canEdit: mayOn(ctx.actor, "participant:update", id),
@@ -99,6 +104,31 @@ export const action = /* @__PURE__ */ intentAction({
       },
     },
   ),
+  "ncp-add": /* @__PURE__ */ intent(addNcpAgreement, async ({ ctx, params, form }) => {
+    await addNcpAgreement(ctx, {
+      participantId: params.participantId ?? "",
+      ncpId: form.value("ncpId") ?? "",
+      nameEn: form.value("nameEn") ?? "",
+      nameZh: form.value("nameZh") ?? "",
+      startsOn: form.value("startsOn") ?? "",
+      endsOn: form.value("endsOn") ?? null,
+    });
+    return json({ ok: true as const });
+  }),
+  "ncp-end": /* @__PURE__ */ intent(endNcpAgreement, async ({ ctx, params, form }) => {
+    await endNcpAgreement(ctx, { participantId: params.participantId ?? "", agreementId: form.value("agreementId") ?? "", version: form.value("version") ?? "", endsOn: form.value("endsOn") ?? "" });
+    return json({ ok: true as const });
+  }),
+  "ncp-rename": /* @__PURE__ */ intent(renameNcpAgreement, async ({ ctx, params, form }) => {
+    await renameNcpAgreement(ctx, {
+      participantId: params.participantId ?? "",
+      agreementId: form.value("agreementId") ?? "",
+      version: form.value("version") ?? "",
+      nameEn: form.value("nameEn") ?? "",
+      nameZh: form.value("nameZh") ?? "",
+    });
+    return json({ ok: true as const });
+  }),
   reinstate: /* @__PURE__ */ intent(reinstateParticipant, async ({ ctx, params, form }) => {
     await reinstateParticipant(ctx, { participantId: params.participantId ?? "", version: form.value("version") ?? "", reason: form.value("reason") ?? "" });
     return json({ ok: true as const });
@@ -109,6 +139,9 @@ export default function ParticipantCase() {
   const { t, time, locale } = useI18n();
   const data = useLoaderData<typeof loader>();
   const failure = asFailure(useActionData<typeof action>());
+  // The NCP section shows its own refusals; the suspension form shows the others.
+  const ncpFailure = failure?.values.intent?.startsWith("ncp-") ? failure : null;
+  const pageFailure = ncpFailure ? null : failure;
   const navigation = useNavigation();
   const p = data.participant;
   const stepTitle = (key: string) => t(data.steps.find((s) => s.key === key)?.titleKey ?? ("case.step" as MessageKey));
@@ -147,18 +180,6 @@ export default function ParticipantCase() {
           <dd>
             {data.services.length ? data.services.map((s) => (locale === "zh-HK" ? s.nameZh : s.nameEn)).join("; ") : t("participants.none")}
           </dd>
-          {p.type === "GCP" ? (
-            <>
-              <dt>{t("participants.ncps")}</dt>
-              <dd>{data.ncpIds.length ? data.ncpIds.join(", ") : t("participants.none")}</dd>
-            </>
-          ) : null}
-          {data.clearedBy.length ? (
-            <>
-              <dt>{t("participants.clearedBy")}</dt>
-              <dd>{data.clearedBy.join(", ")}</dd>
-            </>
-          ) : null}
           <dt>{t("participants.contacts")}</dt>
           <dd>
             {data.contacts.length ? (
@@ -193,7 +214,7 @@ export default function ParticipantCase() {
         </dl>
         {data.canEdit ? (
           <IntentForm intent={p.suspendedAt ? "reinstate" : "suspend"} className="inline-form" aria-label={p.suspendedAt ? t("participants.reinstate") : t("participants.suspend")}>
-            <FormMessage failure={failure} />
+            <FormMessage failure={pageFailure} />
             <ConfirmPanel />
             <input type="hidden" name="version" value={p.version} />
             <div className="field compact">
@@ -216,6 +237,10 @@ export default function ParticipantCase() {
           </IntentForm>
         ) : null}
       </section>
+
+      {p.type === "GCP" || data.ncps.agreements.length > 0 ? (
+        <NcpAgreements agreements={data.ncps.agreements} isGcp={p.type === "GCP"} canManage={data.ncps.canManage} failure={ncpFailure} />
+      ) : null}
 
       <section className="panel" aria-labelledby="case-title">
         <div className="title-row">

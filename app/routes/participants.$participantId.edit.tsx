@@ -23,7 +23,6 @@ export const loader = /* @__PURE__ */ protectedLoader("participant:update", asyn
       type: p.type,
       bic: p.bic,
       services: profile.services,
-      ncpIds: profile.ncpIds,
       contacts: profile.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })),
     },
   });

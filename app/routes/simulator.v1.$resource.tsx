@@ -14,6 +14,7 @@ export const loader = /* @__PURE__ */ publicLoader(async ({ context, params, req
     requestId: context.requestId,
     after: url.searchParams.get("after"),
     limit: url.searchParams.get("limit"),
+    ncp: url.searchParams.get("ncp"),
   });
   return json(answer.body, { status: answer.status, headers: answer.headers });
 });

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigserial, check, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigserial, check, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 /** The participants module's tables (app/modules/participants): the registry of SPEC §2. Only that module writes them (eslint: local/module-owns-tables). */
 
@@ -69,22 +69,40 @@ export const participantServices = pgTable(
   (t) => [primaryKey({ columns: [t.participantId, t.serviceCode] })],
 );
 
-/** The Non-Clearing Participants a General Clearing Participant clears for. */
-export const participantClearing = pgTable(
-  "participant_clearing",
+/**
+ * A General Clearing Participant's clearing agreement with a Non-Clearing Participant (SPEC §2). An NCP is an
+ * exchange participant, not a clearing participant of this console: it is recorded here by its own exchange
+ * participant ID and names, with the days the agreement runs (Hong Kong calendar days, both inclusive; no end day
+ * while it runs). The agreements in force on a day are the NCP/GCP mapping the reference-data service publishes.
+ */
+export const clearingAgreements = pgTable(
+  "clearing_agreements",
   {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
     gcpId: text("gcp_id")
       .notNull()
       .references(() => participants.id),
-    ncpId: text("ncp_id")
-      .notNull()
-      .references(() => participants.id),
+    ncpId: text("ncp_id").notNull(),
+    ncpNameEn: text("ncp_name_en").notNull(),
+    ncpNameZh: text("ncp_name_zh").notNull(),
+    startsOn: date("starts_on", { mode: "string" }).notNull(),
+    endsOn: date("ends_on", { mode: "string" }),
+    version: integer("version").notNull().default(1),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
-    primaryKey({ columns: [t.gcpId, t.ncpId] }),
-    check("participant_clearing_not_self", sql`${t.gcpId} <> ${t.ncpId}`),
+    index("clearing_agreements_gcp_idx").on(t.gcpId, t.ncpId),
+    index("clearing_agreements_ncp_idx").on(t.ncpId, t.startsOn),
+    // The same NCP at most once without an end day under one GCP; overlaps across GCPs are refused by the command.
+    uniqueIndex("clearing_agreements_one_open").on(t.gcpId, t.ncpId).where(sql`${t.endsOn} is null`),
+    check("clearing_agreements_ncp_id_format", sql`${t.ncpId} ~ '^[A-Z][0-9]{5}$'`),
+    check("clearing_agreements_ncp_not_gcp", sql`${t.ncpId} <> ${t.gcpId}`),
+    check("clearing_agreements_dates", sql`${t.endsOn} is null or ${t.endsOn} >= ${t.startsOn}`),
   ],
 );
+
+export type ClearingAgreement = typeof clearingAgreements.$inferSelect;
 
 export const participantContacts = pgTable(
   "participant_contacts",

@@ -1,27 +1,25 @@
 import { describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { advanceCase, contextFor, createConsoleUser } from "../factories";
-import { DEMO_PASSWORD } from "../../app/modules/demo";
+import { advanceCase, contextFor } from "../factories";
 import { expectAccessible, hasBrowser, newConsolePage, startSignedIn } from "../support/browser";
 import { type RunningServer } from "../support/server";
 import { useDemoConsole } from "../support/demo-console";
 
-const TESTER = "tina.tester@harbourview.example";
+// The demo's participant user with the Certification tester role.
+const TESTER = "tester@b01234.demo";
 
 describe.skipIf(!hasBrowser())("a certification run from the tester's results to the officer's sign-off, and stale on a new version (browser)", () => {
   let server: RunningServer;
   let browser: Browser;
   useDemoConsole(
     (demo) => ({ server, browser } = demo),
-    // B01234 is mid-certification in the demo; its test credentials are approved here so that step 6 is open, and a
-    // tester joins its staff.
+    // B01234 is mid-certification in the demo; its test credentials are approved here so that step 6 is open.
     async (db) => {
       await advanceCase(db, "B01234", {
         officer: await contextFor(db, "officer@hkex.demo"),
         approver: await contextFor(db, "officer2@hkex.demo"),
         participant: await contextFor(db, "maker@b01234.demo"),
       }, "test_credentials");
-      await createConsoleUser(db, { email: TESTER, displayName: "Tina Tester (B01234)", participantId: "B01234", password: DEMO_PASSWORD, roleCodes: ["certification_tester"] });
     },
   );
 

@@ -203,6 +203,18 @@ const FIXTURES: Record<string, Fixture> = {
     ctx: await w.as("platform@hkex.demo"),
     input: { code: `REG-${++caseCounter}`, serviceCode: "reference_data", titleEn: "Registry case", titleZh: "登記案例", steps: "1. Call.", expectedResult: "HTTP 200", mandatory: false },
   }),
+  "certification.changeCase": async (w) => {
+    const admin = await w.as("platform@hkex.demo");
+    const code = `REG-${++caseCounter}`;
+    const added = (await run("certification.addCase", admin, { code, serviceCode: "reference_data", titleEn: "Registry case", titleZh: "登記案例", steps: "1. Call.", expectedResult: "HTTP 200", mandatory: false })) as { catalogueVersion: number };
+    return { ctx: admin, input: { code, catalogueVersion: added.catalogueVersion, titleEn: "Registry case, reworded", titleZh: "登記案例（修訂）", steps: "1. Call. 2. Check.", expectedResult: "HTTP 200", mandatory: false } };
+  },
+  "certification.retireCase": async (w) => {
+    const admin = await w.as("platform@hkex.demo");
+    const code = `REG-${++caseCounter}`;
+    const added = (await run("certification.addCase", admin, { code, serviceCode: "reference_data", titleEn: "Registry case", titleZh: "登記案例", steps: "1. Call.", expectedResult: "HTTP 200", mandatory: false })) as { catalogueVersion: number };
+    return { ctx: admin, input: { code, catalogueVersion: added.catalogueVersion, reason: "Superseded by a newer case" } };
+  },
   "credentials.createClient": async (w) => {
     const maker = await w.as("maker@b01234.demo");
     return { ctx: maker, input: { participantId: B, environment: "test", name: `Client ${w.unique()}`, ownerUserId: maker.actor.userId } };
@@ -252,6 +264,22 @@ const FIXTURES: Record<string, Fixture> = {
     const officer = await w.as("officer@hkex.demo");
     await run("participants.suspend", officer, { participantId: p.id, version: await version(w.db, "participants", p.id), reason: "Regulatory hold" });
     return { ctx: officer, input: { participantId: p.id, version: await version(w.db, "participants", p.id), reason: "Hold lifted" } };
+  },
+  "participants.addNcp": async (w) => {
+    const p = await registerParticipant(w.db, { id: nextParticipantId(), type: "GCP" });
+    return { ctx: await w.as("officer@hkex.demo"), input: { participantId: p.id, ncpId: nextNcpId(), nameEn: "Registry Securities Limited", nameZh: "登記證券有限公司", startsOn: "2026-01-01" } };
+  },
+  "participants.endNcp": async (w) => {
+    const p = await registerParticipant(w.db, { id: nextParticipantId(), type: "GCP" });
+    const officer = await w.as("officer@hkex.demo");
+    const a = (await run("participants.addNcp", officer, { participantId: p.id, ncpId: nextNcpId(), nameEn: "Registry Securities Limited", nameZh: "登記證券有限公司", startsOn: "2026-01-01" })) as { id: number; version: number };
+    return { ctx: officer, input: { participantId: p.id, agreementId: a.id, version: a.version, endsOn: "2026-06-30" } };
+  },
+  "participants.renameNcp": async (w) => {
+    const p = await registerParticipant(w.db, { id: nextParticipantId(), type: "GCP" });
+    const officer = await w.as("officer@hkex.demo");
+    const a = (await run("participants.addNcp", officer, { participantId: p.id, ncpId: nextNcpId(), nameEn: "Registry Securities Limited", nameZh: "登記證券有限公司", startsOn: "2026-01-01" })) as { id: number; version: number };
+    return { ctx: officer, input: { participantId: p.id, agreementId: a.id, version: a.version, nameEn: "Registry Securities (HK) Limited", nameZh: "登記證券（香港）有限公司" } };
   },
   "reviews.openCampaign": async (w) => ({
     ctx: await w.as("compliance@hkex.demo"),
@@ -364,6 +392,13 @@ const FIXTURES: Record<string, Fixture> = {
     return { ctx: await w.as("maker@b01234.demo"), input: { userId: target, version: await version(w.db, "users", target), displayName: `Renamed ${w.unique()}` } };
   },
 };
+
+let ncpCounter = 0;
+/** A fresh exchange participant ID: every agreement a fixture adds names an NCP of its own. */
+function nextNcpId(): string {
+  ncpCounter++;
+  return `Y${String(10000 + ncpCounter).padStart(5, "0")}`;
+}
 
 let participantCounter = 0;
 function nextParticipantId(): string {

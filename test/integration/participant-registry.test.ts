@@ -31,14 +31,11 @@ import {
 describeEachDatabase("participant registry", (use) => {
   let officer: ServiceContext;
   let approver: ServiceContext;
-  /** A registered participant that new GCPs may clear for. */
-  let ncp: string;
 
   beforeAll(async () => {
     const { db } = use();
     officer = await newOfficer(db, "registrar@hkex.test", "Rita Registrar");
     approver = await newOfficer(db, "second@hkex.test", "Sam Second");
-    ncp = (await createParticipant(officer, participantInput({ id: "N10001", type: "DCP" }))).id;
   });
 
   /** The call must answer 400 with this message on this field, and write nothing: no row, no audit event. */
@@ -76,26 +73,6 @@ describeEachDatabase("participant registry", (use) => {
       ["punctuation", "HVSC-HKHH"],
     ])("a BIC with %s (%s)", async (_why, bic) => {
       await expectRefusedField(participantInput({ bic }), "bic", "participant.error.bic");
-    });
-
-    it("an NCP that is not a registered participant, and names it", async () => {
-      await expectRefusedField(participantInput({ type: "GCP", ncpIds: [ncp, "Z99999"] }), "ncpIds", "participant.error.ncpUnknown", {
-        ncpIds: "Z99999",
-      });
-    });
-
-    it("NCPs on a participant that is not a General Clearing Participant", async () => {
-      for (const type of ["DCP", "CUSTODIAN", "INVESTOR"]) {
-        await expectRefusedField(participantInput({ type, ncpIds: [ncp] }), "ncpIds", "participant.error.ncpOnlyGcp");
-      }
-    });
-
-    it("a GCP clearing for itself", async () => {
-      await expectRefusedField(participantInput({ id: "G20009", type: "GCP", ncpIds: ["G20009"] }), "ncpIds", "participant.error.ncpSelf");
-    });
-
-    it("an NCP ID in the wrong format", async () => {
-      await expectRefusedField(participantInput({ type: "GCP", ncpIds: ["c00123"] }), "ncpIds.0", "participant.error.idFormat");
     });
 
     it("a contact with a bad email", async () => {
@@ -139,7 +116,6 @@ describeEachDatabase("participant registry", (use) => {
         type: "GCP",
         bic: "hvschkhhxxx",
         services: ["trade_info", "si_status"],
-        ncpIds: [ncp],
         contacts: [{ name: "Mandy Wong", email: "mandy@example.test", phone: "+852 2100 1234", title: "Head of Operations" }],
       });
       const created = await createParticipant(officer, input);
@@ -147,9 +123,7 @@ describeEachDatabase("participant registry", (use) => {
 
       const profile = await getParticipantProfile(officer, "B30001");
       expect(profile.services).toEqual(["si_status", "trade_info"]);
-      expect(profile.ncpIds).toEqual([ncp]);
       expect(profile.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title }))).toEqual(input.contacts);
-      expect((await getParticipantProfile(officer, ncp)).clearedBy).toContain("B30001");
 
       const view = await getCase(officer, "B30001");
       expect(view.steps.map((s) => [s.definition.key, s.row.state])).toEqual(
@@ -179,7 +153,6 @@ describeEachDatabase("participant registry", (use) => {
         type: { before: null, after: "GCP" },
         bic: { before: null, after: "HVSCHKHHXXX" },
         services: { before: null, after: ["si_status", "trade_info"] },
-        ncpIds: { before: null, after: [ncp] },
       });
       expect(events[1]!.metadata).toEqual({ steps: WORKFLOW.map((s) => s.key) });
     });
@@ -195,7 +168,7 @@ describeEachDatabase("participant registry", (use) => {
       const { db } = use();
       const created = await createParticipant(
         officer,
-        participantInput({ id: "B40001", type: "GCP", bic: "HVSCHKHH", services: ["trade_info"], ncpIds: [] }),
+        participantInput({ id: "B40001", type: "GCP", bic: "HVSCHKHH", services: ["trade_info"] }),
       );
       const before = await lastAuditId(db);
       const updated = await updateParticipant(officer, { participantId: "B40001", version: created.version,
@@ -204,23 +177,20 @@ describeEachDatabase("participant registry", (use) => {
         type: "GCP",
         bic: "LRCSHKHHXXX",
         services: ["trade_info", "reference_data"],
-        ncpIds: [ncp],
         contacts: [{ name: "New Contact", email: "new@example.test" }], });
       expect(updated).toMatchObject({ nameEn: "Renamed Clearing Limited", bic: "LRCSHKHHXXX", version: created.version + 1 });
       const profile = await getParticipantProfile(officer, "B40001");
       expect(profile.services).toEqual(["reference_data", "trade_info"]);
-      expect(profile.ncpIds).toEqual([ncp]);
       expect(profile.contacts.map((c) => c.email)).toEqual(["new@example.test"]);
 
       const events = await auditSince(db, before);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ action: "participant.updated", entityId: "B40001", actorUserId: officer.actor.userId });
       const changes = events[0]!.changes!;
-      expect(Object.keys(changes).sort()).toEqual(["bic", "contacts", "nameEn", "ncpIds", "services"]);
+      expect(Object.keys(changes).sort()).toEqual(["bic", "contacts", "nameEn", "services"]);
       expect(changes.nameEn).toEqual({ before: created.nameEn, after: "Renamed Clearing Limited" });
       expect(changes.bic).toEqual({ before: "HVSCHKHH", after: "LRCSHKHHXXX" });
       expect(changes.services).toEqual({ before: ["trade_info"], after: ["reference_data", "trade_info"] });
-      expect(changes.ncpIds).toEqual({ before: [], after: [ncp] });
     });
 
     it("with nothing changed writes nothing and keeps the version", async () => {
@@ -234,7 +204,6 @@ describeEachDatabase("participant registry", (use) => {
         type: created.type,
         bic: null,
         services: profile.services,
-        ncpIds: [],
         contacts: profile.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })), });
       expect(same.version).toBe(created.version);
       expect(await auditSince(db, before)).toEqual([]);
@@ -272,10 +241,10 @@ describeEachDatabase("participant registry", (use) => {
           nameEn: "Changed Limited",
           nameZh: created.nameZh,
           type: "CUSTODIAN",
-          ncpIds: [ncp], }),
+          bic: "NOT A BIC" }),
         400,
       );
-      expect(error.fieldErrors).toEqual({ ncpIds: "participant.error.ncpOnlyGcp" });
+      expect(error.fieldErrors).toEqual({ bic: "participant.error.bic" });
       expect(await participantRow(db, created.id)).toEqual(created);
       expect(await registryFootprint(db)).toEqual(footprint);
     });

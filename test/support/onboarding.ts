@@ -4,7 +4,7 @@ import type { Database } from "../../db/client.server";
 import {
   auditEvents,
   onboardingSteps,
-  participantClearing,
+  clearingAgreements,
   participantContacts,
   participantServices,
   participants,
@@ -100,7 +100,7 @@ export function auditSince(db: Database, afterId: number): Promise<AuditEvent[]>
 
 /** Row counts of everything the registry writes, and the newest audit event: a refusal must leave all of it as it was. */
 export async function registryFootprint(db: Database) {
-  const tally = async (table: typeof participants | typeof participantServices | typeof participantContacts | typeof participantClearing | typeof onboardingSteps) => {
+  const tally = async (table: typeof participants | typeof participantServices | typeof participantContacts | typeof clearingAgreements | typeof onboardingSteps) => {
     const [row] = await db.select({ n: count() }).from(table);
     return Number(row?.n ?? 0);
   };
@@ -108,7 +108,7 @@ export async function registryFootprint(db: Database) {
     participants: await tally(participants),
     services: await tally(participantServices),
     contacts: await tally(participantContacts),
-    clearing: await tally(participantClearing),
+    clearing: await tally(clearingAgreements),
     steps: await tally(onboardingSteps),
     lastAuditId: await lastAuditId(db),
   };

@@ -56,6 +56,9 @@ export const AUDIT_ACTIONS = {
     "participant.suspended",
     "participant.reinstated",
     "participant.status.changed",
+    "participant.ncp.added",
+    "participant.ncp.ended",
+    "participant.ncp.renamed",
   ],
   case: [
     "case.opened",
@@ -114,6 +117,8 @@ export const AUDIT_ACTIONS = {
     "certification.run.returned",
     "certification.run.stale",
     "certification.case.added",
+    "certification.case.changed",
+    "certification.case.retired",
   ],
 } as const;
 

@@ -420,15 +420,99 @@ export const addCatalogueCase = defineCommand({
       changes: diffFields(null, added!, ["serviceCode", "titleEn", "titleZh", "mandatory", "catalogueVersion"]),
     });
     if (input.mandatory) {
-      const subscribers = tx.select({ id: participantServices.participantId }).from(participantServices).where(eq(participantServices.serviceCode, input.serviceCode));
-      const runs = await tx
-        .select()
-        .from(certificationRuns)
-        .where(and(inArray(certificationRuns.participantId, subscribers), inArray(certificationRuns.status, ["signed_off", ...OPEN_STATUSES])))
-        .orderBy(asc(certificationRuns.participantId))
-        .for("update");
-      await makeStale(cx, runs, `catalogue version ${version} adds mandatory case ${input.code}`, { key: "mail.certificationStale.reason.catalogue", params: { version: String(version), code: input.code } });
+      await makeStale(cx, await runsOfSubscribers(cx, input.serviceCode), `catalogue version ${version} adds mandatory case ${input.code}`, { key: "mail.certificationStale.reason.catalogue", params: { version: String(version), code: input.code } });
     }
+    return { catalogueVersion: version };
+  },
+});
+
+/** The cases' subscribers' sign-offs and open runs, locked, for a catalogue change that asks them for more. */
+async function runsOfSubscribers(cx: CommandContext, serviceCode: string): Promise<CertificationRun[]> {
+  const subscribers = cx.tx.select({ id: participantServices.participantId }).from(participantServices).where(eq(participantServices.serviceCode, serviceCode));
+  return cx.tx
+    .select()
+    .from(certificationRuns)
+    .where(and(inArray(certificationRuns.participantId, subscribers), inArray(certificationRuns.status, ["signed_off", ...OPEN_STATUSES])))
+    .orderBy(asc(certificationRuns.participantId))
+    .for("update");
+}
+
+/**
+ * The case a catalogue change is about, locked, as the administrator saw it (its catalogue version): 404 when there
+ * is no such case, 409 when someone changed it since or it is retired.
+ */
+async function lockedCase(cx: CommandContext, code: string, seenVersion: number) {
+  const [row] = await cx.tx.select().from(certificationCases).where(eq(certificationCases.code, code)).for("update");
+  if (!row) throw notFound();
+  if (row.retiredAt) throw new AppError(409, "cert.refused.caseRetired");
+  if (row.catalogueVersion !== seenVersion) throw new AppError(409, "error.conflict");
+  return row;
+}
+
+const caseRef = {
+  code: z.string({ error: "validation.required" }).trim().max(10, { error: "validation.invalid" }),
+  catalogueVersion: z.coerce.number({ error: "validation.invalid" }).int({ error: "validation.invalid" }).positive({ error: "validation.invalid" }),
+};
+
+/**
+ * The platform administrator changes a case's text (titles, steps, expected result) or whether it is mandatory:
+ * a new catalogue version of the case. Runs keep the text they started with. A case that becomes mandatory asks
+ * more of every subscriber, so their sign-offs (and open runs) go stale, as for a new mandatory case.
+ */
+export const changeCatalogueCase = defineCommand({
+  name: "certification.changeCase",
+  permission: "certification:manage",
+  input: caseSchema.omit({ code: true, serviceCode: true }).extend(caseRef),
+  events: ["certification.case.changed", "certification.run.stale"],
+  tenant: "platform",
+  async run(cx): Promise<{ catalogueVersion: number }> {
+    const { tx, input } = cx;
+    const before = await lockedCase(cx, input.code, input.catalogueVersion);
+    const fields = ["titleEn", "titleZh", "steps", "expectedResult", "mandatory"] as const;
+    const changes = diffFields(before, { ...before, ...input, catalogueVersion: before.catalogueVersion }, fields);
+    if (Object.keys(changes).length === 0) return { catalogueVersion: await catalogueVersion(tx) };
+    const version = (await catalogueVersion(tx)) + 1;
+    await tx
+      .update(certificationCases)
+      .set({ titleEn: input.titleEn, titleZh: input.titleZh, steps: input.steps, expectedResult: input.expectedResult, mandatory: input.mandatory, catalogueVersion: version })
+      .where(eq(certificationCases.code, before.code));
+    cx.audit({
+      action: "certification.case.changed",
+      entityType: "certification_case",
+      entityId: before.code,
+      participantId: null,
+      changes: { ...changes, catalogueVersion: { before: before.catalogueVersion, after: version } },
+    });
+    if (input.mandatory && !before.mandatory) {
+      await makeStale(cx, await runsOfSubscribers(cx, before.serviceCode), `catalogue version ${version} makes case ${before.code} mandatory`, { key: "mail.certificationStale.reason.madeMandatory", params: { version: String(version), code: before.code } });
+    }
+    return { catalogueVersion: version };
+  },
+});
+
+/**
+ * The platform administrator retires a case: a new catalogue version without it. New runs no longer select it;
+ * runs that did keep it, with its text and results, and sign-offs stay as they were (retiring asks nothing more).
+ */
+export const retireCatalogueCase = defineCommand({
+  name: "certification.retireCase",
+  permission: "certification:manage",
+  input: z.object({ ...caseRef, reason: requiredText(1000).refine((v) => v.length >= 5, { error: "validation.reasonTooShort" }) }),
+  events: ["certification.case.retired"],
+  tenant: "platform",
+  async run(cx): Promise<{ catalogueVersion: number }> {
+    const { tx, input } = cx;
+    const before = await lockedCase(cx, input.code, input.catalogueVersion);
+    const version = (await catalogueVersion(tx)) + 1;
+    await tx.update(certificationCases).set({ retiredAt: cx.now, catalogueVersion: version }).where(eq(certificationCases.code, before.code));
+    cx.audit({
+      action: "certification.case.retired",
+      entityType: "certification_case",
+      entityId: before.code,
+      participantId: null,
+      reason: input.reason,
+      changes: { retired: { before: false, after: true }, catalogueVersion: { before: before.catalogueVersion, after: version } },
+    });
     return { catalogueVersion: version };
   },
 });

@@ -6,6 +6,8 @@ import { apiClients, apiKeys, certificationResults, certificationRunCases, certi
 import { ANONYMOUS_ACTOR, type ServiceContext } from "../context.server";
 import { defineCommand } from "../command.server";
 import { checkJwt, type JwtCheckResult } from "../credentials/keys.server";
+import { hongKongDay } from "~/lib/hong-kong-time";
+import { ncpGcpMapping } from "../participants/clearing.server";
 import { decideRun } from "./rules";
 
 /**
@@ -44,7 +46,6 @@ const SAMPLE = {
     { date: "2026-12-25", trading: "closed", settlement: false },
     { date: "2026-12-28", trading: "full-day", settlement: true },
   ],
-  "ncp-gcp": [{ ncpId: "E01001", ncpNameEn: "Sample Exchange Participant Limited", gcpId: "B01234", from: "2026-01-01" }],
 };
 
 /** A sample SI status event stream: replayable from any event id, paged. */
@@ -153,7 +154,7 @@ export const recordMachineEvidence = defineCommand({
 export type SimulatorAnswer = { status: number; body: unknown; headers?: Record<string, string> };
 
 /** Serves one simulator call: 401 with the check's findings for a bad token, 429 over the rate, else the sample data. */
-export async function serveSimulator(db: Database, input: { resource: string; authorization: string | null; requestId: string; after?: string | null; limit?: string | null }): Promise<SimulatorAnswer> {
+export async function serveSimulator(db: Database, input: { resource: string; authorization: string | null; requestId: string; after?: string | null; limit?: string | null; ncp?: string | null }): Promise<SimulatorAnswer> {
   const resource = (SIMULATOR_RESOURCES as readonly string[]).includes(input.resource) ? (input.resource as SimulatorResource) : null;
   if (!resource) return { status: 404, body: { error: "not_found" } };
   const token = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(input.authorization ?? "")?.[1] ?? null;
@@ -172,6 +173,18 @@ export async function serveSimulator(db: Database, input: { resource: string; au
     const page = SI_EVENTS.filter((e) => e.id > after).slice(0, limit);
     const last = page.at(-1);
     body = { events: page, next: last && last.id < SI_EVENTS.length ? `?after=${last.id}&limit=${limit}` : null };
+  } else if (resource === "ncp-gcp") {
+    // The mapping as the reference-data service publishes it: the GCPs' clearing agreements in force today.
+    // `?ncp=` looks one NCP up: its GCP today, or 404 for an ID no agreement in force names (REF-05).
+    const day = hongKongDay(new Date());
+    const mapping = await ncpGcpMapping(db, day);
+    if (input.ncp) {
+      const found = mapping.filter((m) => m.ncpId === input.ncp!.trim().toUpperCase());
+      if (found.length === 0) return { status: 404, body: { error: "not_found", detail: "no clearing agreement in force names this NCP" }, headers: { "Cache-Control": "no-store" } };
+      body = { asOf: day, data: found };
+    } else {
+      body = { asOf: day, data: mapping };
+    }
   } else {
     body = { data: SAMPLE[resource] };
   }

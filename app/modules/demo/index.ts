@@ -22,6 +22,8 @@ export const DEMO_ACCOUNTS: DemoAccount[] = [
   { email: "platform@hkex.demo", displayName: "Patrick Platform", persona: "platform_admin", participantId: null, roleCode: "platform_admin" },
   { email: "maker@b01234.demo", displayName: "Mandy Maker (B01234)", persona: "da_maker", participantId: "B01234", roleCode: "da_maker" },
   { email: "checker@b01234.demo", displayName: "Chris Checker (B01234)", persona: "da_checker", participantId: "B01234", roleCode: "da_checker" },
+  // A participant user with the Certification tester role, at the participant mid-certification: records results.
+  { email: "tester@b01234.demo", displayName: "Tess Tester (B01234)", persona: "tester", participantId: "B01234", roleCode: "certification_tester" },
   { email: "maker@c00123.demo", displayName: "Mei Maker (C00123)", persona: "da_maker", participantId: "C00123", roleCode: "da_maker" },
   { email: "checker@c00123.demo", displayName: "Calvin Checker (C00123)", persona: "da_checker", participantId: "C00123", roleCode: "da_checker" },
   { email: "maker@e00789.demo", displayName: "Emily Maker (E00789)", persona: "da_maker", participantId: "E00789", roleCode: "da_maker" },

@@ -3,7 +3,7 @@ import type { ParticipantDetailsInput } from "./schemas";
 
 /**
  * The participant form's fields as service input: repeated contact inputs become rows (blank rows dropped, row
- * numbers kept so that messages land on the right row), and the NCP list is split on spaces and commas.
+ * numbers kept so that messages land on the right row).
  */
 export function participantInputFromForm(form: Submission): ParticipantDetailsInput & { id?: string; version?: string } {
   const one = form.value;
@@ -22,10 +22,6 @@ export function participantInputFromForm(form: Submission): ParticipantDetailsIn
     type: one("type") ?? "",
     bic: one("bic") ?? null,
     services: form.list("services"),
-    ncpIds: (one("ncpIds") ?? "")
-      .split(/[\s,]+/)
-      .map((s) => s.trim().toUpperCase())
-      .filter(Boolean),
     contacts,
   };
 }

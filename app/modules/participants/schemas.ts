@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PARTICIPANT_TYPES } from "../../../db/schema/participants";
+import { isCalendarDay } from "~/lib/hong-kong-time";
 import { isValidBic } from "./bic";
 
 /** HKSCC participant ID: one capital letter and five digits. */
@@ -62,7 +63,6 @@ const participantFields = {
     .transform((v) => (v ? v : null))
     .refine((v) => v === null || isValidBic(v), { error: "participant.error.bic" }),
   services: list(z.string().regex(/^[a-z_]{1,40}$/, { error: "validation.invalid" })),
-  ncpIds: list(participantIdSchema),
   contacts: z.array(contactSchema).max(10, { error: "validation.tooLong" }).default([]),
 };
 
@@ -73,7 +73,6 @@ export interface ParticipantDetailsInput {
   type: string;
   bic?: string | null;
   services?: string[] | string;
-  ncpIds?: string[] | string;
   contacts?: ContactInput[];
 }
 
@@ -91,3 +90,47 @@ export const suspensionSchema = z.object({
   reason: requiredText(1000).refine((v) => v.length >= 5, { error: "validation.reasonTooShort" }),
 });
 export type SuspensionInput = z.input<typeof suspensionSchema>;
+
+/**
+ * An exchange participant's ID, as a GCP's clearing agreement names its NCP: one capital letter and five digits
+ * (E01001). NCPs are not clearing participants of this console, so the ID is theirs on the exchange, not one this
+ * console issues (docs/decisions/019-non-clearing-participants.md).
+ */
+export const exchangeParticipantIdSchema = z
+  .string({ error: "validation.required" })
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z][0-9]{5}$/, { error: "ncp.error.idFormat" });
+
+/** A Hong Kong calendar day typed as YYYY-MM-DD. */
+const day = z
+  .string({ error: "validation.required" })
+  .trim()
+  .min(1, { error: "validation.required" })
+  .refine((v) => isCalendarDay(v), { error: "ncp.error.date" });
+
+const agreementRef = {
+  participantId: z.string().max(20),
+  agreementId: z.coerce.number({ error: "validation.invalid" }).int({ error: "validation.invalid" }).positive({ error: "validation.invalid" }).max(2 ** 52, { error: "validation.invalid" }),
+  version: z.coerce.number({ error: "validation.invalid" }).int().positive({ error: "validation.invalid" }),
+};
+
+export const addNcpSchema = z
+  .object({
+    participantId: z.string().max(20),
+    ncpId: exchangeParticipantIdSchema,
+    nameEn: requiredText(200),
+    nameZh: requiredText(200),
+    startsOn: day,
+    endsOn: z
+      .string()
+      .trim()
+      .nullish()
+      .transform((v) => (v ? v : null))
+      .refine((v) => v === null || isCalendarDay(v), { error: "ncp.error.date" }),
+  })
+  .refine((v) => v.endsOn === null || v.endsOn >= v.startsOn, { path: ["endsOn"], error: "ncp.error.endsBeforeStart" });
+
+export const endNcpSchema = z.object({ ...agreementRef, endsOn: day });
+
+export const renameNcpSchema = z.object({ ...agreementRef, nameEn: requiredText(200), nameZh: requiredText(200) });

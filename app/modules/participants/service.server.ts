@@ -1,11 +1,12 @@
-import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, isNull, or, sql } from "drizzle-orm";
+import { hongKongDay } from "~/lib/hong-kong-time";
 import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import { likePattern } from "~/lib/like";
 import { z } from "zod";
 import type { DbOrTx, Transaction } from "../../../db/client.server";
 import {
+  clearingAgreements,
   ocpServices,
-  participantClearing,
   participantContacts,
   participantServices,
   participants,
@@ -86,29 +87,16 @@ export async function getParticipant(ctx: ServiceContext, id: string): Promise<P
 export interface ParticipantProfile {
   participant: Participant;
   services: string[];
-  ncpIds: string[];
-  /** GCPs that clear for this participant. */
-  clearedBy: string[];
   contacts: ParticipantContact[];
 }
 
 async function loadProfile(db: DbOrTx, participant: Participant): Promise<ParticipantProfile> {
-  const [services, ncps, clearedBy, contacts] = await Promise.all([
+  const [services, contacts] = await Promise.all([
     db
       .select({ code: participantServices.serviceCode })
       .from(participantServices)
       .where(eq(participantServices.participantId, participant.id))
       .orderBy(asc(participantServices.serviceCode)),
-    db
-      .select({ id: participantClearing.ncpId })
-      .from(participantClearing)
-      .where(eq(participantClearing.gcpId, participant.id))
-      .orderBy(asc(participantClearing.ncpId)),
-    db
-      .select({ id: participantClearing.gcpId })
-      .from(participantClearing)
-      .where(eq(participantClearing.ncpId, participant.id))
-      .orderBy(asc(participantClearing.gcpId)),
     db
       .select()
       .from(participantContacts)
@@ -118,13 +106,11 @@ async function loadProfile(db: DbOrTx, participant: Participant): Promise<Partic
   return {
     participant,
     services: services.map((s) => s.code),
-    ncpIds: ncps.map((n) => n.id),
-    clearedBy: clearedBy.map((g) => g.id),
     contacts,
   };
 }
 
-/** A participant with its services, NCPs and contacts, within the actor's scope (else 404). */
+/** A participant with its services and contacts, within the actor's scope (else 404). */
 export async function getParticipantProfile(ctx: ServiceContext, id: string): Promise<ParticipantProfile> {
   return loadProfile(ctx.db, await getParticipant(ctx, id));
 }
@@ -137,51 +123,39 @@ type ParticipantDetails = {
   id: string;
   type: ParticipantType;
   services: string[];
-  ncpIds: string[];
 };
 
 /**
- * Rules that need the database: services from the catalogue; NCPs only for a GCP, never itself, each an existing
- * participant. Field messages name what is wrong.
+ * Rules that need the database: services from the catalogue; a GCP with clearing agreements not yet ended stays a
+ * GCP until they end. Field messages name what is wrong.
  */
-async function checkReferences(tx: DbOrTx, details: ParticipantDetails): Promise<void> {
+async function checkReferences(tx: DbOrTx, details: ParticipantDetails, today: string): Promise<void> {
   const fieldErrors: Record<string, MessageKey> = {};
-  const params: Record<string, string> = {};
   const services = [...new Set(details.services)];
   if (services.length > 0) {
     const known = await tx.select({ code: ocpServices.code }).from(ocpServices).where(inArray(ocpServices.code, services));
     if (known.length !== services.length) fieldErrors.services = "participant.error.serviceUnknown";
   }
-  const ncpIds = [...new Set(details.ncpIds)];
-  if (ncpIds.length > 0) {
-    if (details.type !== "GCP") fieldErrors.ncpIds = "participant.error.ncpOnlyGcp";
-    else if (ncpIds.includes(details.id)) fieldErrors.ncpIds = "participant.error.ncpSelf";
-    else {
-      const found = await tx.select({ id: participants.id }).from(participants).where(inArray(participants.id, ncpIds));
-      const missing = ncpIds.filter((id) => !found.some((f) => f.id === id));
-      if (missing.length > 0) {
-        fieldErrors.ncpIds = "participant.error.ncpUnknown";
-        params.ncpIds = missing.join(", ");
-      }
-    }
+  if (details.type !== "GCP") {
+    const [running] = await tx
+      .select({ id: clearingAgreements.id })
+      .from(clearingAgreements)
+      .where(and(eq(clearingAgreements.gcpId, details.id), or(isNull(clearingAgreements.endsOn), gte(clearingAgreements.endsOn, today))))
+      .limit(1);
+    if (running) fieldErrors.type = "ncp.error.typeHasNcps";
   }
-  if (Object.keys(fieldErrors).length > 0) throw new AppError(400, "error.badRequest", fieldErrors, params);
+  if (Object.keys(fieldErrors).length > 0) throw new AppError(400, "error.badRequest", fieldErrors);
 }
 
 async function writeDetails(
   tx: Transaction,
   participantId: string,
-  details: { services: string[]; ncpIds: string[]; contacts: { name: string; email: string; phone: string | null; title: string | null }[] },
+  details: { services: string[]; contacts: { name: string; email: string; phone: string | null; title: string | null }[] },
 ) {
   await tx.delete(participantServices).where(eq(participantServices.participantId, participantId));
   const services = [...new Set(details.services)];
   if (services.length) {
     await tx.insert(participantServices).values(services.map((serviceCode) => ({ participantId, serviceCode })));
-  }
-  await tx.delete(participantClearing).where(eq(participantClearing.gcpId, participantId));
-  const ncpIds = [...new Set(details.ncpIds)];
-  if (ncpIds.length) {
-    await tx.insert(participantClearing).values(ncpIds.map((ncpId) => ({ gcpId: participantId, ncpId })));
   }
   await tx.delete(participantContacts).where(eq(participantContacts.participantId, participantId));
   if (details.contacts.length) {
@@ -191,16 +165,15 @@ async function writeDetails(
   }
 }
 
-const AUDITED_FIELDS = ["nameEn", "nameZh", "type", "bic", "services", "ncpIds", "contacts"] as const;
+const AUDITED_FIELDS = ["nameEn", "nameZh", "type", "bic", "services", "contacts"] as const;
 
-function auditView(p: Pick<Participant, "nameEn" | "nameZh" | "type" | "bic">, details: { services: string[]; ncpIds: string[]; contacts: { name: string; email: string; phone: string | null; title: string | null }[] }) {
+function auditView(p: Pick<Participant, "nameEn" | "nameZh" | "type" | "bic">, details: { services: string[]; contacts: { name: string; email: string; phone: string | null; title: string | null }[] }) {
   return {
     nameEn: p.nameEn,
     nameZh: p.nameZh,
     type: p.type,
     bic: p.bic,
     services: [...new Set(details.services)].sort(),
-    ncpIds: [...new Set(details.ncpIds)].sort(),
     contacts: details.contacts.map(({ name, email, phone, title }) => ({ name, email, phone, title })),
   };
 }
@@ -215,7 +188,7 @@ export const createParticipant = defineCommand({
   tenant: platformWide,
   async run(cx): Promise<Participant> {
     const { tx, input: data } = cx;
-    await checkReferences(tx, data);
+    await checkReferences(tx, data, hongKongDay(cx.now));
     // Participant IDs are never reused: rows are never deleted, so the primary key refuses any reuse.
     const inserted = await tx
       .insert(participants)
@@ -266,7 +239,7 @@ export const updateParticipant = defineCommand({
     const { tx, input: data } = cx;
     const id = data.participantId;
     const before = await lockForChange(tx, id, data.version);
-    await checkReferences(tx, { id, ...data });
+    await checkReferences(tx, { id, ...data }, hongKongDay(cx.now));
     const beforeView = auditView(before, await loadProfile(tx, before));
     const afterView = auditView({ ...data }, data);
     const changes = diffFields(beforeView, afterView, AUDITED_FIELDS);
