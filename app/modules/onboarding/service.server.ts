@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import type { DbOrTx } from "../../../db/client.server";
@@ -734,6 +734,9 @@ export interface WorkItem {
  * must approve) and the steps HKEX completes; a participant administrator sees their firm's steps to work on and
  * those waiting for HKEX.
  */
+const OFFICER_APPROVES = WORKFLOW.filter((d) => d.approval === "officer").map((d) => d.key);
+const OFFICER_COMPLETES = WORKFLOW.filter((d) => d.completedBy === "officer").map((d) => d.key);
+
 export async function myWork(ctx: ServiceContext): Promise<WorkItem[]> {
   const party = partyOf(ctx.actor);
   if (!party || party === "system") return [];
@@ -745,6 +748,14 @@ export async function myWork(ctx: ServiceContext): Promise<WorkItem[]> {
       and(
         whereTenant(ctx.actor, "case:read", participants.id),
         inArray(onboardingSteps.state, ["ready", "in_progress", "submitted", "returned"]),
+        // An officer's work across the whole market: only the steps an officer approves (submitted) or completes
+        // (open), read in the database rather than every open step of every participant (issue 16).
+        party === "officer"
+          ? or(
+              and(eq(onboardingSteps.state, "submitted"), inArray(onboardingSteps.stepKey, OFFICER_APPROVES)),
+              and(ne(onboardingSteps.state, "submitted"), inArray(onboardingSteps.stepKey, OFFICER_COMPLETES)),
+            )
+          : undefined,
       ),
     )
     .orderBy(asc(onboardingSteps.dueDate), asc(participants.id));
