@@ -3,7 +3,7 @@
  * on PostgreSQL (largeDatabase in support.ts) with a postgres.js client that records every statement it sends. Each
  * persona's main pages (mainPages: its navigation, a case page, a user page…) are requested once, after one
  * warm-up request; every statement the request ran is then planned with `EXPLAIN (FORMAT JSON)` and its actual
- * parameters, and any sequential scan of a big table (BENCH_BIG_ROWS estimated rows or more, default 5,000) is
+ * parameters, and any sequential scan of a big table (BENCH_BIG_ROWS estimated rows or more, default 10,000) is
  * reported with the statement. Reads are also run (`EXPLAIN ANALYZE`) for their time in the database, and the
  * slowest read of each page over BENCH_SLOW_MS (default 10 ms) is listed. Exits 1 when there is one.
  *
@@ -17,7 +17,7 @@ import type { Database } from "../db/client.server";
 import * as schema from "../db/schema";
 import { largeDatabase, mainPages, startBuiltConsole } from "./support";
 
-const BIG = Number(process.env.BENCH_BIG_ROWS ?? 5_000);
+const BIG = Number(process.env.BENCH_BIG_ROWS ?? 10_000);
 const { url, drop } = await largeDatabase();
 
 let captured: { query: string; parameters: unknown[] }[] | null = null;
