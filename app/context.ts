@@ -5,12 +5,22 @@ import type { AppConfig } from "./env.server";
 /** What the HTTP server hands every loader and action (server/app.ts builds it per request). */
 export interface AppContext {
   db: Database;
+  /**
+   * The read replica (DATABASE_READ_URL) when one is configured; read-heavy loaders read through readerOf(), which
+   * falls back to `db`. Never for writes, sessions or anything a write must see at once.
+   */
+  readDb?: Database;
   config: AppConfig;
   logger: Logger;
   requestId: string;
   cspNonce: string;
   clientIp: string;
   userAgent: string;
+}
+
+/** The database for a read-heavy page's queries: the read replica when configured, else the primary. */
+export function readerOf(context: Pick<AppContext, "db" | "readDb">): Database {
+  return context.readDb ?? context.db;
 }
 
 // Remix declares AppLoadContext empty for apps to extend; an empty extension is how that is done.

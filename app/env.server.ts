@@ -14,6 +14,10 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
     .optional(),
+  DATABASE_READ_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
   DATA_DIR: z.string().min(1).default("./data/pglite"),
   DEMO_MODE: booleanFlag.optional(),
   APP_ORIGIN: z.url({ error: "must be an absolute URL such as https://console.example.com" }).optional(),
@@ -31,6 +35,11 @@ export interface AppConfig {
   port: number;
   host: string;
   databaseUrl?: string;
+  /**
+   * Optional read replica of DATABASE_URL for the read-heavy pages (audit explorer, reports, exports); every
+   * write, sign-in and session check stays on DATABASE_URL. Unset: everything reads the primary.
+   */
+  databaseReadUrl?: string;
   dataDir: string;
   /** Demo accounts may sign in only in demo mode: by default on with PGlite, off with DATABASE_URL. */
   demoMode: boolean;
@@ -77,6 +86,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_URL ? e.DATABASE_READ_URL : undefined,
     dataDir: e.DATA_DIR,
     demoMode: e.DEMO_MODE ?? !e.DATABASE_URL,
     appOrigin: e.APP_ORIGIN ? new URL(e.APP_ORIGIN).origin : undefined,

@@ -11,7 +11,7 @@
 import { sql } from "drizzle-orm";
 import { seedDemo } from "../db/seed";
 import { createVerifiedSession } from "../test/support/sessions";
-import { benchDatabase, ms, startBuiltConsole } from "./support";
+import { benchDatabase, generateMarket, ms, startBuiltConsole } from "./support";
 
 const PARTICIPANTS = Number(process.env.BENCH_PARTICIPANTS ?? 1000);
 const USERS = Number(process.env.BENCH_USERS ?? 50_000);
@@ -25,47 +25,8 @@ let t = performance.now();
 await seedDemo(db, null);
 console.log(`database ${handle.kind}: demo seeded in ${ms(t)}`);
 
-// The volume, in a few set-based statements: participants P00000…, users spread over them, grants of the
-// participant roles, and E00789's extra pending requests (its checker's queue).
 t = performance.now();
-await db.execute(sql`
-  insert into participants (id, name_en, name_zh, type, status)
-  select 'P' || lpad(i::text, 5, '0'), 'Bench Securities ' || i || ' Limited', '測試證券' || i || '有限公司',
-         (array['GCP','DCP','CUSTODIAN'])[1 + i % 3], (array['prospect','onboarding','live'])[1 + i % 3]
-  from generate_series(1, ${PARTICIPANTS}) as i`);
-// Each participant's case: the first k steps approved, step k+1 in progress (a quarter of them overdue), the rest
-// locked; k = i mod 9, so every column of the pipeline holds about a ninth of them and a ninth are live.
-await db.execute(sql`
-  insert into onboarding_steps (participant_id, step_key, state, due_date)
-  select 'P' || lpad(i::text, 5, '0'), k.key,
-         case when k.n0 - 1 < i % 9 then 'approved' when k.n0 - 1 = i % 9 then 'in_progress' else 'locked' end,
-         case when k.n0 - 1 = i % 9 and i % 4 = 0 then current_date - 3 when k.n0 - 1 = i % 9 then current_date + 10 else null end
-  from generate_series(1, ${PARTICIPANTS}) as i,
-       unnest(array['application','admin_nomination','admin_activation','users_and_roles','test_credentials','api_certification','readiness_verification','production_enablement']) with ordinality as k(key, n0)`);
-await db.execute(sql`
-  insert into users (id, email, display_name, participant_id, status, last_sign_in_at)
-  select 'bench-user-' || i, 'staff' || i || '@bench' || (i % ${PARTICIPANTS} + 1) || '.example',
-         (array['Chan','Wong','Lee','Cheung','Lau','Ho','Ng','Leung'])[1 + i % 8] || ' ' ||
-         (array['Ada','Brian','Cindy','Daniel','Elaine','Felix','Grace','Henry','Iris','Jason'])[1 + (i / 8) % 10] || ' ' || i,
-         'P' || lpad((i % ${PARTICIPANTS} + 1)::text, 5, '0'),
-         (array['active','active','active','invited','suspended'])[1 + i % 5],
-         case when i % 3 = 0 then null else now() - (i % 1000) * interval '1 hour' end
-  from generate_series(1, ${USERS}) as i`);
-await db.execute(sql`
-  insert into role_grants (id, user_id, role_code, participant_id, status, valid_from, source)
-  select 'bench-grant-' || g, 'bench-user-' || (g % ${USERS} + 1),
-         (array['trade_info_viewer','ref_data_viewer','si_status_subscriber','si_maker','si_checker'])[1 + (g / ${USERS}) % 5],
-         'P' || lpad(((g % ${USERS} + 1) % ${PARTICIPANTS} + 1)::text, 5, '0'), 'active', now() - interval '30 days', 'seed'
-  from generate_series(0, ${GRANTS - 1}) as g`);
-await db.execute(sql`
-  insert into users (id, email, display_name, participant_id, status)
-  select 'bench-e-' || i, 'queue' || i || '@tsimshatsui.example', 'Queue Person ' || i, 'E00789', 'invited'
-  from generate_series(1, ${PENDING}) as i`);
-await db.execute(sql`
-  insert into grant_requests (id, participant_id, user_id, role_code, status, source, requested_by, requested_at)
-  select 'bench-req-' || i, 'E00789', 'bench-e-' || i, 'trade_info_viewer', 'pending', 'import',
-         (select id from users where email = 'maker@e00789.demo'), now() - (i * interval '1 second')
-  from generate_series(1, ${PENDING}) as i`);
+await generateMarket(db, { participants: PARTICIPANTS, users: USERS, grants: GRANTS, pending: PENDING });
 if (handle.kind === "postgres") await db.execute(sql`analyze`);
 console.log(`generated ${PARTICIPANTS} participants, ${USERS + PENDING} users, ${GRANTS} grants, ${PENDING} pending requests in ${ms(t)}`);
 

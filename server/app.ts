@@ -12,6 +12,8 @@ import type { AppConfig } from "../app/env.server";
 
 export interface CreateAppOptions {
   db: Database;
+  /** A read replica for the read-heavy pages (DATABASE_READ_URL); absent, they read `db`. */
+  readDb?: Database;
   config: AppConfig;
   build: ServerBuild;
   logger: Logger;
@@ -39,7 +41,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
  * check on every non-GET request, static files, then Remix. It keeps no state of its own, so several processes
  * can run behind one load balancer against one PostgreSQL.
  */
-export function createApp({ db, config, build, logger, root = process.cwd() }: CreateAppOptions) {
+export function createApp({ db, readDb, config, build, logger, root = process.cwd() }: CreateAppOptions) {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
@@ -125,6 +127,7 @@ export function createApp({ db, config, build, logger, root = process.cwd() }: C
       mode: "production",
       getLoadContext: (req, res): AppLoadContext => ({
         db,
+        readDb,
         config,
         logger: logger.child({ requestId: res.locals.requestId }),
         requestId: res.locals.requestId as string,

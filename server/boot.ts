@@ -32,3 +32,14 @@ export async function openMigratedDatabase(config: AppConfig, logger: Logger): P
   logger.info("migrations applied");
   return handle;
 }
+
+/**
+ * The read replica's handle when DATABASE_READ_URL is set (no migrations: it follows the primary), else null and
+ * the read-heavy pages read the primary.
+ */
+export function openReadDatabase(config: AppConfig, logger: Logger): DatabaseHandle | null {
+  if (!config.databaseReadUrl) return null;
+  const handle = openDatabase({ databaseUrl: config.databaseReadUrl });
+  logger.info({ location: handle.location }, "read-heavy pages read the replica");
+  return handle;
+}

@@ -4,7 +4,7 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from "../app/modules/demo";
 import { DEMO_TOTP_SECRET } from "../app/auth/totp.server";
 import { runJobs } from "../app/modules/jobs/service.server";
 import { createApp } from "./app";
-import { configOrExit, createLogger, openMigratedDatabase } from "./boot";
+import { configOrExit, createLogger, openMigratedDatabase, openReadDatabase } from "./boot";
 
 /**
  * `serve`: migrates, seeds the demo into an empty PGlite in demo mode, listens, runs the scheduled jobs on a timer
@@ -23,7 +23,8 @@ export async function serve(build: ServerBuild): Promise<void> {
     if (seeded) logger.info("demo data seeded into an empty database");
   }
 
-  const app = createApp({ db: handle.db, config, build, logger });
+  const replica = openReadDatabase(config, logger);
+  const app = createApp({ db: handle.db, readDb: replica?.db, config, build, logger });
   const server = app.listen(config.port, config.host, () => {
     const url = `http://localhost:${config.port}`;
     const lines = [`OCP Onboarding Console is running at ${url}`, `Database: ${handle.kind} (${handle.location})`];
@@ -48,6 +49,7 @@ export async function serve(build: ServerBuild): Promise<void> {
     logger.info({ signal }, "shutting down");
     if (jobsTimer) clearInterval(jobsTimer);
     server.close();
+    await replica?.close();
     await handle.close();
     process.exit(0);
   }

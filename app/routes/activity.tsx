@@ -1,6 +1,7 @@
 import { json } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
+import { readerOf } from "~/context";
 import { mayOn, tenantOf } from "~/modules/tenancy.server";
 import { EventSentence, ReadableChanges, activityOf } from "~/components/audit-event";
 import { ColumnChart } from "~/components/charts";
@@ -36,7 +37,9 @@ async function resolvePerson(ctx: Parameters<typeof findPeople>[0], typed: strin
 const queryOf = (f: AuditFilters) => new URLSearchParams(Object.entries(f).filter((e): e is [string, string] => Boolean(e[1]))).toString();
 
 export const meta = titled("activity.title");
-export const loader = /* @__PURE__ */ protectedLoader("audit:read", async ({ ctx, request }) => {
+export const loader = /* @__PURE__ */ protectedLoader("audit:read", async ({ ctx: primary, request, context }) => {
+  // Read from the read replica when one is configured (DATABASE_READ_URL).
+  const ctx = { ...primary, db: readerOf(context) };
   const params = new URL(request.url).searchParams;
   const parsed = parseAuditFilters(params);
   const [actor, about] = await Promise.all([resolvePerson(ctx, params.get("actor"), parsed.actorUserId), resolvePerson(ctx, params.get("user"), parsed.userId)]);

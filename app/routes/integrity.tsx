@@ -3,13 +3,14 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { asFailure, FormMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
-import { createCheckpoint, integrityReport } from "~/modules/audit/checkpoint.server";
+import { createCheckpoint, sharedIntegrityReport } from "~/modules/audit/checkpoint.server";
 import { titled } from "~/lib/meta";
 
 
 export const meta = titled("integrity.title");
 export const loader = /* @__PURE__ */ protectedLoader("audit:manage", async ({ context }) => {
-  const report = await integrityReport(context.db, context.config.auditCheckpointKey);
+  // Views arriving during a walk share it (sharedIntegrityReport): one walk at a time per process.
+  const report = await sharedIntegrityReport(context.db, context.config.auditCheckpointKey);
   return json({ ...report, keyConfigured: Boolean(context.config.auditCheckpointKey) });
 });
 

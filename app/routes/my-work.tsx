@@ -5,16 +5,22 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { myWork } from "~/modules/onboarding/service.server";
 import { titled } from "~/lib/meta";
+import { Pager } from "~/components/data-table";
+import { pagingFrom } from "~/lib/paging";
 
 
 export const meta = titled("myWork.title");
-export const loader = /* @__PURE__ */ protectedLoader("case:complete", async ({ ctx }) => {
-  return json({ items: await myWork(ctx) });
+export const loader = /* @__PURE__ */ protectedLoader("case:complete", async ({ ctx, request }) => {
+  const all = await myWork(ctx);
+  // An officer's work spans the market: the page shows it a page at a time, the most urgent first (issue 16).
+  const paging = pagingFrom(new URL(request.url).searchParams, ["urgency"], { sort: "urgency", dir: "asc" });
+  const page = Math.min(paging.page, Math.max(1, Math.ceil(all.length / paging.size)));
+  return json({ items: all.slice((page - 1) * paging.size, page * paging.size), info: { total: all.length, page, size: paging.size } });
 });
 
 export default function MyWork() {
   const { t } = useI18n();
-  const { items } = useLoaderData<typeof loader>();
+  const { items, info } = useLoaderData<typeof loader>();
   return (
     <section aria-labelledby="my-work-title">
       <h1 id="my-work-title">{t("myWork.title")}</h1>
@@ -56,6 +62,7 @@ export default function MyWork() {
           </table>
         </div>
       )}
+      {info.total > info.size ? <Pager info={info} label={t("myWork.title")} /> : null}
     </section>
   );
 }

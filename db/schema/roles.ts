@@ -177,6 +177,8 @@ export const grantRequests = pgTable(
   (t) => [
     index("grant_requests_participant_status_idx").on(t.participantId, t.status, t.requestedAt),
     index("grant_requests_user_idx").on(t.userId),
+    // A maker's own requests, newest first (the Approvals page's "mine" view).
+    index("grant_requests_requested_by_idx").on(t.requestedBy, t.requestedAt),
     // One pending request per user and role: a second would be a duplicate.
     uniqueIndex("grant_requests_one_pending").on(t.userId, t.roleCode).where(sql`status = 'pending'`),
     check("grant_requests_status_valid", sql`${t.status} in ('pending','approved','rejected','cancelled')`),

@@ -6,7 +6,7 @@ import { CompactSign } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../db/client.server";
 import { auditChainHeads, auditEvents, type AuditEvent } from "../../db/schema";
-import { createCheckpoint, integrityReport, verifyCheckpoint } from "../../app/modules/audit/checkpoint.server";
+import { createCheckpoint, integrityReport, sharedIntegrityReport, verifyCheckpoint } from "../../app/modules/audit/checkpoint.server";
 import { GENESIS_HASH, eventHash } from "../../app/modules/audit/hash.server";
 import { verifyAuditChains, type ChainReport } from "../../app/modules/audit/service.server";
 import type { ServiceContext } from "../../app/modules/context.server";
@@ -122,6 +122,16 @@ describeEachDatabase("audit integrity", (use) => {
     const report = await integrityReport(db, KEY);
     expect(report.ok).toBe(true);
     expect(report.checkpoint).toMatchObject({ checkpointId, signatureValid: true, problems: [] });
+  });
+
+  it("gives views that arrive during a walk that walk's report, and walks again for a later view", async () => {
+    const { db } = use();
+    const [first, second] = await Promise.all([sharedIntegrityReport(db, KEY), sharedIntegrityReport(db, KEY)]);
+    expect(second).toBe(first);
+    expect(first.ok).toBe(true);
+    const later = await sharedIntegrityReport(db, KEY);
+    expect(later).not.toBe(first);
+    expect(later).toEqual(first);
   });
 
   it("refuses a checkpoint to anyone but compliance, and without a key", async () => {

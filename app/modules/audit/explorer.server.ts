@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, like, lt, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { rowsOf } from "../../../db/client.server";
+import { rowsOf, type Database } from "../../../db/client.server";
 import { auditEvents, type AuditEvent } from "../../../db/schema";
 import { endOfHongKongDay, isCalendarDay, parseInstant } from "~/lib/hong-kong-time";
 import { defineCommand } from "../command.server";
@@ -274,11 +274,13 @@ function jsonlBatch(rows: ExportRow[]): string {
  * many events match. The export itself is audited before the first byte is sent. Each batch is read raw and
  * encoded as one string; the next batch is already being read while this one is encoded and sent.
  */
-export async function exportAudit(ctx: ServiceContext, filters: AuditFilters, format: ExportFormat, batchSize = 1000): Promise<ReadableStream<Uint8Array>> {
+export async function exportAudit(ctx: ServiceContext, filters: AuditFilters, format: ExportFormat, batchSize = 1000, reader: Database = ctx.db): Promise<ReadableStream<Uint8Array>> {
   const where = whereOf(ctx, "audit:export", filters);
+  // The export's own event is written on the primary; the rows may come from a read replica (`reader`).
   await recordExport(ctx, { format, filters });
+  const read: ServiceContext = { ...ctx, db: reader };
   const encoder = new TextEncoder();
-  let pending: Promise<ExportRow[]> | null = exportBatch(ctx, where, null, batchSize);
+  let pending: Promise<ExportRow[]> | null = exportBatch(read, where, null, batchSize);
   // Read errors surface when the batch is awaited in pull; until then, do not report them as unhandled.
   pending.catch(() => undefined);
   let headerSent = false;
@@ -295,7 +297,7 @@ export async function exportAudit(ctx: ServiceContext, filters: AuditFilters, fo
       }
       const rows: ExportRow[] = await pending;
       const last = rows[rows.length - 1];
-      pending = rows.length === batchSize && last ? exportBatch(ctx, where, { occurredAt: last.occurred_at, id: last.id }, batchSize) : null;
+      pending = rows.length === batchSize && last ? exportBatch(read, where, { occurredAt: last.occurred_at, id: last.id }, batchSize) : null;
       pending?.catch(() => undefined);
       if (rows.length > 0) controller.enqueue(encoder.encode(format === "csv" ? csvBatch(rows) : jsonlBatch(rows)));
       if (!pending) controller.close();

@@ -95,25 +95,29 @@ export async function appendAuditEvents(
   tx: Transaction,
   ctx: AuditActorContext,
   inputs: readonly AuditEventInput[],
-  /** false: the many-event path even for a few (bench/audited-write.ts compares the two). */
-  options: { oneStatement?: boolean } = {},
+  /**
+   * oneStatement false: the many-event path even for a few; prepared false: the one statement parsed and planned
+   * on every call, as before (bench/audited-write.ts compares them).
+   */
+  options: { oneStatement?: boolean; prepared?: boolean } = {},
 ): Promise<void> {
   if (inputs.length === 0) return;
   const occurredAt = new Date();
   const events = inputs.map((input) => fieldsOf(ctx, input, occurredAt));
   const chains = [...new Set(events.map((e) => e.chainKey))].sort();
   if (events.length <= ONE_STATEMENT_MAX && options.oneStatement !== false) {
-    if (await appendInOneStatement(tx, events, chains, occurredAt)) return;
+    const prepared = options.prepared !== false;
+    if (await appendInOneStatement(tx, events, chains, occurredAt, prepared)) return;
     // A chain's first event: its head is created (a statement cannot see a row it inserts), then the same again.
     await createHeads(tx, chains);
-    if (await appendInOneStatement(tx, events, chains, occurredAt)) return;
+    if (await appendInOneStatement(tx, events, chains, occurredAt, prepared)) return;
     throw new Error("audit chain head missing");
   }
   await appendInBatches(tx, events, chains, occurredAt);
 }
 
 /** One statement: lock the heads, chain the events' hashes from them, insert, advance. False when a head is missing. */
-async function appendInOneStatement(tx: Transaction, events: UnchainedFields[], chains: string[], occurredAt: Date): Promise<boolean> {
+async function appendInOneStatement(tx: Transaction, events: UnchainedFields[], chains: string[], occurredAt: Date, prepared: boolean): Promise<boolean> {
   const ctes: SQL[] = [
     sql`h as materialized (select chain_key, last_seq, last_hash from ${auditChainHeads}
       where chain_key in (${sql.join(chains.map((k) => sql`${k}::text`), sql`, `)}) order by chain_key for update)`,
@@ -141,12 +145,30 @@ async function appendInOneStatement(tx: Transaction, events: UnchainedFields[], 
   ctes.push(sql`ins as (insert into ${auditEvents} (${EVENT_COLUMNS}, seq, prev_hash, hash) ${sql.join(rows, sql` union all `)} returning 1)`);
   ctes.push(sql`upd as (update ${auditChainHeads} t set last_seq = v.seq, last_hash = v.hash, updated_at = ${occurredAt.toISOString()}::timestamptz
     from (${advanced}) v where t.chain_key = v.chain_key returning 1)`);
-  const result = await tx.execute(sql`with ${sql.join(ctes, sql`, `)}
-    select (select count(*) from h)::int as locked, (select count(*) from ins)::int as events, (select count(*) from upd)::int as heads`);
+  const statement = sql`with ${sql.join(ctes, sql`, `)}
+    select (select count(*) from h)::int as locked, (select count(*) from ins)::int as events, (select count(*) from upd)::int as heads`;
+  const result = prepared ? await executePrepared(tx, statement) : await tx.execute(statement);
   const [counts] = rowsOf<{ locked: number; events: number; heads: number }>(result);
   if (Number(counts?.locked) < chains.length) return false;
   if (Number(counts?.events) !== events.length || Number(counts?.heads) !== chains.length) throw new Error("audit events not written");
   return true;
+}
+
+interface PostgresJsClient {
+  unsafe(query: string, parameters: unknown[], options: { prepare: boolean }): Promise<unknown>;
+}
+
+/**
+ * The statement as a prepared statement of the transaction's connection on PostgreSQL: postgres.js keeps it by its
+ * text (the values are parameters), so a command's append is parsed and planned once per connection instead of on
+ * every call, as drizzle's execute does. On PGlite, and anywhere the driver is not postgres.js, plain execute.
+ */
+async function executePrepared(tx: Transaction, statement: SQL): Promise<unknown> {
+  const internals = tx as unknown as { session?: { client?: Partial<PostgresJsClient> }; dialect?: { sqlToQuery(s: SQL): { sql: string; params: unknown[] } } };
+  const client = internals.session?.client;
+  if (typeof client?.unsafe !== "function" || !internals.dialect) return tx.execute(statement);
+  const query = internals.dialect.sqlToQuery(statement);
+  return client.unsafe(query.sql, query.params, { prepare: true });
 }
 
 async function createHeads(tx: Transaction, chains: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import type { DbOrTx } from "../../../db/client.server";
@@ -734,17 +734,32 @@ export interface WorkItem {
  * must approve) and the steps HKEX completes; a participant administrator sees their firm's steps to work on and
  * those waiting for HKEX.
  */
+const OFFICER_APPROVES = WORKFLOW.filter((d) => d.approval === "officer").map((d) => d.key);
+const OFFICER_COMPLETES = WORKFLOW.filter((d) => d.completedBy === "officer").map((d) => d.key);
+
 export async function myWork(ctx: ServiceContext): Promise<WorkItem[]> {
   const party = partyOf(ctx.actor);
   if (!party || party === "system") return [];
+  // Only the columns a work item shows: an officer's list spans the market, and mapping whole rows cost more than the query.
   const rows = await ctx.db
-    .select({ step: onboardingSteps, participant: participants })
+    .select({
+      step: { stepKey: onboardingSteps.stepKey, state: onboardingSteps.state, dueDate: onboardingSteps.dueDate, submittedBy: onboardingSteps.submittedBy },
+      participant: { id: participants.id, nameEn: participants.nameEn },
+    })
     .from(onboardingSteps)
     .innerJoin(participants, eq(participants.id, onboardingSteps.participantId))
     .where(
       and(
         whereTenant(ctx.actor, "case:read", participants.id),
         inArray(onboardingSteps.state, ["ready", "in_progress", "submitted", "returned"]),
+        // An officer's work across the whole market: only the steps an officer approves (submitted) or completes
+        // (open), read in the database rather than every open step of every participant (issue 16).
+        party === "officer"
+          ? or(
+              and(eq(onboardingSteps.state, "submitted"), inArray(onboardingSteps.stepKey, OFFICER_APPROVES)),
+              and(ne(onboardingSteps.state, "submitted"), inArray(onboardingSteps.stepKey, OFFICER_COMPLETES)),
+            )
+          : undefined,
       ),
     )
     .orderBy(asc(onboardingSteps.dueDate), asc(participants.id));

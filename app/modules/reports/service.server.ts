@@ -47,12 +47,27 @@ export function grantCountsAtSql(at: Date): SQL {
   )!;
 }
 
-/** Who held which role at an instant, per participant or across all, with who requested and who approved. */
-export async function accessAt(ctx: ServiceContext, at: Date, participantId?: string): Promise<AccessRow[]> {
+/** The grants the access report lists at an instant: held then, within the reader's scope. */
+function accessWhere(ctx: ServiceContext, at: Date, participantId?: string): SQL {
   const scoped = reportScope(ctx, participantId);
+  return and(grantCountsAtSql(at), scoped === undefined ? undefined : scoped === null ? isNull(roleGrants.participantId) : eq(roleGrants.participantId, scoped))!;
+}
+
+/** How many rows accessAt answers, counted in the database (the page shows a window of them). */
+export async function accessCountAt(ctx: ServiceContext, at: Date, participantId?: string): Promise<number> {
+  const [row] = await ctx.db.select({ n: sql<number>`count(*)::int` }).from(roleGrants).where(accessWhere(ctx, at, participantId));
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Who held which role at an instant, per participant or across all, with who requested and who approved. With a
+ * window, only those rows of the same order (the page's rows: the database sorts and cuts, nothing else is read
+ * into the server); without, all of them (the CSV, the diff).
+ */
+export async function accessAt(ctx: ServiceContext, at: Date, participantId?: string, window?: { offset: number; limit: number }): Promise<AccessRow[]> {
   const requester = aliasedTable(users, "requester");
   const approver = aliasedTable(users, "approver");
-  const rows = await ctx.db
+  const query = ctx.db
     .select({
       grantId: roleGrants.id,
       participantId: roleGrants.participantId,
@@ -74,9 +89,9 @@ export async function accessAt(ctx: ServiceContext, at: Date, participantId?: st
     .innerJoin(roles, eq(roles.code, roleGrants.roleCode))
     .leftJoin(requester, eq(requester.id, roleGrants.requestedBy))
     .leftJoin(approver, eq(approver.id, roleGrants.approvedBy))
-    .where(and(grantCountsAtSql(at), scoped === undefined ? undefined : scoped === null ? isNull(roleGrants.participantId) : eq(roleGrants.participantId, scoped)))
-    .orderBy(asc(roleGrants.participantId), asc(users.displayName), asc(roleGrants.roleCode));
-  return rows;
+    .where(accessWhere(ctx, at, participantId))
+    .orderBy(asc(roleGrants.participantId), asc(users.displayName), asc(roleGrants.roleCode), asc(roleGrants.id));
+  return window ? await query.limit(window.limit).offset(window.offset) : await query;
 }
 
 export interface AccessDiff {

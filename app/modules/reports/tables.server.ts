@@ -5,7 +5,7 @@ import { parseInstant } from "~/lib/hong-kong-time";
 import { formatHongKongTime, isMessageKey, translator, type Locale, type MessageKey } from "~/i18n/messages";
 import type { ServiceContext } from "../context.server";
 import { REPORTS, type ReportName } from "./names";
-import { accessAt, accessDiff, dormantReport, expiringReport, noMfaReport, pendingTooLongReport, sodReport, type AccessRow } from "./service.server";
+import { accessAt, accessCountAt, accessDiff, dormantReport, expiringReport, noMfaReport, pendingTooLongReport, sodReport, type AccessRow } from "./service.server";
 
 /**
  * Each report as the table a reader sees: headers and cells already in the reader's language, times in Hong Kong
@@ -33,6 +33,8 @@ export interface ReportTable {
   headers: string[];
   linkColumn: number;
   rows: ReportRow[];
+  /** Set when `rows` is only the window asked for: the number of rows of the whole report. */
+  total?: number;
 }
 
 export function parseReportQuery(params: URLSearchParams, now = new Date()): ReportQuery {
@@ -47,7 +49,11 @@ export function parseReportQuery(params: URLSearchParams, now = new Date()): Rep
   };
 }
 
-export async function reportTable(ctx: ServiceContext, q: ReportQuery, locale: Locale): Promise<ReportTable> {
+/**
+ * With a window, a report that can be long at market scale (the access report: every grant of every participant)
+ * reads only the window's rows and counts the rest in the database (`total`); the others are read whole.
+ */
+export async function reportTable(ctx: ServiceContext, q: ReportQuery, locale: Locale, window?: { offset: number; limit: number }): Promise<ReportTable> {
   const t = translator(locale);
   const zh = locale === "zh-HK";
   const time = (d: Date) => formatHongKongTime(d, locale);
@@ -75,8 +81,8 @@ export async function reportTable(ctx: ServiceContext, q: ReportQuery, locale: L
 
   switch (q.report) {
     case "access": {
-      const rows = await accessAt(ctx, q.at, q.participantId);
-      return { headers: headers(accessHeaders), linkColumn: 1, rows: rows.map((r) => ({ key: r.grantId, link: `/users/${r.userId}`, cells: accessCells(r) })) };
+      const [rows, total] = await Promise.all([accessAt(ctx, q.at, q.participantId, window), window ? accessCountAt(ctx, q.at, q.participantId) : undefined]);
+      return { headers: headers(accessHeaders), linkColumn: 1, rows: rows.map((r) => ({ key: r.grantId, link: `/users/${r.userId}`, cells: accessCells(r) })), total };
     }
     case "diff": {
       const diff = await accessDiff(ctx, q.from, q.to, q.participantId);

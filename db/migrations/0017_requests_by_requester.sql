@@ -1,0 +1,1 @@
+CREATE INDEX "grant_requests_requested_by_idx" ON "grant_requests" USING btree ("requested_by","requested_at");
