@@ -164,7 +164,10 @@ export default function Activity() {
         <Form method="get" className="filters" key={data.query}>
           {data.ownParticipant ? null : (
             <div className="field compact">
-              <label htmlFor="f-participant">{t("explorer.participant")}</label>
+              <label htmlFor="f-participant">
+                {/* The keyword is typed as it is, in either language. */}
+                {t("explorer.participant").split("{platform}").flatMap((part, i) => (i === 0 ? [part] : [<code key={i}>platform</code>, part]))}
+              </label>
               <input id="f-participant" name="participantId" defaultValue={f.participantId ?? ""} />
             </div>
           )}

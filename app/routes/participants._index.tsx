@@ -94,7 +94,7 @@ export default function Participants() {
                   <td>
                     <Link to={`/participants/${p.id}`}>{p.id}</Link>
                   </td>
-                  <td>{p.nameEn}</td>
+                  <td lang="en">{p.nameEn}</td>
                   <td lang="zh-HK">{p.nameZh}</td>
                   <td>{t(`participantType.${p.type}` as MessageKey)}</td>
                   <td>

@@ -1,5 +1,5 @@
 import { and, eq, ilike, inArray, or, sql } from "drizzle-orm";
-import { apiClients, participants, roles, users, type AuditEvent } from "../../../db/schema";
+import { apiClients, ocpServices, participants, roles, users, type AuditEvent } from "../../../db/schema";
 import type { ServiceContext } from "../context.server";
 import { whereTenant } from "../tenancy.server";
 import { likePattern } from "~/lib/like";
@@ -14,10 +14,14 @@ export interface EventNames {
   roles: Record<string, { en: string; zh: string }>;
   participants: Record<string, { en: string; zh: string }>;
   clients: Record<string, { name: string; clientId: string }>;
+  services?: Record<string, { en: string; zh: string }>;
 }
 
 /** Fields of `changes` and `metadata` whose values are user ids. */
 export const USER_ID_FIELDS = new Set(["submittedBy", "decidedBy", "ownerUserId", "userId", "requestedBy", "approvedBy", "revokedBy", "createdBy"]);
+
+/** Fields of `changes` whose values are OCP service codes. */
+const SERVICE_FIELDS = new Set(["services", "serviceCodes", "service", "serviceCode"]);
 
 const asString = (v: unknown): string | null => (typeof v === "string" && v.length > 0 && v.length <= 200 ? v : null);
 
@@ -30,7 +34,7 @@ export function referencesOf(e: Pick<AuditEvent, "entityType" | "entityId" | "me
     userId: e.entityType === "user" ? asString(e.entityId) : (asString(meta.userId) ?? changed("userId") ?? asString(e.onBehalfOfUserId)),
     roleCode: asString(meta.roleCode) ?? changed("roleCode"),
     participantId: asString(e.participantId),
-    clientId: e.entityType === "api_client" ? asString(e.entityId) : asString(meta.apiClientId),
+    clientId: e.entityType === "api_client" ? asString(e.entityId) : (asString(meta.apiClientId) ?? changed("apiClientId")),
     stepKey: e.entityType === "onboarding_step" && e.entityId ? (e.entityId.split("/")[1] ?? null) : null,
   };
 }
@@ -40,6 +44,7 @@ export async function namesForEvents(ctx: ServiceContext, events: AuditEvent[]):
   const roleCodes = new Set<string>();
   const participantIds = new Set<string>();
   const clientIds = new Set<string>();
+  let mentionsServices = false;
   for (const e of events) {
     const refs = referencesOf(e);
     if (refs.userId) userIds.add(refs.userId);
@@ -48,6 +53,7 @@ export async function namesForEvents(ctx: ServiceContext, events: AuditEvent[]):
     if (refs.clientId) clientIds.add(refs.clientId);
     for (const id of [e.actorUserId, e.onBehalfOfUserId]) if (id) userIds.add(id);
     for (const [field, change] of Object.entries(e.changes ?? {})) {
+      if (SERVICE_FIELDS.has(field)) mentionsServices = true;
       for (const v of [change.before, change.after]) {
         const s = asString(v);
         if (!s) continue;
@@ -57,17 +63,20 @@ export async function namesForEvents(ctx: ServiceContext, events: AuditEvent[]):
       for (const v of [change.before, change.after]) if (field === "roles" && Array.isArray(v)) for (const r of v) if (typeof r === "string") roleCodes.add(r);
     }
   }
-  const [u, r, p, c] = await Promise.all([
+  const [u, r, p, c, s] = await Promise.all([
     userIds.size ? ctx.db.select({ id: users.id, name: users.displayName, email: users.email }).from(users).where(inArray(users.id, [...userIds])) : [],
     roleCodes.size ? ctx.db.select({ code: roles.code, en: roles.nameEn, zh: roles.nameZh }).from(roles).where(inArray(roles.code, [...roleCodes])) : [],
     participantIds.size ? ctx.db.select({ id: participants.id, en: participants.nameEn, zh: participants.nameZh }).from(participants).where(inArray(participants.id, [...participantIds])) : [],
     clientIds.size ? ctx.db.select({ id: apiClients.id, name: apiClients.name, clientId: apiClients.clientId }).from(apiClients).where(inArray(apiClients.id, [...clientIds])) : [],
+    // The service catalogue is a handful of rows: read whole, and only when a page's events change services.
+    mentionsServices ? ctx.db.select({ code: ocpServices.code, en: ocpServices.nameEn, zh: ocpServices.nameZh }).from(ocpServices) : [],
   ]);
   return {
     users: Object.fromEntries(u.map((x) => [x.id, { name: x.name, email: x.email }])),
     roles: Object.fromEntries(r.map((x) => [x.code, { en: x.en, zh: x.zh }])),
     participants: Object.fromEntries(p.map((x) => [x.id, { en: x.en, zh: x.zh }])),
     clients: Object.fromEntries(c.map((x) => [x.id, { name: x.name, clientId: x.clientId }])),
+    services: Object.fromEntries(s.map((x) => [x.code, { en: x.en, zh: x.zh }])),
   };
 }
 

@@ -720,6 +720,7 @@ function boardWhere(ctx: ServiceContext, filters: BoardFilters) {
 export interface WorkItem {
   participantId: string;
   participantName: string;
+  participantNameZh: string;
   stepKey: string;
   titleKey: StepDefinition["titleKey"];
   state: OnboardingStep["state"];
@@ -767,6 +768,7 @@ export async function myWork(ctx: ServiceContext): Promise<WorkItem[]> {
     items.push({
       participantId: participant.id,
       participantName: participant.nameEn,
+      participantNameZh: participant.nameZh,
       stepKey: step.stepKey,
       titleKey: def.titleKey,
       state: step.state,
