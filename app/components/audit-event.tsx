@@ -19,6 +19,13 @@ export interface ReadableEvent {
   actorName: string | null;
   refs: { userId: string | null; roleCode: string | null; participantId: string | null; clientId: string | null; stepKey: string | null };
   changes: { [field: string]: { before?: unknown; after?: unknown } } | null;
+  /** The names the event's subject had when it was written, where the event recorded them (see freezeNames). */
+  frozen?: {
+    user?: string;
+    role?: { en: string; zh: string };
+    participant?: { en: string; zh: string };
+    client?: string;
+  } | null;
 }
 
 const USER_FIELDS = new Set(["submittedBy", "decidedBy", "ownerUserId", "userId", "requestedBy", "approvedBy", "revokedBy", "createdBy"]);
@@ -40,10 +47,12 @@ export function EventSentence({ event, names }: { event: ReadableEvent; names: E
   const { t, locale } = useI18n();
   const zh = locale === "zh-HK";
   const { refs } = event;
-  const user = refs.userId ? names.users[refs.userId] : undefined;
-  const role = refs.roleCode ? names.roles[refs.roleCode] : undefined;
-  const participant = refs.participantId ? names.participants[refs.participantId] : undefined;
-  const client = refs.clientId ? names.clients[refs.clientId] : undefined;
+  // The name the event had when it was written, else the name of today (events written before names were frozen).
+  const frozen = event.frozen ?? {};
+  const user = refs.userId ? (frozen.user !== undefined ? { name: frozen.user } : names.users[refs.userId]) : undefined;
+  const role = refs.roleCode ? (frozen.role ?? names.roles[refs.roleCode]) : undefined;
+  const participant = refs.participantId ? (frozen.participant ?? names.participants[refs.participantId]) : undefined;
+  const client = refs.clientId ? (frozen.client !== undefined ? { name: frozen.client } : names.clients[refs.clientId]) : undefined;
   const stepKey = `step.${refs.stepKey}.title`;
   const nodes: Record<string, ReactNode> = {
     actor: event.actorUserId ? (

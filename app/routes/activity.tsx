@@ -8,7 +8,7 @@ import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey, type MessageKey } from "~/i18n/messages";
 import { exploreAudit, parseAuditFilters, type AuditFilters } from "~/modules/audit/explorer.server";
 import { activityOverTime } from "~/modules/audit/activity.server";
-import { findPeople, namesForEvents, referencesOf, type PersonMatch } from "~/modules/audit/names.server";
+import { findPeople, frozenNamesOf, namesForEvents, referencesOf, type PersonMatch } from "~/modules/audit/names.server";
 import { AUDIT_ACTIONS } from "~/modules/audit/actions";
 import { hongKongDay, hongKongDayPlus } from "~/lib/hong-kong-time";
 import { titled } from "~/lib/meta";
@@ -74,6 +74,7 @@ export const loader = /* @__PURE__ */ protectedLoader("audit:read", async ({ ctx
       reason: e.reason,
       changes: e.changes,
       refs: referencesOf(e),
+      frozen: frozenNamesOf(e),
     })),
   });
 });

@@ -5,7 +5,7 @@ import { mayOn } from "~/modules/tenancy.server";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { ConfirmPanel } from "~/components/confirm";
 import { Timeline } from "~/components/timeline";
-import { namesForEvents, referencesOf } from "~/modules/audit/names.server";
+import { frozenNamesOf, namesForEvents, referencesOf } from "~/modules/audit/names.server";
 import { localeOf } from "~/i18n/locale.server";
 import { validate } from "~/lib/validation";
 import { IntentForm } from "~/components/field";
@@ -70,6 +70,7 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
       actorName: e.actorName,
       action: e.action,
       refs: referencesOf(e),
+      frozen: frozenNamesOf(e),
       reason: e.reason,
       changes: e.changes,
     })),
