@@ -29,8 +29,12 @@ const PERSONAS = [
   TESTER,
 ];
 /** Pages per persona; enough for every page kind the navigation and the pages link to. */
-const MAX_PAGES = 45;
-/** Visits of one page kind (its path with ids made generic), whatever its query: a list's filters and pages are one. */
+const MAX_PAGES = 60;
+/**
+ * Visits of one page kind: its path with ids made generic, and of its query the names and the values that choose a
+ * view (`report=sod`, `status=pending`); dates, ids, cursors and search text make no new kind, so a list's pages and
+ * filters by value are one kind, and each report is its own.
+ */
 const PER_KIND = 1;
 
 /** Not pages: downloads, signing out, machine answers, and the demo mailbox (outgoing mail has its own language work). */
@@ -38,11 +42,20 @@ function skipped(pathname: string): boolean {
   return /\/export$|\.csv$/.test(pathname) || /^\/(logout|language|healthz|readyz|jwks|simulator|mailbox|build|styles)(\/|$)/.test(pathname);
 }
 
+/** A list's sorting and paging: the same page in another order. */
+const PAGING = new Set(["sort", "dir", "page", "size", "before", "cursor"]);
+
 function kindOf(url: URL): string {
-  return url.pathname
+  const path = url.pathname
     .split("/")
     .map((part) => (/\d/.test(part) ? ":id" : part))
     .join("/");
+  const query = [...url.searchParams]
+    .filter(([name]) => !PAGING.has(name))
+    .map(([name, value]) => (/^[a-z_]{1,20}$/.test(value) ? `${name}=${value}` : name))
+    .sort()
+    .join("&");
+  return query ? `${path}?${query}` : path;
 }
 
 describeEachDatabase("every page as every persona, in both languages (issue 14 crawl)", { demo: true }, (use) => {

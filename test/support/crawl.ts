@@ -108,10 +108,10 @@ const HOST = /\b[a-z0-9-]+(\.[a-z0-9-]+)*\.(com|hk|demo|example|org|net|io|test|
 /** A date or time format as a form asks for it (YYYY-MM-DD, YYYY-MM-DDTHH:MM). */
 const DATE_FORMAT = /\bYYYY-MM-DD(THH:MM(:SS)?)?\b/g;
 /**
- * A generated id (a key id, a start of one, a nonce): 16 or more letters, digits, "-" and "_", that is neither a
+ * A generated id (a key id, a start of one, a nonce): 10 or more letters, digits, "-" and "_", that is neither a
  * camelCase nor a snake_case name — those are what the crawl looks for.
  */
-const TOKEN_ID = /\b[A-Za-z0-9_-]{16,}/g;
+const TOKEN_ID = /\b[A-Za-z0-9_-]{10,}/g;
 const isTokenId = (token: string) => /[A-Z]/.test(token) && /[a-z]/.test(token) && !/^[a-z]+(?:[A-Z][a-z0-9]+)+$/.test(token);
 
 /**
