@@ -33,6 +33,8 @@ export interface RootData {
   locale: Locale;
   cspNonce: string;
   demoMode: boolean;
+  /** This request's id, as logged and sent in X-Request-Id: the error page names it. */
+  requestId: string;
   viewer: {
     displayName: string;
     persona: string;
@@ -47,6 +49,7 @@ export const loader = /* @__PURE__ */ publicLoader(async ({ request, context, au
     locale,
     cspNonce: context.cspNonce,
     demoMode: context.config.demoMode,
+    requestId: context.requestId,
     viewer: auth
       ? {
           displayName: auth.actor.displayName,
@@ -96,7 +99,7 @@ export function ErrorBoundary() {
   return (
     <Document locale={locale} nonce={data?.cspNonce}>
       <AppShell viewer={data?.viewer ?? null} locale={locale}>
-        <ErrorPanel status={status} error={error} t={t} />
+        <ErrorPanel status={status} error={error} t={t} requestId={data?.requestId} />
       </AppShell>
     </Document>
   );

@@ -7,6 +7,7 @@ import {
 } from "@remix-run/node";
 import type { MessageKey } from "~/i18n/messages";
 import { AppError } from "~/lib/errors";
+import { redactedPath } from "~/lib/redact";
 import { readSubmission, type Submission } from "~/lib/forms";
 import type { ServiceContext } from "~/modules/context.server";
 import { allows, type RoutePermission } from "./permissions";
@@ -114,8 +115,20 @@ async function run<A extends Args, T, IsAction extends boolean>(
       }
       throw toResponse(error);
     }
-    throw error;
+    if (error instanceof Response) throw error;
+    throw unexpected(args, error);
   }
+}
+
+/**
+ * An unexpected failure: logged with the request's id (the logger carries it), and answered as a 500 that names the
+ * same id, as the X-Request-Id header does, so that the error page can show it and support can find the log line.
+ * Nothing of the error itself goes to the browser.
+ */
+function unexpected(args: Args, error: unknown): Response {
+  if (!args.request.signal.aborted) args.context.logger.error({ err: error, path: redactedPath(new URL(args.request.url).pathname) }, "unhandled error");
+  const body: FailureData = { ok: false, messageKey: "error.generic", fieldErrors: {}, params: { requestId: args.context.requestId }, values: {} };
+  return json(body, { status: 500 });
 }
 
 type ProtectedArgs<A extends Args> = A & { ctx: ServiceContext; auth: Authenticated };

@@ -9,6 +9,8 @@ export interface EventNamesView {
   roles: Record<string, { en: string; zh: string }>;
   participants: Record<string, { en: string; zh: string }>;
   clients: Record<string, { name: string; clientId: string }>;
+  /** OCP services, where a page's events change a participant's services. */
+  services?: Record<string, { en: string; zh: string }>;
 }
 
 export interface ReadableEvent {
@@ -17,6 +19,13 @@ export interface ReadableEvent {
   actorName: string | null;
   refs: { userId: string | null; roleCode: string | null; participantId: string | null; clientId: string | null; stepKey: string | null };
   changes: { [field: string]: { before?: unknown; after?: unknown } } | null;
+  /** The names the event's subject had when it was written, where the event recorded them (see freezeNames). */
+  frozen?: {
+    user?: string;
+    role?: { en: string; zh: string };
+    participant?: { en: string; zh: string };
+    client?: string;
+  } | null;
 }
 
 const USER_FIELDS = new Set(["submittedBy", "decidedBy", "ownerUserId", "userId", "requestedBy", "approvedBy", "revokedBy", "createdBy"]);
@@ -38,10 +47,12 @@ export function EventSentence({ event, names }: { event: ReadableEvent; names: E
   const { t, locale } = useI18n();
   const zh = locale === "zh-HK";
   const { refs } = event;
-  const user = refs.userId ? names.users[refs.userId] : undefined;
-  const role = refs.roleCode ? names.roles[refs.roleCode] : undefined;
-  const participant = refs.participantId ? names.participants[refs.participantId] : undefined;
-  const client = refs.clientId ? names.clients[refs.clientId] : undefined;
+  // The name the event had when it was written, else the name of today (events written before names were frozen).
+  const frozen = event.frozen ?? {};
+  const user = refs.userId ? (frozen.user !== undefined ? { name: frozen.user } : names.users[refs.userId]) : undefined;
+  const role = refs.roleCode ? (frozen.role ?? names.roles[refs.roleCode]) : undefined;
+  const participant = refs.participantId ? (frozen.participant ?? names.participants[refs.participantId]) : undefined;
+  const client = refs.clientId ? (frozen.client !== undefined ? { name: frozen.client } : names.clients[refs.clientId]) : undefined;
   const stepKey = `step.${refs.stepKey}.title`;
   const nodes: Record<string, ReactNode> = {
     actor: event.actorUserId ? (
@@ -61,45 +72,54 @@ export function EventSentence({ event, names }: { event: ReadableEvent; names: E
   return <p className="event-sentence">{fill(template, nodes)}</p>;
 }
 
-/** A changed value as a reader would say it: names for user ids and roles, Hong Kong times, words for states. */
+/** A changed value as a reader would say it: names for user ids, roles and services, Hong Kong times, words for codes. */
 function ChangedValue({ field, value, names }: { field: string; value: unknown; names: EventNamesView }) {
   const { t, time, locale } = useI18n();
-  if (value === null || value === undefined || value === "") return <>—</>;
-  if (typeof value === "string") {
-    if (USER_FIELDS.has(field)) {
-      const who = names.users[value];
-      return <Link to={activityOf("userId", value)}>{who?.name ?? t("explorer.someone")}</Link>;
+  const zh = locale === "zh-HK";
+  if (typeof value === "string" && USER_FIELDS.has(field) && value) {
+    const who = names.users[value];
+    return <Link to={activityOf("userId", value)}>{who?.name ?? t("explorer.someone")}</Link>;
+  }
+  // A code said in words: a role's or a service's name, a state, a checklist item, a step.
+  const word = (v: string, f: string): string => {
+    if ((f === "roleCode" || f === "roleA" || f === "roleB" || f === "roles") && names.roles[v]) return zh ? names.roles[v]!.zh : names.roles[v]!.en;
+    if ((f === "services" || f === "serviceCodes" || f === "service" || f === "serviceCode") && names.services?.[v]) return zh ? names.services[v]!.zh : names.services[v]!.en;
+    if (ISO_INSTANT.test(v)) return time(v);
+    for (const key of [`explorer.value.${v}`, `rollout.checklist.item.${v}`, `step.${v}.title`, `participantType.${v}`]) if (isMessageKey(key)) return t(key);
+    return v;
+  };
+  const label = (k: string): string | null => {
+    const key = `explorer.field.${k}`;
+    return isMessageKey(key) ? t(key) : null;
+  };
+  const say = (v: unknown, f: string): string => {
+    if (v === null || v === undefined || v === "") return "";
+    if (typeof v === "string") return word(v, f);
+    if (typeof v === "boolean") return t(v ? "explorer.value.true" : "explorer.value.false");
+    if (Array.isArray(v)) return v.map((x) => say(x, f)).filter(Boolean).join(zh ? "、" : ", ");
+    if (typeof v === "object") {
+      // A registered key ({ kid, alg, expiresAt, type }), a contact ({ name, email, phone, title }): the parts a
+      // reader knows by a label keep it; the rest (a name, an email) speak for themselves.
+      return Object.entries(v as Record<string, unknown>)
+        .map(([k, x]) => {
+          const said = say(x, k);
+          if (!said) return "";
+          const l = k === "name" || k === "email" || k === "title" || k === "phone" ? null : label(k);
+          return l ? `${l} ${said}` : said;
+        })
+        .filter(Boolean)
+        .join(zh ? "；" : "; ");
     }
-    if (field === "roleCode" || field === "roleA" || field === "roleB") {
-      const role = names.roles[value];
-      return <>{role ? (locale === "zh-HK" ? role.zh : role.en) : value}</>;
-    }
-    if (ISO_INSTANT.test(value)) return <time dateTime={value}>{time(value)}</time>;
-    const word = `explorer.value.${value}`;
-    if (isMessageKey(word)) return <>{t(word)}</>;
-    const step = `step.${value}.title`;
-    if (field === "stepKey" && isMessageKey(step)) return <>{t(step)}</>;
-    return <>{value.length > 160 ? `${value.slice(0, 157)}…` : value}</>;
-  }
-  if (typeof value === "boolean") return <>{t(value ? "explorer.value.true" : "explorer.value.false")}</>;
-  if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
-    return (
-      <>
-        {(value as string[])
-          .map((v) => (field === "roles" && names.roles[v] ? (locale === "zh-HK" ? names.roles[v]!.zh : names.roles[v]!.en) : v))
-          .join(locale === "zh-HK" ? "、" : ", ")}
-      </>
-    );
-  }
-  if (typeof value === "object") {
-    // A registered key: { kid, alg, expiresAt, type }; contacts and such: shown short, the export keeps them whole.
-    const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) =>
-      typeof v === "string" && ISO_INSTANT.test(v) ? `${k} ${time(v)}` : `${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`,
-    );
-    const text = entries.join("; ");
-    return <>{text.length > 160 ? `${text.slice(0, 157)}…` : text}</>;
-  }
-  return <>{String(value)}</>;
+    return String(v);
+  };
+  if (typeof value === "string" && field === "apiClientId" && value) return <>{names.clients[value]?.name ?? t("explorer.someClient")}</>;
+  if (typeof value === "string" && ISO_INSTANT.test(value)) return <time dateTime={value}>{time(value)}</time>;
+  // An English name is English on a Chinese page too, and marked so.
+  if (typeof value === "string" && field === "nameEn" && value) return <span lang="en">{value}</span>;
+  const text = say(value, field);
+  if (!text) return <>—</>;
+  // Long values (contact lists) are cut here; the export and the object's history keep them whole.
+  return <>{text.length > 160 ? `${text.slice(0, 157)}…` : text}</>;
 }
 
 /** An event's changed fields with translated labels, each before → after. */
@@ -112,7 +132,7 @@ export function ReadableChanges({ changes, names }: { changes: ReadableEvent["ch
         const label = `explorer.field.${field}`;
         return (
           <div key={field}>
-            <dt>{isMessageKey(label) ? t(label as MessageKey) : field}</dt>
+            <dt>{isMessageKey(label) ? t(label as MessageKey) : field.startsWith("case.") ? t("explorer.field.case", { code: field.slice(5) }) : field}</dt>
             <dd>
               <del>
                 <ChangedValue field={field} value={change.before} names={names} />

@@ -1,4 +1,5 @@
 import { useI18n } from "~/i18n/use-i18n";
+import { counted } from "~/i18n/plural";
 import { isMessageKey, type MessageKey } from "~/i18n/messages";
 
 /** What an action answers when it refuses (see FailureData in app/auth/guard.server.ts). */
@@ -23,11 +24,11 @@ export function asFailure(data: unknown): Failure | null {
 
 /** The form-level message of a refusal, announced to screen readers. */
 export function FormMessage({ failure }: { failure: Failure | null }) {
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
   if (!failure) return null;
   const fieldCount = Object.keys(failure.fieldErrors).length;
   // With field messages, the form-level line just says to look at them.
-  const text = fieldCount > 0 && failure.messageKey === "error.badRequest" ? t("form.checkFields", { count: fieldCount }) : t(failure.messageKey, failure.params);
+  const text = fieldCount > 0 && failure.messageKey === "error.badRequest" ? counted(t, locale, "form.checkFields", fieldCount) : t(failure.messageKey, failure.params);
   return (
     <p role="alert" className="form-error">
       {text}

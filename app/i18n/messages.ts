@@ -74,3 +74,8 @@ export function formatHongKongTime(value: Date | string, locale: Locale): string
   const clock = `${part.hour}:${part.minute}:${part.second}`;
   return locale === "zh-HK" ? `${day} ${clock}` : `${day}, ${clock}`;
 }
+
+/** A thing's name in the reader's language: the Chinese name on a Chinese page where one is stored, else the English. */
+export function nameIn(locale: Locale, names: { nameEn: string; nameZh?: string | null }): string {
+  return locale === "zh-HK" && names.nameZh ? names.nameZh : names.nameEn;
+}

@@ -7,6 +7,7 @@ import type { MessageKey } from "~/i18n/messages";
 import { AppError } from "~/lib/errors";
 import { validate } from "~/lib/validation";
 import type { AuditAction } from "./audit/actions";
+import { freezeNames } from "./audit/names.server";
 import { appendAuditEvents, type AuditEventInput } from "./audit/service.server";
 import type { Actor, ServiceContext } from "./context.server";
 import { assertPlatformCapability, assertTenant } from "./tenancy.server";
@@ -181,6 +182,8 @@ export function defineCommand<S extends z.ZodType, R>(spec: CommandSpec<S, R>): 
           await commandFaults.inject?.(spec.name, "before-run", tx);
           const result = await spec.run(cx);
           await commandFaults.inject?.(spec.name, "after-run", tx);
+          // The names of what the events are about, as they are now (a renamed user keeps the name an event had).
+          await freezeNames(tx, events);
           await appendAuditEvents(tx, { ...ctx, actor: recordedActor }, events);
           await commandFaults.inject?.(spec.name, "after-audit", tx);
           return result;

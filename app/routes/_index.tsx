@@ -9,6 +9,7 @@ import { clientsAwaitingDecision } from "~/modules/credentials/service.server";
 import { listPendingWaivers, pendingApprovalCount } from "~/modules/roles/service.server";
 import { integrityStatus, keysExpiring, onboardingFunnel, openReviews, recentActivity, recentTickets, usersByStatus } from "~/modules/reports/dashboard.server";
 import { useI18n } from "~/i18n/use-i18n";
+import { counted } from "~/i18n/plural";
 import { isMessageKey, type MessageKey } from "~/i18n/messages";
 import { titled } from "~/lib/meta";
 
@@ -206,7 +207,7 @@ function Dashboard() {
 }
 
 export default function Home() {
-  const { t, number } = useI18n();
+  const { t, number, locale } = useI18n();
   const data = useLoaderData<typeof loader>();
   return (
     <>
@@ -216,7 +217,7 @@ export default function Home() {
         <p>{data.participantId ? t("home.actingFor", { participant: data.participantId }) : t("home.hkexStaff")}</p>
         {data.openWork > 0 ? (
           <p className="notice-box">
-            <Link to="/my-work">{t("home.openWork", { count: data.openWork })}</Link>
+            <Link to="/my-work">{counted(t, locale, "home.openWork", data.openWork)}</Link>
           </p>
         ) : null}
         {data.approvals > 0 ? (

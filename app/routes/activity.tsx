@@ -9,7 +9,7 @@ import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey, type MessageKey } from "~/i18n/messages";
 import { exploreAudit, parseAuditFilters, type AuditFilters } from "~/modules/audit/explorer.server";
 import { activityOverTime } from "~/modules/audit/activity.server";
-import { findPeople, namesForEvents, referencesOf, type PersonMatch } from "~/modules/audit/names.server";
+import { findPeople, frozenNamesOf, namesForEvents, referencesOf, type PersonMatch } from "~/modules/audit/names.server";
 import { AUDIT_ACTIONS } from "~/modules/audit/actions";
 import { hongKongDay, hongKongDayPlus } from "~/lib/hong-kong-time";
 import { titled } from "~/lib/meta";
@@ -77,6 +77,7 @@ export const loader = /* @__PURE__ */ protectedLoader("audit:read", async ({ ctx
       reason: e.reason,
       changes: e.changes,
       refs: referencesOf(e),
+      frozen: frozenNamesOf(e),
     })),
   });
 });
@@ -167,7 +168,10 @@ export default function Activity() {
         <Form method="get" className="filters" key={data.query}>
           {data.ownParticipant ? null : (
             <div className="field compact">
-              <label htmlFor="f-participant">{t("explorer.participant")}</label>
+              <label htmlFor="f-participant">
+                {/* The keyword is typed as it is, in either language. */}
+                {t("explorer.participant").split("{platform}").flatMap((part, i) => (i === 0 ? [part] : [<code key={i}>platform</code>, part]))}
+              </label>
               <input id="f-participant" name="participantId" defaultValue={f.participantId ?? ""} />
             </div>
           )}

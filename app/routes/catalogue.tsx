@@ -7,11 +7,14 @@ import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
 import { getCatalogue, saveRole, saveSodRule, saveTemplate } from "~/modules/roles/catalogue.server";
 import { titled } from "~/lib/meta";
+import { listServiceCatalogue } from "~/modules/participants/service.server";
 
 
 export const meta = titled("catalogue.title");
 export const loader = /* @__PURE__ */ protectedLoader("catalogue:manage", async ({ ctx }) => {
-  return json(await getCatalogue(ctx.db));
+  const services = await listServiceCatalogue(ctx.db);
+  // Services and roles are offered by name; the codes stay as the values sent.
+  return json({ ...(await getCatalogue(ctx.db)), serviceNames: Object.fromEntries(services.map((s) => [s.code, { nameEn: s.nameEn, nameZh: s.nameZh }])) });
 });
 
 export const action = /* @__PURE__ */ intentAction({
@@ -53,6 +56,11 @@ export default function CataloguePage() {
   const failure = asFailure(actionData);
   const participantRoles = data.roles.filter((r) => r.population === "participant");
   const name = (r: { nameEn: string; nameZh: string }) => (locale === "zh-HK" ? r.nameZh : r.nameEn);
+  const serviceName = (code: string) => (data.serviceNames[code] ? name(data.serviceNames[code]) : code);
+  const roleName = (code: string) => {
+    const role = data.roles.find((r) => r.code === code);
+    return role ? name(role) : code;
+  };
   return (
     <section aria-labelledby="catalogue-title">
       <h1 id="catalogue-title">{t("catalogue.title")}</h1>
@@ -86,27 +94,27 @@ export default function CataloguePage() {
                     <code>{r.code}</code>
                   </td>
                   <td>
-                    <input form={`role-${r.code}`} name="nameEn" defaultValue={r.nameEn} aria-label={`${t("catalogue.nameEn")} ${r.code}`} />
+                    <input form={`role-${r.code}`} name="nameEn" defaultValue={r.nameEn} aria-label={`${t("catalogue.nameEn")} ${name(r)}`} />
                   </td>
                   <td>
-                    <input form={`role-${r.code}`} name="nameZh" defaultValue={r.nameZh} aria-label={`${t("catalogue.nameZh")} ${r.code}`} />
+                    <input form={`role-${r.code}`} name="nameZh" defaultValue={r.nameZh} aria-label={`${t("catalogue.nameZh")} ${name(r)}`} />
                   </td>
                   <td>{t(`catalogue.population.${r.population}` as MessageKey)}</td>
                   <td>
-                    <select form={`role-${r.code}`} name="service" defaultValue={r.service ?? ""} aria-label={`${t("users.service")} ${r.code}`}>
+                    <select form={`role-${r.code}`} name="service" defaultValue={r.service ?? ""} aria-label={`${t("users.service")} ${name(r)}`}>
                       <option value="">{t("catalogue.none")}</option>
                       {data.services.map((s) => (
                         <option key={s} value={s}>
-                          {s}
+                          {serviceName(s)}
                         </option>
                       ))}
                     </select>
                   </td>
                   <td>
-                    <input form={`role-${r.code}`} type="checkbox" name="isConsole" defaultChecked={r.isConsole} aria-label={`${t("catalogue.console")} ${r.code}`} />
+                    <input form={`role-${r.code}`} type="checkbox" name="isConsole" defaultChecked={r.isConsole} aria-label={`${t("catalogue.console")} ${name(r)}`} />
                   </td>
                   <td>
-                    <input form={`role-${r.code}`} type="checkbox" name="active" defaultChecked={r.active} aria-label={`${t("catalogue.active")} ${r.code}`} />
+                    <input form={`role-${r.code}`} type="checkbox" name="active" defaultChecked={r.active} aria-label={`${t("catalogue.active")} ${name(r)}`} />
                   </td>
                   <td>
                     <IntentForm intent="role" id={`role-${r.code}`}>
@@ -142,7 +150,7 @@ export default function CataloguePage() {
               <option value="">{t("catalogue.none")}</option>
               {data.services.map((s) => (
                 <option key={s} value={s}>
-                  {s}
+                  {serviceName(s)}
                 </option>
               ))}
             </select>
@@ -197,8 +205,8 @@ export default function CataloguePage() {
                   <td>
                     <code>{rule.id}</code>
                   </td>
-                  <td>{rule.roleA}</td>
-                  <td>{rule.roleB}</td>
+                  <td>{roleName(rule.roleA)}</td>
+                  <td>{roleName(rule.roleB)}</td>
                   <td>
                     <IntentForm intent="rule" className="inline-form tight">
                       <input type="hidden" name="id" value={rule.id} />
@@ -207,7 +215,7 @@ export default function CataloguePage() {
                       <input type="hidden" name="descriptionEn" value={rule.descriptionEn} />
                       <input type="hidden" name="descriptionZh" value={rule.descriptionZh} />
                       <input type="hidden" name="version" value={rule.version} />
-                      <select name="kind" defaultValue={rule.kind} aria-label={`${t("catalogue.kind")} ${rule.id}`}>
+                      <select name="kind" defaultValue={rule.kind} aria-label={`${t("catalogue.kind")} ${roleName(rule.roleA)} / ${roleName(rule.roleB)}`}>
                         {(["block", "block_unless_waiver", "warn"] as const).map((k) => (
                           <option key={k} value={k}>
                             {t(`catalogue.kind.${k}` as MessageKey)}
@@ -234,7 +242,7 @@ export default function CataloguePage() {
               <select id={`new-rule-${field}`} name={field}>
                 {data.roles.map((r) => (
                   <option key={r.code} value={r.code}>
-                    {r.code}
+                    {name(r)}
                   </option>
                 ))}
               </select>

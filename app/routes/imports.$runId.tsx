@@ -4,7 +4,10 @@ import { useState } from "react";
 import { protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { useI18n } from "~/i18n/use-i18n";
-import { isMessageKey, type MessageKey } from "~/i18n/messages";
+import { isMessageKey, nameIn, translator, type MessageKey } from "~/i18n/messages";
+import { localeOf } from "~/i18n/locale.server";
+import { getCatalogue } from "~/modules/roles/catalogue.server";
+import type { ImportRowError } from "~/modules/users/import.server";
 import { getImportRun } from "~/modules/users/import.server";
 import { titled } from "~/lib/meta";
 
@@ -12,9 +15,25 @@ const SHOWN_ROWS = 500;
 
 
 export const meta = titled("imports.title");
-export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx, params }) => {
+export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx, params, request }) => {
   const run = await getImportRun(ctx, params.runId ?? "");
-  const problems = run.report.filter((r) => r.outcome === "error");
+  const locale = await localeOf(request);
+  const t = translator(locale);
+  // Roles by name in the reader's language, problems in plain words (issue 14): the report keeps codes and keys.
+  const catalogue = (await getCatalogue(ctx.db)).roles;
+  const roleName = (code: string) => {
+    const role = catalogue.find((r) => r.code === code);
+    return role ? nameIn(locale, role) : code;
+  };
+  const problemOf = (e: ImportRowError): string => {
+    if (!e.messageKey || !isMessageKey(e.messageKey)) return e.message;
+    const params: Record<string, string | number> = { ...e.params };
+    for (const field of ["roleA", "roleB", "role"]) if (typeof params[field] === "string") params[`${field}Name`] = roleName(params[field]);
+    return t(e.messageKey, params);
+  };
+  const problems = run.report
+    .filter((r) => r.outcome === "error")
+    .map((r) => ({ line: r.line, email: r.email, errors: (r.errors ?? []).map((e) => ({ column: e.column, problem: problemOf(e) })) }));
   return json({
     run: {
       id: run.id,
@@ -27,14 +46,14 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
     },
     canApply: mayOn(ctx.actor, "user:import", run.participantId) && run.outcome === "valid" && !run.appliedAt,
     problems: problems.slice(0, SHOWN_ROWS),
-    applied: run.appliedAt ? run.report.slice(0, SHOWN_ROWS) : [],
+    applied: run.appliedAt ? run.report.slice(0, SHOWN_ROWS).map((r) => ({ ...r, roles: (r.roles ?? []).map(roleName) })) : [],
   });
 });
 
 type ProgressState = { phase: "idle" | "checking" | "writing" | "done" | "error"; done: number; total: number; messageKey?: string; params?: Record<string, string | number> };
 
 export default function ImportRun() {
-  const { t, time } = useI18n();
+  const { t, time, locale } = useI18n();
   const data = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
   const [progress, setProgress] = useState<ProgressState>({ phase: "idle", done: 0, total: data.run.rowCount });
@@ -133,8 +152,8 @@ export default function ImportRun() {
                   <tr key={`${row.line}-${i}`}>
                     <td>{row.line}</td>
                     <td>{row.email}</td>
-                    <td>{e.column}</td>
-                    <td>{e.message}</td>
+                    <td>{e.column === "*" ? t("imports.wholeLine") : <code>{e.column}</code>}</td>
+                    <td>{e.problem}</td>
                   </tr>
                 )),
               )}
@@ -159,7 +178,7 @@ export default function ImportRun() {
                   <td>{row.line}</td>
                   <td>{row.userId ? <Link to={`/users/${row.userId}`}>{row.email}</Link> : row.email}</td>
                   <td>{t(`importRowOutcome.${row.outcome}` as MessageKey)}</td>
-                  <td>{(row.roles ?? []).join(", ")}</td>
+                  <td>{row.roles.join(locale === "zh-HK" ? "、" : ", ")}</td>
                 </tr>
               ))}
             </tbody>

@@ -4,7 +4,7 @@ import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
-import type { MessageKey } from "~/i18n/messages";
+import { nameIn, type MessageKey } from "~/i18n/messages";
 import { AppError } from "~/lib/errors";
 import { listParticipants } from "~/modules/participants/service.server";
 import { IMPORT_COLUMNS, MAX_IMPORT_BYTES, checkImport, pageImportRuns } from "~/modules/users/import.server";
@@ -20,8 +20,8 @@ export const loader = /* @__PURE__ */ protectedLoader("user:import", async ({ ct
   return json({
     officer,
     ownParticipant: ctx.actor.participantId,
-    participants: officer ? (await listParticipants(ctx)).map((p) => ({ id: p.id, nameEn: p.nameEn })) : [],
-    columns: IMPORT_COLUMNS.join(", "),
+    participants: officer ? (await listParticipants(ctx)).map((p) => ({ id: p.id, nameEn: p.nameEn, nameZh: p.nameZh })) : [],
+    columns: [...IMPORT_COLUMNS],
     info,
     runs: runs.map((r) => ({ ...r, createdAt: r.createdAt.toISOString(), appliedAt: r.appliedAt?.toISOString() ?? null })),
   });
@@ -39,7 +39,7 @@ export const action = /* @__PURE__ */ protectedAction("user:import", async ({ ct
 });
 
 export default function Imports() {
-  const { t, time } = useI18n();
+  const { t, time, locale } = useI18n();
   const data = useLoaderData<typeof loader>();
   const failure = asFailure(useActionData<typeof action>());
   const navigation = useNavigation();
@@ -48,7 +48,17 @@ export default function Imports() {
       <h1 id="imports-title">{t("imports.title")}</h1>
       <section className="panel">
         <p>{t("imports.intro")}</p>
-        <p className="muted">{t("imports.columns", { columns: data.columns })}</p>
+        <p className="muted">
+          {/* The column names are what the file's first line must say, so they are shown as code, as typed. */}
+          {t("imports.columns").split("{columns}").flatMap((part, i) =>
+            i === 0
+              ? [part]
+              : [
+                  ...data.columns.flatMap((c, j) => [j > 0 ? ", " : "", <code key={c}>{c}</code>]),
+                  part,
+                ],
+          )}
+        </p>
         <Form method="post" encType="multipart/form-data" className="stacked-form">
           <FormMessage failure={failure} />
           {data.officer ? (
@@ -57,7 +67,7 @@ export default function Imports() {
               <select id="import-participant" name="participantId">
                 {data.participants.map((p) => (
                   <option key={p.id} value={p.id}>
-                    {p.id} · {p.nameEn}
+                    {p.id} · {nameIn(locale, p)}
                   </option>
                 ))}
               </select>

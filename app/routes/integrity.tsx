@@ -3,6 +3,7 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { asFailure, FormMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
+import { counted } from "~/i18n/plural";
 import { createCheckpoint, sharedIntegrityReport } from "~/modules/audit/checkpoint.server";
 import { titled } from "~/lib/meta";
 
@@ -20,7 +21,7 @@ export const action = /* @__PURE__ */ protectedAction("audit:manage", async ({ c
 });
 
 export default function Integrity() {
-  const { t, time } = useI18n();
+  const { t, time, locale } = useI18n();
   const data = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const failure = asFailure(actionData);
@@ -30,7 +31,7 @@ export default function Integrity() {
       <h1 id="integrity-title">{t("integrity.title")}</h1>
       <p>{t("integrity.intro")}</p>
       <p role="status" className={broken ? "form-error" : "notice"}>
-        {broken ? t("integrity.broken", { count: broken }) : t("integrity.allIntact", { count: data.chains.length })}
+        {broken ? counted(t, locale, "integrity.broken", broken) : counted(t, locale, "integrity.allIntact", data.chains.length)}
       </p>
       <div className="table-wrap">
         <table>

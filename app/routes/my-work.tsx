@@ -2,7 +2,7 @@ import { json } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { protectedLoader } from "~/auth/guard.server";
 import { useI18n } from "~/i18n/use-i18n";
-import type { MessageKey } from "~/i18n/messages";
+import { nameIn, type MessageKey } from "~/i18n/messages";
 import { myWork } from "~/modules/onboarding/service.server";
 import { titled } from "~/lib/meta";
 import { Pager } from "~/components/data-table";
@@ -19,7 +19,7 @@ export const loader = /* @__PURE__ */ protectedLoader("case:complete", async ({ 
 });
 
 export default function MyWork() {
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
   const { items, info } = useLoaderData<typeof loader>();
   return (
     <section aria-labelledby="my-work-title">
@@ -44,7 +44,7 @@ export default function MyWork() {
                 <tr key={`${item.participantId}/${item.stepKey}`} className={item.overdue ? "overdue" : undefined}>
                   <td>{t(`myWork.reason.${item.reason}` as MessageKey)}</td>
                   <td>
-                    {item.participantId} · {item.participantName}
+                    {item.participantId} · {nameIn(locale, { nameEn: item.participantName, nameZh: item.participantNameZh })}
                   </td>
                   <td>
                     <Link to={`/participants/${item.participantId}/steps/${item.stepKey}`}>{t(item.titleKey)}</Link>

@@ -5,6 +5,7 @@ import { mayOn } from "~/modules/tenancy.server";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { ConfirmPanel } from "~/components/confirm";
 import { Timeline } from "~/components/timeline";
+import { frozenNamesOf, namesForEvents, referencesOf } from "~/modules/audit/names.server";
 import { localeOf } from "~/i18n/locale.server";
 import { validate } from "~/lib/validation";
 import { IntentForm } from "~/components/field";
@@ -70,16 +71,16 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
     timeline: timeline.events.map((e) => ({
       id: e.id,
       occurredAt: e.occurredAt.toISOString(),
+      actorUserId: e.actorUserId,
       actorName: e.actorName,
-      actorPersona: e.actorPersona,
       action: e.action,
-      entityType: e.entityType,
-      entityId: e.entityId,
+      refs: referencesOf(e),
+      frozen: frozenNamesOf(e),
       reason: e.reason,
       changes: e.changes,
     })),
     nextCursor: timeline.nextCursor,
-    userNames: timeline.userNames,
+    names: await namesForEvents(ctx, timeline.events),
   });
 });
 
@@ -169,7 +170,7 @@ export default function ParticipantCase() {
         ) : null}
         <dl className="facts">
           <dt>{t("participants.nameEn")}</dt>
-          <dd>{p.nameEn}</dd>
+          <dd lang="en">{p.nameEn}</dd>
           <dt>{t("participants.nameZh")}</dt>
           <dd lang="zh-HK">{p.nameZh}</dd>
           <dt>{t("participants.type")}</dt>
@@ -290,7 +291,7 @@ export default function ParticipantCase() {
 
       <section className="panel" aria-labelledby="timeline-title">
         <h2 id="timeline-title">{t("case.timeline")}</h2>
-        <Timeline events={data.timeline} userNames={data.userNames} olderHref={data.nextCursor ? `/participants/${p.id}?before=${encodeURIComponent(data.nextCursor)}` : null} />
+        <Timeline events={data.timeline} names={data.names} olderHref={data.nextCursor ? `/participants/${p.id}?before=${encodeURIComponent(data.nextCursor)}` : null} />
       </section>
     </>
   );

@@ -5,7 +5,7 @@ import { mayOn } from "~/modules/tenancy.server";
 import { TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
-import type { MessageKey } from "~/i18n/messages";
+import { nameIn, type MessageKey } from "~/i18n/messages";
 import { addStepEntry, getStep, transitionStep, updateStepPlan } from "~/modules/onboarding/service.server";
 import { titled } from "~/lib/meta";
 
@@ -15,7 +15,7 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
   const step = await getStep(ctx, params.participantId ?? "", params.stepKey ?? "");
   const r = step.row;
   return json({
-    participant: { id: step.participant.id, nameEn: step.participant.nameEn },
+    participant: { id: step.participant.id, nameEn: step.participant.nameEn, nameZh: step.participant.nameZh },
     step: {
       key: step.definition.key,
       titleKey: step.definition.titleKey,
@@ -95,7 +95,7 @@ export const action = /* @__PURE__ */ intentAction({
 });
 
 export default function StepPage() {
-  const { t, time } = useI18n();
+  const { t, time, locale } = useI18n();
   const data = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const failure = asFailure(actionData);
@@ -110,7 +110,7 @@ export default function StepPage() {
       </p>
       <section className="panel" aria-labelledby="step-title">
         <p className="muted">
-          {data.participant.id} · {data.participant.nameEn}
+          {data.participant.id} · {nameIn(locale, data.participant)}
         </p>
         <h1 id="step-title">
           {t(s.titleKey)} <span className={`badge state-${s.state}`}>{t(`stepState.${s.state}` as MessageKey)}</span>

@@ -6,6 +6,7 @@ import { protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { ParticipantFilters } from "~/components/participant-filters";
 import { useI18n } from "~/i18n/use-i18n";
+import { counted } from "~/i18n/plural";
 import type { MessageKey } from "~/i18n/messages";
 import { pageParticipants, PARTICIPANT_SORTS } from "~/modules/participants/service.server";
 import { Pager, SortHeader } from "~/components/data-table";
@@ -43,7 +44,7 @@ export const loader = /* @__PURE__ */ protectedLoader("participant:read", async 
 });
 
 export default function Participants() {
-  const { t, time } = useI18n();
+  const { t, time, locale, number } = useI18n();
   const data = useLoaderData<typeof loader>();
   const sort = { current: data.paging.sort, dir: data.paging.dir };
   return (
@@ -67,7 +68,7 @@ export default function Participants() {
       ) : (
         <div className="table-wrap">
           <table>
-            <caption className="visually-hidden">{t("participants.count", { count: data.info.total })}</caption>
+            <caption className="visually-hidden">{counted(t, locale, "participants.count", data.info.total, number)}</caption>
             <thead>
               <tr>
                 <SortHeader column="id" {...sort}>
@@ -94,7 +95,7 @@ export default function Participants() {
                   <td>
                     <Link to={`/participants/${p.id}`}>{p.id}</Link>
                   </td>
-                  <td>{p.nameEn}</td>
+                  <td lang="en">{p.nameEn}</td>
                   <td lang="zh-HK">{p.nameZh}</td>
                   <td>{t(`participantType.${p.type}` as MessageKey)}</td>
                   <td>

@@ -8,7 +8,7 @@ import { asFailure, FormMessage } from "~/components/form-feedback";
 import { IntentForm } from "~/components/field";
 import { useI18n } from "~/i18n/use-i18n";
 import { counted } from "~/i18n/plural";
-import type { MessageKey } from "~/i18n/messages";
+import { nameIn, type MessageKey } from "~/i18n/messages";
 import { closeCampaign, decideItem, getCampaign } from "~/modules/reviews/service.server";
 import { titled } from "~/lib/meta";
 
@@ -40,6 +40,7 @@ export const loader = /* @__PURE__ */ protectedLoader("review:read", async ({ ct
       userName: i.userName,
       userEmail: i.userEmail,
       roleName: i.roleName,
+      roleNameZh: i.roleNameZh,
       decision: i.decision,
       comment: i.comment,
       decidedByName: i.decidedByName,
@@ -133,7 +134,7 @@ export default function Campaign() {
                   <Link to={`/users/${i.userId}`}>{i.userName}</Link>
                   <p className="small muted">{i.userEmail}</p>
                 </td>
-                <td>{i.roleName}</td>
+                <td>{nameIn(locale, { nameEn: i.roleName, nameZh: i.roleNameZh })}</td>
                 <td>
                   {i.outcome ? (
                     <strong>{t(`reviews.outcome.${i.outcome}` as MessageKey)}</strong>

@@ -4,7 +4,8 @@ import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { IntentForm, TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
-import type { MessageKey } from "~/i18n/messages";
+import { nameIn, type MessageKey } from "~/i18n/messages";
+import { getCatalogue } from "~/modules/roles/catalogue.server";
 import { titled } from "~/lib/meta";
 import { FREEZE_EXCEPTION_KINDS, VERIFICATION_OUTCOMES } from "~/modules/rollouts/constants";
 import { confirmChecklist, confirmResult, recordResult, requestFreezeException, takeSnapshot } from "~/modules/rollouts/service.server";
@@ -18,6 +19,8 @@ export const loader = /* @__PURE__ */ protectedLoader("rollout:read", async ({ c
   return json({
     rollout: { id: p.rollout.id, name: p.rollout.name, cutoffAt: p.rollout.cutoffAt.toISOString(), checklist: p.rollout.checklist },
     participant: p.participant,
+    // The snapshot keeps role codes; the page names them.
+    roleNames: Object.fromEntries((await getCatalogue(ctx.db)).roles.map((r) => [r.code, { nameEn: r.nameEn, nameZh: r.nameZh }])),
     phase: p.phase,
     frozen: p.frozen,
     snapshot: s
@@ -133,9 +136,9 @@ export default function ParticipantRollout() {
                   {data.snapshot.users.map((u) => (
                     <tr key={u.id}>
                       <td>
-                        {u.displayName} &lt;{u.email}&gt; · {u.status}
+                        {u.displayName} &lt;{u.email}&gt; · {t(`userStatus.${u.status}` as MessageKey)}
                       </td>
-                      <td>{u.roles.join(", ")}</td>
+                      <td>{u.roles.map((code) => (data.roleNames[code] ? nameIn(locale, data.roleNames[code]) : code)).join(locale === "zh-HK" ? "、" : ", ")}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -155,7 +158,7 @@ export default function ParticipantRollout() {
                     {data.snapshot.clients.map((c) => (
                       <tr key={c.id}>
                         <td>
-                          {c.name} ({c.clientId}, {c.environment})
+                          {c.name} ({c.clientId}, {t(`credentials.env.${c.environment}` as MessageKey)})
                         </td>
                         <td>
                           {c.keys.map((k) => (

@@ -113,7 +113,7 @@ export default function Rollouts() {
                 <option value="">{t("rollout.filterAny")}</option>
                 {PARTICIPANT_TYPES.map((type) => (
                   <option key={type} value={type}>
-                    {type}
+                    {t(`participantType.${type}` as MessageKey)}
                   </option>
                 ))}
               </select>{" "}
@@ -122,7 +122,7 @@ export default function Rollouts() {
                 <option value="">{t("rollout.filterAny")}</option>
                 {PARTICIPANT_STATUSES.map((status) => (
                   <option key={status} value={status}>
-                    {status}
+                    {t(`participantStatus.${status}` as MessageKey)}
                   </option>
                 ))}
               </select>

@@ -7,7 +7,8 @@ import { LocaleField, TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import { localeOf } from "~/i18n/locale.server";
-import type { MessageKey } from "~/i18n/messages";
+import { nameIn, type MessageKey } from "~/i18n/messages";
+import { listServiceCatalogue } from "~/modules/participants/service.server";
 import type { Submission } from "~/lib/forms";
 import { validate } from "~/lib/validation";
 import { getCatalogue } from "~/modules/roles/catalogue.server";
@@ -24,6 +25,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
   const profile = await getUserProfile(ctx, params.userId ?? "");
   const { user } = profile;
   const catalogue = await getCatalogue(ctx.db);
+  const services = await listServiceCatalogue(ctx.db);
   const history = await supportHistory(ctx, user.id);
   return json({
     user: {
@@ -47,7 +49,8 @@ export const loader = /* @__PURE__ */ protectedLoader("user:read", async ({ ctx,
       roleCode: g.roleCode,
       roleNameEn: g.roleNameEn,
       roleNameZh: g.roleNameZh,
-      service: g.service,
+      // The OCP service the role gives access to, by name (the catalogue keeps its code).
+      service: services.find((s) => s.code === g.service) ?? null,
       state: g.state,
       source: g.source,
       requestedByName: g.requestedByName,
@@ -275,7 +278,7 @@ export default function UserPage() {
                     <td>
                       {locale === "zh-HK" ? g.roleNameZh : g.roleNameEn}
                       {g.state === "scheduled" ? <span className="badge"> {t("grantState.scheduled")}</span> : null}
-                      {g.service ? <p className="small muted">{g.service}</p> : null}
+                      {g.service ? <p className="small muted">{nameIn(locale, g.service)}</p> : null}
                       {g.sodJustification ? <p className="small warning-text">{t("users.sodWarning", { justification: g.sodJustification })}</p> : null}
                     </td>
                     <td>{g.requestedByName ?? "—"}</td>

@@ -5,6 +5,7 @@ import { mayOn } from "~/modules/tenancy.server";
 import { LocaleField, TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
+import { nameIn } from "~/i18n/messages";
 import { fieldList, fieldValue } from "~/lib/forms";
 import { getCatalogue } from "~/modules/roles/catalogue.server";
 import { listParticipants } from "~/modules/participants/service.server";
@@ -19,7 +20,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:create", async ({ ct
   return json({
     officer,
     ownParticipant: ctx.actor.participantId,
-    participants: officer ? (await listParticipants(ctx)).map((p) => ({ id: p.id, nameEn: p.nameEn })) : [],
+    participants: officer ? (await listParticipants(ctx)).map((p) => ({ id: p.id, nameEn: p.nameEn, nameZh: p.nameZh })) : [],
     roles: catalogue.roles
       .filter((r) => r.population === "participant" && r.active && (!officer || r.code === "da_maker" || r.code === "da_checker"))
       .map((r) => ({ code: r.code, nameEn: r.nameEn, nameZh: r.nameZh })),
@@ -57,7 +58,7 @@ export default function NewUser() {
             <select id="field-participantId" name="participantId" aria-describedby={err("participantId") ? "field-participantId-error" : undefined}>
               {data.participants.map((p) => (
                 <option key={p.id} value={p.id}>
-                  {p.id} · {p.nameEn}
+                  {p.id} · {nameIn(locale, p)}
                 </option>
               ))}
             </select>

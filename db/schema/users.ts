@@ -81,7 +81,19 @@ export interface ImportReportRow {
   outcome: "created" | "requested" | "granted" | "error" | "ok";
   userId?: string;
   roles?: string[];
-  errors?: { column: string; message: string }[];
+  errors?: ImportRowError[];
+}
+
+/**
+ * A problem of one line: the column, the message in English (the downloadable report, and reports written before
+ * the messages were translated) and, since issue 14, its catalogue key and parameters for the page in either
+ * language. Role codes in `params` (roleA, roleB, role) are shown as the roles' names.
+ */
+export interface ImportRowError {
+  column: string;
+  message: string;
+  messageKey?: string;
+  params?: Record<string, string | number>;
 }
 
 /** Helpdesk tickets by reference, so a user's support history can be listed; the actions are in the audit trail. */

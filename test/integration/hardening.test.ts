@@ -134,7 +134,7 @@ describeEachDatabase("hardening", { demo: true }, (use) => {
         expect(key.fieldErrors, `expiresOn ${bad}`).toMatchObject({ expiresOn: "access.error.date" });
       }
       const imported = await checkImport(maker, { participantId: "B01234", fileName: "dates.csv", text: "email,display_name,roles,valid_to\nfeb30@b.example,Feb Thirty,trade_info_viewer,2027-02-30\n" });
-      expect(imported.report[0]!.errors).toEqual([{ column: "valid_to", message: "is not a date (YYYY-MM-DD)" }]);
+      expect(imported.report[0]!.errors).toEqual([{ column: "valid_to", message: "is not a date (YYYY-MM-DD)", messageKey: "import.row.date" }]);
     });
 
     it("treats a \"valid to\" day as the whole of that Hong Kong day", async () => {

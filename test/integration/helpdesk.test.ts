@@ -172,7 +172,7 @@ describeEachDatabase("helpdesk actions", { demo: true }, (use) => {
     await performSupportAction(helpdesk, { userId: checkerId, action: "revoke_sessions", ticketRef: "INC-9", reason: "Laptop reported stolen." });
     expect(await db().select().from(sessions).where(eq(sessions.userId, checkerId))).toEqual([]);
     const events = await auditEventsSince(db(), before);
-    expect(events.map((e) => [e.action, e.ticketRef, e.onBehalfOfUserId, e.metadata])).toEqual([["auth.sessions.revoked", "INC-9", checkerId, { sessions: 2 }]]);
+    expect(events.map((e) => [e.action, e.ticketRef, e.onBehalfOfUserId, e.metadata])).toEqual([["auth.sessions.revoked", "INC-9", checkerId, expect.objectContaining({ sessions: 2 })]]);
 
     for (const client of browsers) {
       const next = await client.get("/requests");

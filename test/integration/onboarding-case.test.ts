@@ -184,10 +184,17 @@ describeEachDatabase("onboarding case", (use) => {
       // Nobody holds a role for the subscribed services yet.
       await advanceCase(use().db, id, actors, "users_and_roles", "in_progress");
       const error = await expectUnchanged(id, () => refusedWith(move(maker, id, "users_and_roles", "submit"), 400, "case.refused.checksFailing"));
-      expect(error.params).toEqual({ checks: "services_covered" });
+      expect(error.params).toEqual({ checks: "every subscribed service has a user", checksZh: "每項已訂閱的服務均有用戶" });
       const step = await getStep(maker, id, "users_and_roles");
       expect(step.checks).toEqual([
-        expect.objectContaining({ id: "services_covered", outcome: "fail", params: { services: "trade_info, reference_data" } }),
+        expect.objectContaining({
+          id: "services_covered",
+          outcome: "fail",
+          params: {
+            services: "Real-time trade information, Reference data (participant list, stock list, trading and settlement calendar, NCP/GCP mapping)",
+            servicesZh: "實時交易資料、參考數據（參與者名單、股份名單、交易及交收日曆、非結算參與者／全面結算參與者對應）",
+          },
+        }),
       ]);
 
       // Once the firm's users hold roles for every subscribed service, the check passes and the step goes in.
@@ -204,7 +211,7 @@ describeEachDatabase("onboarding case", (use) => {
       // Disable the checker: only the maker is left.
       await db.update(users).set({ status: "deactivated" }).where(eq(users.email, `checker@${id.toLowerCase()}.test`));
       const error = await expectUnchanged(id, () => refusedWith(move(olivia, id, "admin_nomination", "submit"), 400, "case.refused.checksFailing"));
-      expect(error.params).toEqual({ checks: "administrators_nominated" });
+      expect(error.params).toEqual({ checks: "administrators nominated", checksZh: "已提名管理員" });
     });
 
     it("refuses a return without a reason", async () => {
@@ -266,7 +273,7 @@ describeEachDatabase("onboarding case", (use) => {
       const auto = events.find((e) => e.action === "case.step.auto_completed")!;
       expect(auto).toMatchObject({ entityId: `${id}/admin_activation`, actorUserId: null, actorName: "system", actorPersona: "system" });
       expect(auto.changes).toMatchObject({ state: { before: "ready", after: "approved" } });
-      expect(auto.metadata).toEqual({ checks: [{ id: "administrators_activated", outcome: "pass" }] });
+      expect(auto.metadata).toMatchObject({ checks: [{ id: "administrators_activated", outcome: "pass" }] });
       expect(events.filter((e) => e.action === "case.step.unlocked").map((e) => e.entityId)).toEqual([
         `${id}/admin_activation`,
         `${id}/users_and_roles`,

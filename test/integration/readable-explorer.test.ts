@@ -1,6 +1,8 @@
 import { and, count, eq, gte, isNull, lte } from "drizzle-orm";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { auditEvents, users } from "../../db/schema";
+import { createUser, updateUser } from "../../app/modules/users/service.server";
+import { contextFor } from "../factories";
 import { describeEachDatabase } from "../support/databases";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
 import { createVerifiedSession } from "../support/sessions";
@@ -81,6 +83,21 @@ describeEachDatabase("the audit explorer, readable (issue 14)", { demo: true }, 
     const zh = visibleText(await page("compliance@hkex.demo", "action=role.grant.requested", "zh-HK"));
     expect(zh).toContain(`為${user}申請角色「${role.zh}」。`);
     expect(zh).not.toMatch(UUID);
+  });
+
+  it("keeps the names an event was written with: a renamed user's earlier events read with the name they had", async () => {
+    const { db } = use();
+    const maker = await contextFor(db, "maker@b01234.demo");
+    const created = await createUser(maker, { participantId: "B01234", email: "wendy.wong@harbourview.example", displayName: "Wendy Wong", roles: ["trade_info_viewer"] });
+    const [requested] = await db.select().from(auditEvents).where(and(eq(auditEvents.action, "role.grant.requested"), eq(auditEvents.entityId, created.requests[0]!)));
+    expect(requested!.metadata).toMatchObject({ names: { user: "Wendy Wong", role: { en: "Trade information viewer" }, participant: { en: "Harbour View Securities Clearing Limited" } } });
+
+    await updateUser(maker, { userId: created.user.id, version: created.user.version, displayName: "Wendy Lam" });
+    const en = visibleText(await page("compliance@hkex.demo", `user=${created.user.id}`));
+    expect(en).toContain("requested the role Trade information viewer for Wendy Wong.");
+    expect(en).toContain("Wendy Lam");
+    const zh = visibleText(await page("compliance@hkex.demo", `user=${created.user.id}`, "zh-HK"));
+    expect(zh).toContain("為Wendy Wong申請角色");
   });
 
   it("labels changed fields in words, names the people in them and shows their times in Hong Kong time", async () => {

@@ -28,11 +28,13 @@ function sessionCookieOf(response: Response) {
   return parseSetCookie(line);
 }
 
-/** The page as a reader gets it, without the per-request CSP nonce. */
+/** The page as a reader gets it, without the per-request CSP nonce and request id (the one its header carries). */
 async function pageText(response: Response): Promise<string> {
   const html = await response.text();
   const nonce = /nonce="([^"]+)"/.exec(html)?.[1];
-  return nonce ? html.replaceAll(nonce, "NONCE") : html;
+  const requestId = response.headers.get("x-request-id");
+  const plain = requestId ? html.replaceAll(requestId, "REQUEST-ID") : html;
+  return nonce ? plain.replaceAll(nonce, "NONCE") : plain;
 }
 
 describeEachDatabase("sign-in over HTTP", { demo: true }, (use) => {

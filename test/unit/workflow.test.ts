@@ -274,7 +274,7 @@ describe("refusals say why, in words a person understands", () => {
       move(snapshot, "users_and_roles", { action: "submit", ...participant(), checks: [check("services_covered", "fail")], evidenceCount: 1 }),
       "case.refused.checksFailing",
     );
-    expect(r.params).toEqual({ checks: "services_covered" });
+    expect(r.params).toEqual({ checks: "every subscribed service has a user", checksZh: "每項已訂閱的服務均有用戶" });
   });
 
   it("refuses to submit a step already submitted, and to approve one not submitted", () => {
@@ -320,7 +320,7 @@ describe("refusals say why, in words a person understands", () => {
       move(snapshot, "admin_activation", { action: "auto_complete", ...system, checks: [check("administrators_activated", "fail")] }),
       "case.refused.checksFailing",
     );
-    expect(failing.params).toEqual({ checks: "administrators_activated" });
+    expect(failing.params).toEqual({ checks: "administrators activated", checksZh: "管理員已啟用帳戶" });
     // A check an officer would judge by hand is not a pass: nobody is there to judge it.
     expectReadableRefusal(
       move(snapshot, "admin_activation", { action: "auto_complete", ...system, checks: [check("administrators_activated", "manual")] }),
@@ -331,13 +331,13 @@ describe("refusals say why, in words a person understands", () => {
   it("names the checks that have no result when asked to complete an automatic step without them", () => {
     const snapshot = caseAt("admin_activation", "ready");
     const missing = expectReadableRefusal(move(snapshot, "admin_activation", { action: "auto_complete", ...system, checks: [] }), "case.refused.checksFailing");
-    expect(missing.params).toEqual({ checks: "administrators_activated" });
+    expect(missing.params).toEqual({ checks: "administrators activated", checksZh: "管理員已啟用帳戶" });
     // A passing result for some other check does not complete this step.
     const other = expectReadableRefusal(
       move(snapshot, "admin_activation", { action: "auto_complete", ...system, checks: [check("services_covered", "pass")] }),
       "case.refused.checksFailing",
     );
-    expect(other.params).toEqual({ checks: "administrators_activated" });
+    expect(other.params).toEqual({ checks: "administrators activated", checksZh: "管理員已啟用帳戶" });
   });
 
   it("refuses to complete by itself a step that needs an officer", () => {

@@ -3,6 +3,7 @@ import type { DbOrTx } from "../../../db/client.server";
 import {
   apiClients,
   apiKeys,
+  ocpServices,
   participantContacts,
   participantServices,
   participants,
@@ -97,9 +98,15 @@ export const CHECKS: Record<CheckId, CheckFunction> = {
     const coveredSet = new Set(covered.map((c) => c.service));
     const missing = subscribed.map((s) => s.code).filter((c) => !coveredSet.has(c));
     if (subscribed.length === 0) return { outcome: "fail", messageKey: "check.services_covered.none" };
-    return missing.length === 0
-      ? { outcome: "pass", messageKey: "check.services_covered.pass" }
-      : { outcome: "fail", messageKey: "check.services_covered.fail", params: { services: missing.join(", ") } };
+    if (missing.length === 0) return { outcome: "pass", messageKey: "check.services_covered.pass" };
+    // The services by name, in each language ("{services}" reads "servicesZh" on a Chinese page).
+    const named = await db.select({ code: ocpServices.code, en: ocpServices.nameEn, zh: ocpServices.nameZh }).from(ocpServices).where(inArray(ocpServices.code, missing));
+    const nameOf = (code: string) => named.find((s) => s.code === code);
+    return {
+      outcome: "fail",
+      messageKey: "check.services_covered.fail",
+      params: { services: missing.map((c) => nameOf(c)?.en ?? c).join(", "), servicesZh: missing.map((c) => nameOf(c)?.zh ?? c).join("、") },
+    };
   },
 
   async test_credentials_issued(db, participantId, now) {

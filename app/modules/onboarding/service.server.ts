@@ -720,6 +720,7 @@ function boardWhere(ctx: ServiceContext, filters: BoardFilters) {
 export interface WorkItem {
   participantId: string;
   participantName: string;
+  participantNameZh: string;
   stepKey: string;
   titleKey: StepDefinition["titleKey"];
   state: OnboardingStep["state"];
@@ -744,7 +745,7 @@ export async function myWork(ctx: ServiceContext): Promise<WorkItem[]> {
   const rows = await ctx.db
     .select({
       step: { stepKey: onboardingSteps.stepKey, state: onboardingSteps.state, dueDate: onboardingSteps.dueDate, submittedBy: onboardingSteps.submittedBy },
-      participant: { id: participants.id, nameEn: participants.nameEn },
+      participant: { id: participants.id, nameEn: participants.nameEn, nameZh: participants.nameZh },
     })
     .from(onboardingSteps)
     .innerJoin(participants, eq(participants.id, onboardingSteps.participantId))
@@ -782,6 +783,7 @@ export async function myWork(ctx: ServiceContext): Promise<WorkItem[]> {
     items.push({
       participantId: participant.id,
       participantName: participant.nameEn,
+      participantNameZh: participant.nameZh,
       stepKey: step.stepKey,
       titleKey: def.titleKey,
       state: step.state,

@@ -1,7 +1,7 @@
 import { hongKongDay } from "~/lib/hong-kong-time";
 import type { ParticipantStatus } from "../../../db/schema/participants";
 import type { StepState } from "../../../db/schema/onboarding";
-import type { MessageKey } from "~/i18n/messages";
+import { translator, type MessageKey } from "~/i18n/messages";
 
 /**
  * The OCP Onboarding Guide as data (SPEC §3). Adding a step is one entry here (plus its two catalogue texts):
@@ -203,6 +203,13 @@ export type TransitionResult =
   | { ok: true; state: StepState; unlocked: string[] }
   | { ok: false; messageKey: MessageKey; params?: Record<string, string | number> };
 
+/** Checks named in plain words, in each language ("{checks}" reads "checksZh" on a Chinese page). */
+function checkNames(ids: readonly CheckId[]): { checks: string; checksZh: string } {
+  const en = translator("en");
+  const zh = translator("zh-HK");
+  return { checks: ids.map((id) => en(`check.name.${id}`)).join(", "), checksZh: ids.map((id) => zh(`check.name.${id}`)).join("、") };
+}
+
 function refuse(messageKey: MessageKey, params?: Record<string, string | number>): TransitionResult {
   return { ok: false, messageKey, params };
 }
@@ -255,7 +262,7 @@ export function transition(
       if (party !== step.completedBy) return refuse("case.refused.notYourStep");
       if (current.state === "submitted") return refuse("case.refused.alreadySubmitted");
       const failing = (request.checks ?? []).filter((c) => c.outcome === "fail");
-      if (failing.length > 0) return refuse("case.refused.checksFailing", { checks: failing.map((c) => c.id).join(", ") });
+      if (failing.length > 0) return refuse("case.refused.checksFailing", checkNames(failing.map((c) => c.id)));
       if (step.requiresEvidence && (request.evidenceCount ?? 0) === 0) return refuse("case.refused.evidenceRequired");
       return { ok: true, state: "submitted", unlocked: [] };
     }
@@ -281,7 +288,7 @@ export function transition(
       if (party !== "system") return refuse("case.refused.automatic");
       // Every one of the step's own checks must have a passing result; a missing result counts as not passing.
       const notPassing = step.checks.filter((id) => !(request.checks ?? []).some((c) => c.id === id && c.outcome === "pass"));
-      if (notPassing.length > 0) return refuse("case.refused.checksFailing", { checks: notPassing.join(", ") });
+      if (notPassing.length > 0) return refuse("case.refused.checksFailing", checkNames(notPassing));
       return { ok: true, state: "approved", unlocked: unlockedBy(stepKey, snapshot, workflow) };
     }
   }

@@ -198,6 +198,8 @@ export interface ExpiringItem {
   participantId: string | null;
   userName: string;
   what: string;
+  /** An API key's client environment, said in words by the report's table. */
+  environment?: string;
   expiresAt: Date;
 }
 
@@ -220,7 +222,7 @@ export async function expiringReport(ctx: ServiceContext, participantId?: string
     .where(and(eq(apiKeys.status, "active"), eq(apiClients.status, "active"), gt(apiKeys.expiresAt, now), lte(apiKeys.expiresAt, until), scoped ? eq(apiClients.participantId, scoped) : undefined));
   const items: ExpiringItem[] = [
     ...rows.map((r) => ({ kind: "grant" as const, ...r, expiresAt: r.expiresAt! })),
-    ...keys.map((k) => ({ kind: "api_key" as const, id: k.id, participantId: k.participantId, userName: k.userName, what: `${k.clientId} (${k.environment}) · ${k.kid.slice(0, 12)}…`, expiresAt: k.expiresAt })),
+    ...keys.map((k) => ({ kind: "api_key" as const, id: k.id, participantId: k.participantId, userName: k.userName, what: `${k.clientId} · ${k.kid.slice(0, 12)}…`, environment: k.environment, expiresAt: k.expiresAt })),
   ];
   return items.sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime());
 }

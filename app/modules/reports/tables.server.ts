@@ -1,6 +1,6 @@
 import { stringify } from "csv-stringify/sync";
 import { inArray } from "drizzle-orm";
-import { roles } from "../../../db/schema";
+import { roles, sodRules } from "../../../db/schema";
 import { parseInstant } from "~/lib/hong-kong-time";
 import { formatHongKongTime, isMessageKey, translator, type Locale, type MessageKey } from "~/i18n/messages";
 import type { ServiceContext } from "../context.server";
@@ -117,13 +117,23 @@ export async function reportTable(ctx: ServiceContext, q: ReportQuery, locale: L
       return {
         headers: headers(["users.participant", "users.displayName", "users.role", "reports.expires"]),
         linkColumn: 1,
-        rows: items.map((e) => ({ key: e.id, link: null, cells: [who(e.participantId), e.userName, role(e.what), time(e.expiresAt)] })),
+        rows: items.map((e) => ({
+          key: e.id,
+          link: null,
+          cells: [who(e.participantId), e.userName, e.environment ? `${e.what} (${word(`credentials.env.${e.environment}`, e.environment)})` : role(e.what), time(e.expiresAt)],
+        })),
       };
     }
     case "pending": {
       const items = await pendingTooLongReport(ctx, q.participantId);
       const role = await roleNames(items.filter((p) => p.kind === "grant_request").map((p) => p.what));
-      const what = (p: (typeof items)[number]) => (p.kind === "grant_request" ? role(p.what) : p.kind === "onboarding_step" ? word(`step.${p.what}.title`, p.what) : p.what);
+      // A waiver by the rule's own description, in the reader's language, not its id.
+      const waiverRules = items.some((p) => p.kind === "waiver") ? await ctx.db.select({ id: sodRules.id, en: sodRules.descriptionEn, zh: sodRules.descriptionZh }).from(sodRules) : [];
+      const rule = (id: string) => {
+        const found = waiverRules.find((r) => r.id === id);
+        return found ? (zh ? found.zh : found.en) : id;
+      };
+      const what = (p: (typeof items)[number]) => (p.kind === "grant_request" ? role(p.what) : p.kind === "onboarding_step" ? word(`step.${p.what}.title`, p.what) : rule(p.what));
       return {
         headers: headers(["users.participant", "catalogue.kind", "users.role", "reports.since"]),
         linkColumn: 1,

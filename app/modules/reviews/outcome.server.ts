@@ -14,7 +14,7 @@ export async function campaignOutcomeTable(ctx: ServiceContext, campaignId: stri
     i.participantId,
     i.userName,
     i.userEmail,
-    i.roleName,
+    locale === "zh-HK" ? i.roleNameZh : i.roleName,
     i.outcome ? t(`reviews.outcome.${i.outcome}` as MessageKey) : i.decision ? t(i.decision === "keep" ? "reviews.keep" : "reviews.revoke") : t("reviews.undecided"),
     i.decidedByName ?? "",
     i.decidedAt ? formatHongKongTime(i.decidedAt, locale) : "",

@@ -9,6 +9,7 @@ import { defineCommand, platformWide, type CommandContext } from "../command.ser
 import { SYSTEM_ACTOR, type ServiceContext } from "../context.server";
 import { REVOKE_CLIENT_EVENTS, revokeClientIn } from "../credentials/service.server";
 import { optionalText, requiredText } from "../participants/schemas";
+import { isMessageKey, translator, type Locale } from "~/i18n/messages";
 import { grantCountsNow } from "../roles/facts.server";
 import { revokeGrants } from "../roles/grants.server";
 import { FREEZE_GUARD_EVENTS } from "../rollouts/freeze.server";
@@ -142,7 +143,15 @@ export interface ItemView extends ReviewItem {
   userName: string;
   userEmail: string;
   roleName: string;
+  roleNameZh: string;
   decidedByName: string | null;
+}
+
+/** An API client under review, named in a language: its name, environment and client id. */
+function clientItem(locale: Locale, client: { name: string; environment: string; clientId: string }): string {
+  const t = translator(locale);
+  const env = `credentials.env.${client.environment}`;
+  return t("reviews.clientItem", { name: client.name, environment: isMessageKey(env) ? t(env) : client.environment, clientId: client.clientId });
 }
 
 export async function getCampaign(ctx: ServiceContext, campaignId: string): Promise<{ campaign: CampaignSummary; items: ItemView[] }> {
@@ -151,7 +160,7 @@ export async function getCampaign(ctx: ServiceContext, campaignId: string): Prom
   const [summary] = await summaries(ctx, [campaign]);
   if (!mayOn(ctx.actor, "review:read", null) && summary!.total === 0) throw notFound();
   const rows = await ctx.db
-    .select({ item: reviewItems, userName: users.displayName, userEmail: users.email, roleName: roles.nameEn, client: apiClients })
+    .select({ item: reviewItems, userName: users.displayName, userEmail: users.email, roleName: roles.nameEn, roleNameZh: roles.nameZh, client: apiClients })
     .from(reviewItems)
     .innerJoin(users, eq(users.id, reviewItems.userId))
     .leftJoin(roles, eq(roles.code, reviewItems.roleCode))
@@ -167,7 +176,8 @@ export async function getCampaign(ctx: ServiceContext, campaignId: string): Prom
       userName: r.userName,
       userEmail: r.userEmail,
       // An API client item names the client; its user is the client's owner.
-      roleName: r.client ? `API client ${r.client.name} (${r.client.environment}, ${r.client.clientId})` : (r.roleName ?? r.item.roleCode ?? ""),
+      roleName: r.client ? clientItem("en", r.client) : (r.roleName ?? r.item.roleCode ?? ""),
+      roleNameZh: r.client ? clientItem("zh-HK", r.client) : (r.roleNameZh ?? r.item.roleCode ?? ""),
       decidedByName: names.find((n) => n.id === r.item.decidedBy)?.name ?? null,
     })),
   };

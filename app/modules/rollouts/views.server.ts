@@ -20,6 +20,7 @@ import {
   type RolloutSnapshot,
 } from "../../../db/schema";
 import { notFound } from "~/lib/errors";
+import { isMessageKey, translator, type Locale } from "~/i18n/messages";
 import type { ServiceContext } from "../context.server";
 import { mayOn, sees, tenantOf } from "../tenancy.server";
 import { carryOverAt, parseSnapshot, sha256Hex } from "./carry-over.server";
@@ -42,6 +43,12 @@ import {
 import { milestonesOf } from "./service.server";
 
 /** The reads of the rollouts module: lists, the dashboard, a participant's page, the CSV exports, step 7's check. */
+
+/** An API environment's name in a language (the label of a client to verify). */
+function environmentIn(locale: Locale, environment: string): string {
+  const key = `credentials.env.${environment}`;
+  return isMessageKey(key) ? translator(locale)(key) : environment;
+}
 
 export interface RolloutSummary {
   id: string;
@@ -272,7 +279,7 @@ export async function getParticipantRollout(ctx: ServiceContext, rolloutId: stri
   const subjects: SubjectView[] = [
     ...services.map((s) => ({ subjectKind: "service" as const, subjectRef: s.code, label: s.nameEn, labelZh: s.nameZh, result: resultOf("service", s.code) })),
     ...(parsed?.users ?? []).filter((u) => u.status === "active").map((u) => ({ subjectKind: "login" as const, subjectRef: u.id, label: `${u.displayName} <${u.email}>`, labelZh: `${u.displayName} <${u.email}>`, result: resultOf("login", u.id) })),
-    ...(parsed?.apiClients ?? []).map((c) => ({ subjectKind: "api_client" as const, subjectRef: c.id, label: `${c.name} (${c.clientId}, ${c.environment})`, labelZh: `${c.name} (${c.clientId}, ${c.environment})`, result: resultOf("api_client", c.id) })),
+    ...(parsed?.apiClients ?? []).map((c) => ({ subjectKind: "api_client" as const, subjectRef: c.id, label: `${c.name} (${c.clientId}, ${environmentIn("en", c.environment)})`, labelZh: `${c.name}（${c.clientId}，${environmentIn("zh-HK", c.environment)}）`, result: resultOf("api_client", c.id) })),
   ];
   const exceptions = await ctx.db
     .select()

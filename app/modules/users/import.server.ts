@@ -4,7 +4,7 @@ import { stringify } from "csv-stringify/sync";
 import { count, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import type { Transaction } from "../../../db/client.server";
-import { importRuns, participants, roles, users, type ImportReportRow, type ImportRun } from "../../../db/schema";
+import { importRuns, participants, roles, users, type ImportReportRow, type ImportRowError, type ImportRun } from "../../../db/schema";
 import { AppError, notFound } from "~/lib/errors";
 import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import { defineCommand } from "../command.server";
@@ -31,7 +31,7 @@ export interface ParsedRow {
   validFrom: Date | null;
   validTo: Date | null;
   justification: string | null;
-  errors: { column: string; message: string }[];
+  errors: ImportRowError[];
 }
 
 export type ImportProgress = (phase: "checking" | "writing" | "done", done: number, total: number) => void;
@@ -77,22 +77,22 @@ export function parseImportFile(text: string): ParsedRow[] {
   const at = (record: string[], column: string) => (record[columns.indexOf(column)] ?? "").trim();
   return body.map((record, i) => {
     const errors: ParsedRow["errors"] = [];
-    if (record.length !== columns.length) errors.push({ column: "*", message: `has ${record.length} values; the header has ${columns.length} columns` });
+    if (record.length !== columns.length) errors.push({ column: "*", message: `has ${record.length} values; the header has ${columns.length} columns`, messageKey: "import.row.columnCount", params: { values: record.length, columns: columns.length } });
     const email = emailSchema.safeParse(at(record, "email"));
-    if (!email.success) errors.push({ column: "email", message: "is not an email address" });
+    if (!email.success) errors.push({ column: "email", message: "is not an email address", messageKey: "import.row.email" });
     const displayName = at(record, "display_name");
-    if (!displayName) errors.push({ column: "display_name", message: "is empty" });
-    else if (displayName.length > 200) errors.push({ column: "display_name", message: "is longer than 200 characters" });
+    if (!displayName) errors.push({ column: "display_name", message: "is empty", messageKey: "import.row.nameEmpty" });
+    else if (displayName.length > 200) errors.push({ column: "display_name", message: "is longer than 200 characters", messageKey: "import.row.nameLong" });
     const roleCodes = at(record, "roles")
       .split(/[;|]/)
       .map((r) => r.trim().toLowerCase())
       .filter(Boolean);
     const validFrom = parseDate(at(record, "valid_from"), "from");
     const validTo = parseDate(at(record, "valid_to"), "to");
-    if (validFrom === "invalid") errors.push({ column: "valid_from", message: "is not a date (YYYY-MM-DD)" });
-    if (validTo === "invalid") errors.push({ column: "valid_to", message: "is not a date (YYYY-MM-DD)" });
+    if (validFrom === "invalid") errors.push({ column: "valid_from", message: "is not a date (YYYY-MM-DD)", messageKey: "import.row.date" });
+    if (validTo === "invalid") errors.push({ column: "valid_to", message: "is not a date (YYYY-MM-DD)", messageKey: "import.row.date" });
     if (validFrom instanceof Date && validTo instanceof Date && validTo <= validFrom) {
-      errors.push({ column: "valid_to", message: "is not after valid_from" });
+      errors.push({ column: "valid_to", message: "is not after valid_from", messageKey: "import.row.dateOrder" });
     }
     return {
       // Line numbers as a spreadsheet shows them: the header is line 1.
@@ -133,18 +133,18 @@ async function checkRows(tx: Transaction, actor: Actor, participantId: string, r
   }
   rows.forEach((row, index) => {
     if (index % 1000 === 0) progress?.("checking", index, rows.length);
-    if (taken.has(row.email)) row.errors.push({ column: "email", message: "is already a login name (login names are never reused)" });
+    if (taken.has(row.email)) row.errors.push({ column: "email", message: "is already a login name (login names are never reused)", messageKey: "import.row.emailTaken" });
     const first = seen.get(row.email);
-    if (first !== undefined) row.errors.push({ column: "email", message: `repeats line ${first}` });
+    if (first !== undefined) row.errors.push({ column: "email", message: `repeats line ${first}`, messageKey: "import.row.emailRepeated", params: { line: first } });
     else seen.set(row.email, row.line);
     for (const code of row.roles) {
       const role = catalogue.find((r) => r.code === code);
       if (!role || !role.active || role.population !== "participant") {
-        row.errors.push({ column: "roles", message: `"${code}" is not a participant role in the catalogue` });
+        row.errors.push({ column: "roles", message: `"${code}" is not a participant role in the catalogue`, messageKey: "import.row.roleUnknown", params: { typed: code } });
       } else if (officer && !directGrants) {
-        row.errors.push({ column: "roles", message: "an officer may grant roles only to a participant's first administrators" });
+        row.errors.push({ column: "roles", message: "an officer may grant roles only to a participant's first administrators", messageKey: "import.row.officerFirstOnly" });
       } else if (officer && !(ADMINISTRATOR_ROLES as readonly string[]).includes(code)) {
-        row.errors.push({ column: "roles", message: `an officer may grant only DA roles, not "${code}"` });
+        row.errors.push({ column: "roles", message: `an officer may grant only DA roles, not "${code}"`, messageKey: "import.row.officerDaOnly", params: { role: code } });
       }
     }
   });
@@ -157,10 +157,10 @@ async function checkRows(tx: Transaction, actor: Actor, participantId: string, r
     if (!problem) return;
     if (problem.kind === "justificationRequired") {
       if (!row.errors.some((e) => e.column === "justification")) {
-        row.errors.push({ column: "justification", message: `is required: ${problem.rule.roleA} with ${problem.rule.roleB} needs a written justification` });
+        row.errors.push({ column: "justification", message: `is required: ${problem.rule.roleA} with ${problem.rule.roleB} needs a written justification`, messageKey: "access.sod.justificationRequired", params: { roleA: problem.rule.roleA, roleB: problem.rule.roleB } });
       }
     } else {
-      row.errors.push({ column: "roles", message: `${problem.rule.roleA} and ${problem.rule.roleB} may not be held together (rule ${problem.rule.id})` });
+      row.errors.push({ column: "roles", message: `${problem.rule.roleA} and ${problem.rule.roleB} may not be held together`, messageKey: problem.kind === "waiverMissing" ? "access.sod.waiverRequired" : "access.sod.blocked", params: { roleA: problem.rule.roleA, roleB: problem.rule.roleB } });
     }
   });
   return { participantId, directGrants, rows };
@@ -337,3 +337,4 @@ export function importReportCsv(run: ImportRun): string {
     { header: true, columns: ["line", "email", "outcome", "roles", "user_id", "errors"], cast: { string: (v) => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v) } },
   );
 }
+export type { ImportRowError };
