@@ -1269,6 +1269,8 @@ export const en = {
   "explorer.value.revoked": "Revoked",
   "explorer.value.expired": "Expired",
   "explorer.value.invited": "Invited",
+  "explorer.value.en": "English",
+  "explorer.value.zh-HK": "Traditional Chinese",
   "explorer.value.locked": "Locked",
   "explorer.value.suspended": "Suspended",
   "explorer.value.deactivated": "Deactivated",

@@ -1271,6 +1271,8 @@ export const zhHK: Record<MessageKey, string> = {
   "explorer.value.revoked": "已撤銷",
   "explorer.value.expired": "已過期",
   "explorer.value.invited": "已邀請",
+  "explorer.value.en": "英文",
+  "explorer.value.zh-HK": "繁體中文",
   "explorer.value.locked": "已鎖定",
   "explorer.value.suspended": "已暫停",
   "explorer.value.deactivated": "已停用",
