@@ -94,12 +94,13 @@ export function ColumnChart({
 }
 
 /** Horizontal bars for categories (steps, statuses), the figure written beside each bar. */
-export function BarList({ bars, title, valueLabel, highlightLabel, id, captionHidden = false }: { bars: Bar[]; title: string; valueLabel: string; highlightLabel?: string; id: string; captionHidden?: boolean }) {
+export function BarList({ bars, title, valueLabel, highlightLabel, id, captionHidden = false, width = 720 }: { bars: Bar[]; title: string; valueLabel: string; highlightLabel?: string; id: string; captionHidden?: boolean; width?: number }) {
   const { number } = useI18n();
-  const width = 720;
+  // A narrow chart (a dashboard card a third of the page wide) draws in fewer units, so its text stays readable when scaled.
+  const narrow = width < 600;
   const rowHeight = 26;
-  const labelWidth = 230;
-  const valueWidth = 110;
+  const labelWidth = narrow ? Math.round(width * 0.52) : 230;
+  const valueWidth = narrow ? 40 : 110;
   const height = Math.max(rowHeight, bars.length * rowHeight);
   const max = Math.max(1, ...bars.map((b) => b.value));
   const scale = (v: number) => ((width - labelWidth - valueWidth) * v) / max;

@@ -893,7 +893,8 @@ export const en = {
   "pipeline.allSteps": "All steps",
   "pipeline.overdueOnly": "Overdue only",
   "pipeline.allDue": "Overdue or not",
-  "home.approvalsWaiting": "{count} decisions wait for you in Approvals.",
+  "home.approvalsWaiting.one": "{count} decision waits for you in Approvals.",
+  "home.approvalsWaiting.other": "{count} decisions wait for you in Approvals.",
   // Rollouts (issue 12, SPEC §7): the HKATS/DCASS rollout practice. Keep this block together, at the end.
   "nav.rollouts": "Rollouts",
   "rollout.title": "Rollouts",

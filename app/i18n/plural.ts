@@ -1,7 +1,7 @@
 import type { Locale, MessageKey, Translate } from "./messages";
 
 /** Counts that take a plural: each has a `.one` and an `.other` message in both catalogues. */
-export type CountedKey = "export.rows" | "export.events" | "participants.count" | "home.openWork" | "form.checkFields" | "integrity.allIntact" | "integrity.broken";
+export type CountedKey = "export.rows" | "export.events" | "participants.count" | "home.openWork" | "home.approvalsWaiting" | "form.checkFields" | "integrity.allIntact" | "integrity.broken";
 
 const RULES = { en: new Intl.PluralRules("en"), "zh-HK": new Intl.PluralRules("zh-HK") } as const;
 

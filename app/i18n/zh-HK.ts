@@ -895,7 +895,8 @@ export const zhHK: Record<MessageKey, string> = {
   "pipeline.allSteps": "所有步驟",
   "pipeline.overdueOnly": "只顯示已逾期",
   "pipeline.allDue": "顯示全部",
-  "home.approvalsWaiting": "審批中有 {count} 項決定等候你處理。",
+  "home.approvalsWaiting.one": "審批中有 {count} 項決定等候你處理。",
+  "home.approvalsWaiting.other": "審批中有 {count} 項決定等候你處理。",
   // Rollouts (issue 12, SPEC §7): the HKATS/DCASS rollout practice. Keep this block together, at the end.
   "nav.rollouts": "推出",
   "rollout.title": "推出",

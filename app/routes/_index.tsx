@@ -84,6 +84,7 @@ function Dashboard() {
         <BarList
           captionHidden
           id="approvals-chart"
+          width={400}
           title={t("dash.approvals")}
           valueLabel={t("dash.waiting")}
           bars={[
@@ -143,6 +144,7 @@ function Dashboard() {
         <BarList
           captionHidden
           id="users-chart"
+          width={400}
           title={t("dash.users")}
           valueLabel={t("dash.userCount")}
           bars={data.statuses.map((s) => ({ key: s.status, label: t(`userStatus.${s.status}` as MessageKey), value: s.users, href: `/users?status=${s.status}` }))}
@@ -222,7 +224,7 @@ export default function Home() {
         ) : null}
         {data.approvals > 0 ? (
           <p className="notice-box">
-            <Link to="/requests">{t("home.approvalsWaiting", { count: number(data.approvals) })}</Link>
+            <Link to="/requests">{counted(t, locale, "home.approvalsWaiting", data.approvals, number)}</Link>
           </p>
         ) : null}
       </section>
