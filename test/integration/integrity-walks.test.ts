@@ -166,6 +166,22 @@ describeEachDatabase("integrity walks", { compatibility: true }, (use) => {
     for (let i = 1; i < walks.length; i++) expect(walks[i]!.startedAt.getTime()).toBeGreaterThanOrEqual(walks[i - 1]!.finishedAt!.getTime());
   });
 
+  it("closes a walk whose process stopped (unfinished after an hour) when the next one starts", async () => {
+    const { db } = use();
+    const stuck = "00000000-0000-4000-8000-00000000dead";
+    await db.insert(auditIntegrityWalks).values({ id: stuck, startedAt: new Date(Date.now() - 2 * 3600_000), startedVia: "job" });
+    expect(await pageText(client)).toMatch(/A verification started .+ by the hourly job is running\./);
+    const mark = await lastAuditId(db);
+    const res = await client.post("/integrity", { intent: "verify" });
+    expect(res.status).toBe(200);
+    const [closed] = await db.select().from(auditIntegrityWalks).where(eq(auditIntegrityWalks.id, stuck));
+    expect(closed).toMatchObject({ ok: false, failure: expect.stringContaining("abandoned") });
+    expect(closed!.finishedAt).not.toBeNull();
+    expect((await auditEventsSince(db, mark)).map((e) => [e.action, e.entityId])).toContainEqual(["audit.integrity.walk.abandoned", stuck]);
+    await finished(db, (await latestWalk(db)).id);
+    expect(await pageText(client)).toContain("Did not finish");
+  });
+
   it("keeps a finished walk as it is, in the database itself", async () => {
     const { db } = use();
     const walk = await latestWalk(db);
