@@ -6,7 +6,7 @@ export async function jobsCommand(): Promise<number> {
   const config = configOrExit();
   const logger = createLogger(config);
   const handle = await openMigratedDatabase(config, logger);
-  const result = await runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom, baseUrl: config.appOrigin ?? `http://localhost:${config.port}` });
+  const result = await runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom, baseUrl: config.appOrigin ?? `http://localhost:${config.port}`, auditCheckpointKey: config.auditCheckpointKey });
   await handle.close();
   console.log(`Jobs done: ${result.campaignsClosed} access review(s) closed, ${result.expiryNotices} key expiry notice(s), ${result.rolloutSnapshots} rollout snapshot(s), ${result.mailsSent} mail(s) sent.`);
   return 0;

@@ -40,7 +40,7 @@ export async function serve(build: ServerBuild): Promise<void> {
   const jobsTimer =
     config.jobsIntervalSeconds > 0
       ? setInterval(() => {
-          runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom, baseUrl }).catch((error: unknown) => logger.error({ err: error }, "jobs failed"));
+          runJobs(handle.db, logger, { smtpUrl: config.smtpUrl ?? undefined, mailFrom: config.mailFrom, baseUrl, auditCheckpointKey: config.auditCheckpointKey }).catch((error: unknown) => logger.error({ err: error }, "jobs failed"));
         }, config.jobsIntervalSeconds * 1000)
       : null;
   jobsTimer?.unref();

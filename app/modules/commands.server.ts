@@ -6,6 +6,7 @@ import "~/auth/second-factor.server";
 import "~/auth/session.server";
 import "~/auth/sign-in.server";
 import "./audit/checkpoint.server";
+import "./audit/walks.server";
 import "./audit/explorer.server";
 import "./certification/service.server";
 import "./certification/simulator.server";

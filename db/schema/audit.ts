@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { users } from "./users";
 
 /** The audit module's tables (app/modules/audit): the hash-chained trail and its signed checkpoints (SPEC §8). Only that module writes them (eslint: local/module-owns-tables). */
@@ -69,3 +69,52 @@ export const auditCheckpoints = pgTable("audit_checkpoints", {
 });
 
 export type AuditCheckpoint = typeof auditCheckpoints.$inferSelect;
+
+/** What one chain walk found about one chain (verifyAuditChains' ChainReport), as a walk keeps it. */
+export interface StoredChainReport {
+  chainKey: string;
+  events: number;
+  ok: boolean;
+  firstBreak?: { seq: number; eventId: number | null; problem: string };
+}
+
+/** What a walk found about the latest signed checkpoint (verifyCheckpoint's CheckpointReport), null without one. */
+export interface StoredCheckpointReport {
+  checkpointId: string | null;
+  createdAt: string | null;
+  signatureValid: boolean;
+  problems: { chainKey: string; seq: number; problem: string }[];
+}
+
+/**
+ * Every integrity walk of the audit chains (issue 16): the Integrity page shows the latest finished one instead of
+ * walking on every view. A row is written when a walk starts and completed once when it ends; a trigger refuses any
+ * change to a finished walk and every DELETE. At most one walk runs at a time (the partial unique index).
+ */
+export const auditIntegrityWalks = pgTable(
+  "audit_integrity_walks",
+  {
+    id: text("id").primaryKey(),
+    startedAt: timestamp("started_at", { withTimezone: true, precision: 3 }).notNull(),
+    finishedAt: timestamp("finished_at", { withTimezone: true, precision: 3 }),
+    /** "person" (Verify now), "job" (the scheduled walk) or "cli" (npm run audit:verify). */
+    startedVia: text("started_via").$type<"person" | "job" | "cli">().notNull(),
+    startedBy: text("started_by").references(() => users.id),
+    startedByName: text("started_by_name"),
+    chains: bigint("chains", { mode: "number" }),
+    events: bigint("events", { mode: "number" }),
+    /** Null while running; false when a chain or the checkpoint does not verify, or the walk failed. */
+    ok: boolean("ok"),
+    /** Every chain's report (a few hundred small objects), for the page's table and the first broken event. */
+    chainReports: jsonb("chain_reports").$type<StoredChainReport[]>(),
+    checkpoint: jsonb("checkpoint").$type<StoredCheckpointReport>(),
+    /** Why the walk ended without a report (an error, or abandoned by a process that stopped). */
+    failure: text("failure"),
+  },
+  (t) => [
+    uniqueIndex("audit_integrity_walks_one_running").on(sql`(true)`).where(sql`${t.finishedAt} is null`),
+    index("audit_integrity_walks_started_idx").on(t.startedAt.desc()),
+  ],
+);
+
+export type AuditIntegrityWalk = typeof auditIntegrityWalks.$inferSelect;

@@ -144,8 +144,24 @@ async function rolloutOfB(w: World, phase: "verification" | "stabilisation" = "v
   return rollout.id;
 }
 
+/** One integrity walk runs at a time: a fixture that starts one first finishes any still running. */
+async function noWalkRunning(w: World): Promise<void> {
+  for (const r of rowsOf<{ id: string }>(await w.db.execute(sql`select id from audit_integrity_walks where finished_at is null`))) {
+    await run("audit.finishIntegrityWalk", w.system, { walkId: r.id, chains: null, checkpoint: null, failure: "closed by the test" });
+  }
+}
+
 const FIXTURES: Record<string, Fixture> = {
   "audit.createCheckpoint": async (w) => ({ ctx: await w.as("compliance@hkex.demo"), input: { key: DEMO_CHECKPOINT_KEY } }),
+  "audit.startIntegrityWalk": async (w) => {
+    await noWalkRunning(w);
+    return { ctx: await w.as("compliance@hkex.demo"), input: { via: "person" } };
+  },
+  "audit.finishIntegrityWalk": async (w) => {
+    await noWalkRunning(w);
+    const walk = (await run("audit.startIntegrityWalk", w.system, { via: "job" })) as { id: string };
+    return { ctx: w.system, input: { walkId: walk.id, chains: [{ chainKey: "platform", events: 1, ok: true }], checkpoint: null, failure: null } };
+  },
   "audit.recordExport": async (w) => ({ ctx: await w.as("checker@b01234.demo"), input: { format: "csv", filters: {} } }),
   "auth.endSession": async (w) => {
     const { sessionId, email } = await signedInPassword(w);

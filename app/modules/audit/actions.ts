@@ -91,7 +91,7 @@ export const AUDIT_ACTIONS = {
     "review.item.flagged",
     "review.item.already_ended",
   ],
-  audit: ["audit.exported", "audit.checkpoint.created"],
+  audit: ["audit.exported", "audit.checkpoint.created", "audit.integrity.walk.started", "audit.integrity.walk.finished", "audit.integrity.walk.abandoned"],
   rollout: [
     "rollout.created",
     "rollout.milestone.moved",

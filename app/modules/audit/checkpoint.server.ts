@@ -122,21 +122,3 @@ export async function integrityReport(db: Database, key: string | null): Promise
   const ok = chains.every((c) => c.ok) && (!checkpoint || (checkpoint.signatureValid && checkpoint.problems.length === 0));
   return { chains, checkpoint, ok };
 }
-
-const running = new WeakMap<Database, Map<string, Promise<IntegrityReport>>>();
-
-/**
- * integrityReport for the Integrity page: a view that arrives while a walk of the same database is running shares
- * that walk's report instead of starting another (issue 16: at 1.5M events a walk takes seconds, and a page
- * reloaded or opened by several reviewers would otherwise run one walk each at once). A shared report covers the
- * events as they were when that walk started, seconds earlier; a view after it finishes walks again.
- */
-export function sharedIntegrityReport(db: Database, key: string | null): Promise<IntegrityReport> {
-  let byKey = running.get(db);
-  if (!byKey) running.set(db, (byKey = new Map()));
-  const inFlight = byKey.get(key ?? "");
-  if (inFlight) return inFlight;
-  const report = integrityReport(db, key).finally(() => byKey.delete(key ?? ""));
-  byKey.set(key ?? "", report);
-  return report;
-}

@@ -53,7 +53,7 @@ export type IntegrityStatus = { state: "none" } | { state: "ok" | "broken"; chec
 
 /**
  * The latest signed checkpoint, checked against the chains (cheap: it reads the checkpointed heads, not every
- * event); the integrity page walks every chain in full.
+ * event); the integrity page shows the latest recorded walk of every chain (app/modules/audit/walks.server.ts).
  */
 export async function integrityStatus(ctx: ServiceContext, key: string | null): Promise<IntegrityStatus | null> {
   if (!mayOn(ctx.actor, "audit:manage", null)) return null;
