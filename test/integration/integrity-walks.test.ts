@@ -134,7 +134,7 @@ describeEachDatabase("integrity walks", { compatibility: true }, (use) => {
     ]);
 
     const after = await pageText(client);
-    expect(after).toContain("1 chains are broken.");
+    expect(after).toContain("1 chain is broken.");
     expect(after).toContain("Broken at event #2: content does not match its hash: the event was altered");
     expect(after).toContain("started by Walk Reviewer");
     expect(after).toContain("Recent verifications");
