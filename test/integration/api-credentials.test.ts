@@ -634,7 +634,7 @@ describeEachDatabase("API credentials", { demo: true }, (use) => {
     }
     // One audit event per notice sent, by the system, naming the thresholds and how many were mailed.
     const events = (await db.select().from(auditEvents).where(and(eq(auditEvents.action, "credential.key.expiry_notice"), eq(auditEvents.entityId, client.id))).orderBy(asc(auditEvents.id))).map((e) => e.metadata);
-    expect(events).toEqual([
+    expect(events).toMatchObject([
       { kid: key.kid, days: expect.any(Number), recipients: 2, thresholds: [30] },
       { kid: key.kid, days: 7, recipients: 2, thresholds: [7] },
       { kid: key.kid, days: 1, recipients: 2, thresholds: [1] },

@@ -14,7 +14,7 @@ describeEachDatabase("Login Management over HTTP", { demo: true }, (use) => {
   const db = () => use().db;
   const clients = new Map<string, HttpClient>();
   const userId = async (email: string) => (await db().select().from(users).where(eq(users.email, email)))[0]!.id;
-  const withoutNonce = (html: string) => html.replace(/nonce="[^"]*"|nonce-[^']*'|"cspNonce":"[^"]*"/g, "");
+  const withoutNonce = (html: string) => html.replace(/nonce="[^"]*"|nonce-[^']*'|"cspNonce":"[^"]*"|"requestId":"[^"]*"/g, "");
 
   beforeAll(async () => {
     server = await startServer(db());

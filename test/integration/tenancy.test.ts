@@ -31,7 +31,7 @@ describeEachDatabase("tenancy over HTTP", { demo: true }, (use) => {
     expect(res.status).toBe(200);
     return (await res.json()) as ActivityData;
   }
-  const withoutNonce = (html: string) => html.replace(/nonce="[^"]*"|nonce-[^']*'|"cspNonce":"[^"]*"/g, "");
+  const withoutNonce = (html: string) => html.replace(/nonce="[^"]*"|nonce-[^']*'|"cspNonce":"[^"]*"|"requestId":"[^"]*"/g, "");
 
   it("answers 404 when a participant administrator asks for another participant, as for one that does not exist", async () => {
     const maker = await as("maker@b01234.demo");
