@@ -4,6 +4,7 @@ import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { IntentForm, TextField, useEchoedValue } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
+import type { Submission } from "~/lib/forms";
 import { titled } from "~/lib/meta";
 import { addCatalogueCase, changeCatalogueCase, listCatalogue, retireCatalogueCase } from "~/modules/certification/service.server";
 
@@ -19,16 +20,18 @@ export const loader = /* @__PURE__ */ protectedLoader("certification:read", asyn
   });
 });
 
+/** What the add and change forms share: a case's text in both languages and whether it is mandatory. */
+function caseTextOf(form: Submission) {
+  const text = (name: string) => form.value(name) ?? "";
+  return { titleEn: text("titleEn"), titleZh: text("titleZh"), steps: text("steps"), expectedResult: text("expectedResult"), mandatory: text("mandatory") };
+}
+
 export const action = /* @__PURE__ */ intentAction({
   add: /* @__PURE__ */ intent(addCatalogueCase, async ({ ctx, form }) => {
     const added = await addCatalogueCase(ctx, {
       code: form.value("code") ?? "",
       serviceCode: form.value("serviceCode") ?? "",
-      titleEn: form.value("titleEn") ?? "",
-      titleZh: form.value("titleZh") ?? "",
-      steps: form.value("steps") ?? "",
-      expectedResult: form.value("expectedResult") ?? "",
-      mandatory: form.value("mandatory") ?? "",
+      ...caseTextOf(form),
     });
     return json({ ok: true as const, intent: "add", catalogueVersion: added.catalogueVersion });
   }),
@@ -36,11 +39,7 @@ export const action = /* @__PURE__ */ intentAction({
     const changed = await changeCatalogueCase(ctx, {
       code: form.value("caseCode") ?? "",
       catalogueVersion: form.value("catalogueVersion") ?? "",
-      titleEn: form.value("titleEn") ?? "",
-      titleZh: form.value("titleZh") ?? "",
-      steps: form.value("steps") ?? "",
-      expectedResult: form.value("expectedResult") ?? "",
-      mandatory: form.value("mandatory") ?? "",
+      ...caseTextOf(form),
     });
     return json({ ok: true as const, intent: "change", catalogueVersion: changed.catalogueVersion });
   }),
