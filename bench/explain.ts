@@ -36,7 +36,10 @@ for (const r of await planner<{ relname: string; rows: number }[]>`
   sizes.set(r.relname, Number(r.rows));
 
 const server = await startBuiltConsole(db);
-const jobs = await mainPages(db, server.base, process.env.BENCH_ONLY?.split(","));
+// BENCH_PATHS=/users,/activity: only these pages (of the personas chosen); BENCH_EVERY=1 prints every read over
+// BENCH_SLOW_MS, not only each page's slowest.
+const PATHS = process.env.BENCH_PATHS?.split(",");
+const jobs = (await mainPages(db, server.base, process.env.BENCH_ONLY?.split(","))).filter((j) => !PATHS || PATHS.includes(j.path));
 
 interface PlanNode {
   "Node Type": string;
@@ -79,6 +82,7 @@ for (const job of jobs) {
     const took = result["Execution Time"] ?? 0;
     dbMs += took;
     if (took > slowest.ms) slowest = { ms: took, query: q.query };
+    if (process.env.BENCH_EVERY && took > SLOW_MS) console.log(`  ${job.persona} ${job.path} ${took.toFixed(1)} ms: ${q.query.replace(/\s+/g, " ").slice(0, 600)} ${JSON.stringify(q.parameters).slice(0, 200)}`);
     for (const node of scans(plan)) {
       const rel = node["Relation Name"]!;
       if (node["Node Type"] === "Seq Scan" && (sizes.get(rel) ?? 0) >= BIG) {

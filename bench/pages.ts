@@ -15,6 +15,7 @@
  *   BENCH_KEEP_DATABASE=1 npx tsx bench/pages.ts             # … and keeps it; then reuse it with
  *   BENCH_LARGE_URL=postgres://postgres@127.0.0.1:5432/ocp_bench_… npx tsx bench/pages.ts
  *   BENCH_SECONDS=3 BENCH_ONLY=officer,compliance …          # shorter, or only some personas
+ *   BENCH_PATHS=/users,/activity: only these pages; BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server
  *   BENCH_ONCE=/integrity,…: pages timed by one request alone instead of driven under load (none by default)
  */
 import { spawn } from "node:child_process";
@@ -50,7 +51,9 @@ const port = await new Promise<number>((resolve, reject) => {
   });
 });
 const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "warn", JOBS_INTERVAL_SECONDS: "0", COOKIE_SECURE: "0", NODE_ENV: "production", DEMO_MODE: "1" };
-const server = spawn(process.execPath, ["bin/console.mjs", "serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
+// BENCH_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+const server = spawn(process.execPath, [...nodeArgs, "bin/console.mjs", "serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
 for (let i = 0; ; i++) {
   if (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)) break;
   if (i > 600) throw new Error("the console did not become ready");
@@ -109,7 +112,9 @@ async function drive(path: string, cookie: string): Promise<Result> {
   return { rps: times.length / elapsed, p50: percentile(times, 50), p99: percentile(times, 99), errors, alone: percentile(alone, 50) };
 }
 
-const jobs = await mainPages(db, `http://127.0.0.1:${port}`, ONLY);
+// BENCH_PATHS=/users,/activity: only these pages (of the personas chosen), e.g. to profile a few.
+const PATHS = process.env.BENCH_PATHS?.split(",");
+const jobs = (await mainPages(db, `http://127.0.0.1:${port}`, ONLY)).filter((j) => !PATHS || PATHS.includes(j.path));
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(", ");
 console.log(`\n${new Date().toISOString()}, load average ${load()}; ${jobs.length} pages, ${CONNECTIONS} connections, ${SECONDS} s each`);

@@ -725,6 +725,7 @@ export const en = {
   "credentials.approve": "Approve",
   "credentials.reject": "Reject",
   "credentials.jwks": "JWKS for {environment}",
+  "picker.emailHint": "This participant has too many users to list here: type the user's email address.",
   "credentials.ownerHint": "A user of this participant who answers for the client.",
   "jwt.format.encrypted": "This is an encrypted token (JWE): the gateway expects a signed JWT (JWS).",
   "jwt.format.invalid": "This is not a JWT: it must be three base64url parts separated by dots.",

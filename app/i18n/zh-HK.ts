@@ -727,6 +727,7 @@ export const zhHK: Record<MessageKey, string> = {
   "credentials.approve": "批核",
   "credentials.reject": "拒絕",
   "credentials.jwks": "{environment} 的 JWKS",
+  "picker.emailHint": "此參與者的用戶太多，無法在此逐一列出：請輸入該用戶的電郵地址。",
   "credentials.ownerHint": "為此用戶端負責的參與者用戶。",
   "jwt.format.encrypted": "這是加密權杖（JWE）：閘道要求已簽署的 JWT（JWS）。",
   "jwt.format.invalid": "這不是 JWT：須為以點分隔的三段 base64url 內容。",

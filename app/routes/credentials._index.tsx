@@ -3,6 +3,7 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { TextField } from "~/components/field";
+import { UserPickerField } from "~/components/user-picker";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
 import type { MessageKey } from "~/i18n/messages";
@@ -17,7 +18,7 @@ export const loader = /* @__PURE__ */ protectedLoader("credential:read", async (
   const canCreate = ctx.actor.participantId !== null && mayOn(ctx.actor, "credential:create", ctx.actor.participantId);
   return json({
     canCreate,
-    owners: canCreate ? (await ownerCandidates(ctx, ctx.actor.participantId!)).map((u) => ({ id: u.id, name: `${u.name} (${u.email})` })) : [],
+    owners: canCreate ? await ownerCandidates(ctx, ctx.actor.participantId!) : null,
     clients: clients.map((c) => ({ id: c.id, clientId: c.clientId, participantId: c.participantId, environment: c.environment, name: c.name, status: c.status, ownerName: c.ownerName, keys: c.keys, nextExpiry: c.nextExpiry?.toISOString() ?? null, expiresSoon: c.nextExpiry !== null && c.nextExpiry.getTime() - Date.now() <= 30 * 24 * 3600 * 1000 })),
   });
 });
@@ -94,20 +95,14 @@ export default function Credentials() {
               {fieldMessage(failure, "environment", t) ? <p className="field-error">{fieldMessage(failure, "environment", t)}</p> : null}
             </div>
             <TextField name="name" label={t("credentials.name")} required error={fieldMessage(failure, "name", t)} />
-            <div className="field">
-              <label htmlFor="client-owner">{t("credentials.owner")}</label>
-              <p className="hint" id="client-owner-hint">
-                {t("credentials.ownerHint")}
-              </p>
-              <select id="client-owner" name="ownerUserId" aria-describedby="client-owner-hint">
-                {data.owners.map((o) => (
-                  <option key={o.id} value={o.id}>
-                    {o.name}
-                  </option>
-                ))}
-              </select>
-              {fieldMessage(failure, "ownerUserId", t) ? <p className="field-error">{fieldMessage(failure, "ownerUserId", t)}</p> : null}
-            </div>
+            <UserPickerField
+              id="client-owner"
+              name="ownerUserId"
+              label={t("credentials.owner")}
+              hint={t("credentials.ownerHint")}
+              options={data.owners?.options ?? null}
+              error={fieldMessage(failure, "ownerUserId", t)}
+            />
             <button type="submit" className="button primary">
               {t("credentials.create")}
             </button>

@@ -4,6 +4,7 @@ import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
+import { UserPickerField } from "~/components/user-picker";
 import { useI18n } from "~/i18n/use-i18n";
 import { nameIn, type MessageKey } from "~/i18n/messages";
 import { addStepEntry, getStep, transitionStep, updateStepPlan } from "~/modules/onboarding/service.server";
@@ -218,7 +219,7 @@ function PlanForm({
   failure,
 }: {
   step: { version: number; ownerUserId: string | null; dueDate: string | null };
-  owners: { id: string; name: string }[];
+  owners: { options: { id: string; name: string }[] | null; currentEmail: string | null };
   failure: Failure | null;
 }) {
   const { t } = useI18n();
@@ -227,27 +228,16 @@ function PlanForm({
       <h2 id="plan-title">{t("case.plan")}</h2>
       <IntentForm intent="plan" key={step.version}>
         <input type="hidden" name="version" value={step.version} />
-        <div className="field">
-          <label htmlFor="plan-owner">{t("case.owner")}</label>
-          <select
-            id="plan-owner"
-            name="ownerUserId"
-            defaultValue={step.ownerUserId ?? ""}
-            aria-describedby={failure?.fieldErrors.ownerUserId ? "plan-owner-error" : undefined}
-          >
-            <option value="">{t("case.noOwner")}</option>
-            {owners.map((o) => (
-              <option key={o.id} value={o.id}>
-                {o.name}
-              </option>
-            ))}
-          </select>
-          {failure?.fieldErrors.ownerUserId ? (
-            <p className="field-error" id="plan-owner-error">
-              {fieldMessage(failure, "ownerUserId", t)}
-            </p>
-          ) : null}
-        </div>
+        <UserPickerField
+          id="plan-owner"
+          name="ownerUserId"
+          label={t("case.owner")}
+          options={owners.options}
+          currentId={step.ownerUserId}
+          currentEmail={owners.currentEmail}
+          noneLabel={t("case.noOwner")}
+          error={fieldMessage(failure, "ownerUserId", t)}
+        />
         <TextField name="dueDate" type="date" label={t("case.dueDate")} defaultValue={step.dueDate ?? ""} error={fieldMessage(failure, "dueDate", t)} />
         <button type="submit" className="button secondary">
           {t("case.savePlan")}

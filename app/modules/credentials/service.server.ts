@@ -31,6 +31,7 @@ import { grantCountsNow } from "../roles/facts.server";
 import { assertTenant, mayOn, whereTenant } from "../tenancy.server";
 import { CHALLENGE_MINUTES, EXPIRY_NOTICE_DAYS, MAX_KEY_LIFETIME_MONTHS, MAX_ROTATION_OVERLAP_DAYS } from "./claim-rules";
 import { checkJwt, parsePublicKey, verifyProofOfPossession, type JwtCheckResult } from "./keys.server";
+import { pickedUser } from "../users/picker.server";
 
 const DAY = 24 * 3600 * 1000;
 
@@ -126,12 +127,7 @@ export async function getClient(ctx: ServiceContext, id: string) {
   };
   const [owner] = await ctx.db.select({ name: users.displayName }).from(users).where(eq(users.id, client.ownerUserId));
   const keys = await ctx.db.select().from(apiKeys).where(eq(apiKeys.apiClientId, client.id)).orderBy(desc(apiKeys.createdAt));
-  const owners = await ctx.db
-    .select({ id: users.id, name: users.displayName })
-    .from(users)
-    .where(and(eq(users.participantId, client.participantId), ne(users.status, "deactivated")))
-    .orderBy(asc(users.displayName));
-  return { client, ownerName: owner?.name ?? "—", keys, owners, can };
+  return { client, ownerName: owner?.name ?? "—", keys, can };
 }
 
 const clientSchema = z.object({
@@ -154,10 +150,9 @@ export const createClient = defineCommand({
   async run(cx): Promise<ApiClient> {
     const { tx, input: data } = cx;
     const pid = data.participantId;
-    const [owner] = await tx.select().from(users).where(eq(users.id, data.ownerUserId));
-    if (!owner || owner.participantId !== pid || owner.status === "deactivated") {
-      throw new AppError(400, "error.badRequest", { ownerUserId: "credentials.error.owner" });
-    }
+    // The owner comes from the menu (an id) or, for a participant with more users than the menu lists, by email.
+    const owner = await pickedUser(tx, data.ownerUserId, and(eq(users.participantId, pid), ne(users.status, "deactivated")));
+    if (!owner) throw new AppError(400, "error.badRequest", { ownerUserId: "credentials.error.owner" });
     if (data.environment === "production") {
       const [step] = await tx
         .select({ state: onboardingSteps.state })

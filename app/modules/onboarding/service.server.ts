@@ -16,6 +16,7 @@ import {
   type ParticipantStatus,
   type ParticipantType,
 } from "../../../db/schema";
+import { pickedUser, userPicker, type UserPicker } from "../users/picker.server";
 import { AppError, notFound } from "~/lib/errors";
 import { translator } from "~/i18n/messages";
 import { diffFields } from "../audit/service.server";
@@ -330,18 +331,18 @@ export const updateStepPlan = defineCommand({
     const { input: data, tx } = cx;
     const participantId = data.participantId;
     const row = await stepRow(cx, participantId, data.stepKey, data.version);
+    // The owner comes from the menu (an id) or, for a participant with more users than the menu lists, by email.
+    let ownerUserId: string | null = null;
     if (data.ownerUserId) {
-      const [owner] = await tx
-        .select({ id: users.id })
-        .from(users)
-        .where(and(eq(users.id, data.ownerUserId), ownerEligible(participantId, cx.now)));
+      const owner = await pickedUser(tx, data.ownerUserId, ownerEligible(participantId, cx.now));
       if (!owner) throw new AppError(400, "error.badRequest", { ownerUserId: "case.error.owner" });
+      ownerUserId = owner.id;
     }
-    const changes = diffFields(row, { ...row, ownerUserId: data.ownerUserId, dueDate: data.dueDate }, ["ownerUserId", "dueDate"]);
+    const changes = diffFields(row, { ...row, ownerUserId, dueDate: data.dueDate }, ["ownerUserId", "dueDate"]);
     if (Object.keys(changes).length === 0) return row;
     const [after] = await tx
       .update(onboardingSteps)
-      .set({ ownerUserId: data.ownerUserId, dueDate: data.dueDate, version: row.version + 1, updatedAt: cx.now })
+      .set({ ownerUserId, dueDate: data.dueDate, version: row.version + 1, updatedAt: cx.now })
       .where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, data.stepKey)))
       .returning();
     cx.audit({
@@ -462,7 +463,7 @@ export interface StepDetail extends StepView {
   participant: Participant;
   entries: OnboardingStepEntry[];
   checks: CheckResult[];
-  owners: { id: string; name: string }[];
+  owners: UserPicker;
 }
 
 /** One step of a case with its notes, evidence and the current result of its automatic checks. */
@@ -476,13 +477,10 @@ export async function getStep(ctx: ServiceContext, participantId: string, stepKe
     .where(and(eq(onboardingStepEntries.participantId, participantId), eq(onboardingStepEntries.stepKey, stepKey)))
     .orderBy(asc(onboardingStepEntries.createdAt), asc(onboardingStepEntries.id));
   const checks = await runChecks(ctx.db, participantId, step.definition.checks, new Date());
-  const owners = mayOn(ctx.actor, "case:plan", participantId)
-    ? await ctx.db
-        .select({ id: users.id, name: users.displayName })
-        .from(users)
-        .where(ownerEligible(participantId))
-        .orderBy(asc(users.displayName))
-    : [];
+  // The step's owner picker: a menu of the eligible, or an email field for a participant with thousands of users.
+  const owners: UserPicker = mayOn(ctx.actor, "case:plan", participantId)
+    ? await userPicker(ctx.db, ownerEligible(participantId), (u) => u.name, step.row.ownerUserId)
+    : { options: [], currentEmail: null };
   return { ...step, participant: view.participant, entries, checks, owners };
 }
 

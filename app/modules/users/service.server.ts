@@ -20,6 +20,7 @@ import { endSessionsOf } from "~/auth/session.server";
 import { AppError } from "~/lib/errors";
 import { offsetOf, type PageInfo, type Paging } from "~/lib/paging";
 import { likePattern } from "~/lib/like";
+import { userPicker, type UserPicker } from "./picker.server";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, participantInInput } from "../command.server";
 import type { ServiceContext } from "../context.server";
@@ -166,12 +167,13 @@ export async function searchUsers(ctx: ServiceContext, q: string, limit: number)
  * The people who may be chosen as an owner for a participant (issue 13's pickers): its own users who are active or
  * invited — never HKEX staff, other firms' users or deactivated accounts.
  */
-export async function ownerCandidates(ctx: ServiceContext, participantId: string): Promise<{ id: string; name: string; email: string }[]> {
-  return ctx.db
-    .select({ id: users.id, name: users.displayName, email: users.email })
-    .from(users)
-    .where(and(whereTenant(ctx.actor, "user:read", users.participantId), eq(users.participantId, participantId), inArray(users.status, ["active", "invited"])))
-    .orderBy(asc(users.displayName), asc(users.id));
+export async function ownerCandidates(ctx: ServiceContext, participantId: string): Promise<UserPicker> {
+  return userPicker(ctx.db, ownerCandidate(ctx, participantId), (u) => `${u.name} (${u.email})`);
+}
+
+/** Who may own a participant's API client: its users who are active or invited, within the actor's tenant. */
+export function ownerCandidate(ctx: Pick<ServiceContext, "actor">, participantId: string) {
+  return and(whereTenant(ctx.actor, "user:read", users.participantId), eq(users.participantId, participantId), inArray(users.status, ["active", "invited"]));
 }
 
 /**

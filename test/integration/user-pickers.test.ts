@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { inArray } from "drizzle-orm";
+import { users } from "../../db/schema";
+import { describeEachDatabase } from "../support/databases";
+import { createFirm, type Firm } from "../support/access";
+import { HttpClient, startServer, type RunningServer } from "../support/server";
+import { createVerifiedSession } from "../support/sessions";
+
+interface Picker {
+  options: { id: string; name: string }[] | null;
+  currentEmail: string | null;
+}
+
+/**
+ * Pickers of a user at a firm with hundreds of staff (issue 16): the API client's owner and a step's owner are
+ * chosen by email instead of from a menu of every user, which the page would otherwise send on every view.
+ */
+describeEachDatabase("user pickers at a large firm", { demo: true }, (use) => {
+  const db = () => use().db;
+  let server: RunningServer;
+  let firm: Firm;
+  const staff: { id: string; email: string }[] = [];
+  const as = async (email: string) => new HttpClient(server.baseUrl).useSession(await createVerifiedSession(db(), email));
+  const data = async <T,>(client: HttpClient, path: string, route: string): Promise<T> => {
+    const res = await client.get(`${path}${path.includes("?") ? "&" : "?"}_data=${encodeURIComponent(route)}`);
+    expect(res.status, path).toBe(200);
+    return (await res.json()) as T;
+  };
+
+  beforeAll(async () => {
+    server = await startServer(db());
+    firm = await createFirm(db(), { nameEn: "Kowloon Many Staff Securities Limited", nameZh: "九龍眾員證券有限公司" });
+    // Users without a password (no hashing to wait for); their emails read back for the pickers.
+    const ids: string[] = [];
+    for (let i = 0; i < 205; i++) ids.push(await firm.addUser([], `Staff Member ${String(i).padStart(3, "0")}`));
+    const rows = await db().select({ id: users.id, email: users.email }).from(users).where(inArray(users.id, ids));
+    for (const id of ids) staff.push(rows.find((r) => r.id === id)!);
+  }, 120_000);
+  afterAll(() => server.close());
+
+  it("asks a large firm's maker for the API client owner's email, and creates the client for that user", async () => {
+    const maker = await as(firm.makerEmail);
+    const d = await data<{ owners: Picker }>(maker, "/credentials", "routes/credentials._index");
+    expect(d.owners.options).toBeNull();
+    const html = await (await maker.get("/credentials")).text();
+    expect(html).toMatch(/<input[^>]*id="client-owner"[^>]*type="email"|<input[^>]*type="email"[^>]*id="client-owner"/);
+    expect(html).toContain("too many users to list here: type the user&#x27;s email address");
+    expect(html).not.toContain("Staff Member 150");
+
+    const owner = staff[150]!;
+    const created = await maker.post("/credentials?index", { environment: "simulator", name: "Owned by email", ownerUserId: owner.email.toUpperCase() });
+    expect(created.status).toBe(302);
+    const page = await (await maker.get(created.headers.get("location")!)).text();
+    expect(page).toContain("Owned by email");
+    expect(page).toContain("Staff Member 150");
+  });
+
+  it("refuses an email that is no user of the firm, or another firm's, with the owner field's message and no client", async () => {
+    const maker = await as(firm.makerEmail);
+    const before = (await data<{ clients: unknown[] }>(maker, "/credentials", "routes/credentials._index")).clients.length;
+    for (const email of ["nobody@firm.test", "maker@b01234.demo", "not an email"]) {
+      const res = await maker.post("/credentials?index", { environment: "simulator", name: "Nobody's", ownerUserId: email });
+      expect(res.status, email).toBe(400);
+      const body = await res.text();
+      expect(body, email).toContain("credentials.error.owner");
+    }
+    expect((await data<{ clients: unknown[] }>(maker, "/credentials", "routes/credentials._index")).clients).toHaveLength(before);
+  });
+
+  it("keeps the menu for a firm with few users", async () => {
+    const maker = await as("maker@b01234.demo");
+    const d = await data<{ owners: Picker }>(maker, "/credentials", "routes/credentials._index");
+    expect(d.owners.options!.length).toBeGreaterThan(1);
+    expect(d.owners.options!.length).toBeLessThanOrEqual(200);
+  });
+
+  it("lets an officer set a large firm's step owner by email, shows it back, and refuses an outsider", async () => {
+    const officer = await as("officer@hkex.demo");
+    const path = `/participants/${firm.participant.id}/steps/test_credentials`;
+    const route = "routes/participants.$participantId.steps.$stepKey";
+    const before = await data<{ owners: Picker; step: { version: number } }>(officer, path, route);
+    expect(before.owners.options).toBeNull();
+
+    const owner = staff[7]!;
+    const saved = await officer.post(path, { intent: "plan", version: String(before.step.version), ownerUserId: owner.email, dueDate: "2030-01-31" });
+    expect(saved.status).toBeLessThan(400);
+    const after = await data<{ owners: Picker; step: { version: number; ownerUserId: string | null; ownerName: string | null } }>(officer, path, route);
+    expect(after.step.ownerUserId).toBe(owner.id);
+    expect(after.step.ownerName).toBe("Staff Member 007");
+    expect(after.owners.currentEmail).toBe(owner.email);
+
+    const refused = await officer.post(path, { intent: "plan", version: String(after.step.version), ownerUserId: "maker@b01234.demo", dueDate: "2030-01-31" });
+    expect(refused.status).toBe(400);
+    const still = await data<{ step: { ownerUserId: string | null } }>(officer, path, route);
+    expect(still.step.ownerUserId).toBe(owner.id);
+  });
+});
