@@ -45,6 +45,8 @@ describe.skipIf(!hasBrowser())("a GCP's non-clearing participants on the partici
     const confirm = section.getByRole("alertdialog", { name: "End the clearing agreement with Tai Tam Securities Limited (E10005) on 2026-06-30?" });
     await confirm.getByText("2026-06-30 is the last day this participant clears for Tai Tam Securities Limited.", { exact: false }).waitFor();
     await expectAccessible(officer);
+    // Asked once, in this section: the suspension form's place to ask stays empty.
+    await expect(officer.getByRole("alertdialog").count()).resolves.toBe(1);
     await expect(rowOf("E10005").textContent()).resolves.toContain("Active");
     await expect(rowOf("E10005").textContent()).resolves.not.toContain("2026-06-30");
     await confirm.getByRole("link", { name: "Cancel" }).click();
