@@ -11,11 +11,13 @@ function asConfirmation(data: unknown): ConfirmationData["confirm"] | null {
 /**
  * The confirmation step of a destructive action: names the object and the consequence, lists what it removes, and
  * posts the same values again with `confirmed=yes`. A plain form and a link, so it works without JavaScript; focus
- * moves to it so a keyboard or screen-reader user hears the question first.
+ * moves to it so a keyboard or screen-reader user hears the question first. A page that asks in more than one place
+ * names each place's `intents`, so the question shows once, next to the form that asked it.
  */
-export function ConfirmPanel() {
+export function ConfirmPanel({ intents }: { intents?: readonly string[] } = {}) {
   const { t } = useI18n();
-  const asked = asConfirmation(useActionData());
+  const data = asConfirmation(useActionData());
+  const asked = data && (!intents || intents.includes(data.intent)) ? data : null;
   const location = useLocation();
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {

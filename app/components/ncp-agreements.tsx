@@ -1,3 +1,4 @@
+import { ConfirmPanel } from "./confirm";
 import { IntentForm, TextField } from "./field";
 import { FormMessage, fieldMessage, type Failure } from "./form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
@@ -49,6 +50,7 @@ export function NcpAgreements({ agreements, isGcp, canManage, failure }: { agree
     <section className="panel" aria-labelledby="ncp-title">
       <h2 id="ncp-title">{t("ncp.title")}</h2>
       <p className="hint">{isGcp ? t("ncp.intro") : t("ncp.notGcp")}</p>
+      <ConfirmPanel intents={["ncp-end"]} />
       {agreements.length === 0 ? (
         <p>{t("ncp.none")}</p>
       ) : (

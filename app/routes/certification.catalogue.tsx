@@ -1,12 +1,15 @@
 import { json } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
+import { ConfirmPanel } from "~/components/confirm";
 import { IntentForm, TextField, useEchoedValue } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
 import { useI18n } from "~/i18n/use-i18n";
+import { localeOf } from "~/i18n/locale.server";
 import type { Submission } from "~/lib/forms";
 import { titled } from "~/lib/meta";
-import { addCatalogueCase, changeCatalogueCase, listCatalogue, retireCatalogueCase } from "~/modules/certification/service.server";
+import { validate } from "~/lib/validation";
+import { addCatalogueCase, changeCatalogueCase, describeCaseToRetire, listCatalogue, retireCatalogueCase } from "~/modules/certification/service.server";
 
 export const meta = titled("cert.catalogue");
 
@@ -26,6 +29,10 @@ function caseTextOf(form: Submission) {
   return { titleEn: text("titleEn"), titleZh: text("titleZh"), steps: text("steps"), expectedResult: text("expectedResult"), mandatory: text("mandatory") };
 }
 
+function retireInput(form: Submission) {
+  return { code: form.value("caseCode") ?? "", catalogueVersion: form.value("catalogueVersion") ?? "", reason: form.value("reason") ?? "" };
+}
+
 export const action = /* @__PURE__ */ intentAction({
   add: /* @__PURE__ */ intent(addCatalogueCase, async ({ ctx, form }) => {
     const added = await addCatalogueCase(ctx, {
@@ -43,10 +50,22 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json({ ok: true as const, intent: "change", catalogueVersion: changed.catalogueVersion });
   }),
-  retire: /* @__PURE__ */ intent(retireCatalogueCase, async ({ ctx, form }) => {
-    const retired = await retireCatalogueCase(ctx, { code: form.value("caseCode") ?? "", catalogueVersion: form.value("catalogueVersion") ?? "", reason: form.value("reason") ?? "" });
-    return json({ ok: true as const, intent: "retire", catalogueVersion: retired.catalogueVersion });
-  }),
+  retire: /* @__PURE__ */ intent(
+    retireCatalogueCase,
+    async ({ ctx, form }) => {
+      const retired = await retireCatalogueCase(ctx, retireInput(form));
+      return json({ ok: true as const, intent: "retire", catalogueVersion: retired.catalogueVersion });
+    },
+    {
+      // A retired case cannot change again: the administrator is asked first, with the case named.
+      async confirm({ ctx, form, request }) {
+        const input = validate(retireCatalogueCase.spec.input, retireInput(form));
+        const retiring = await describeCaseToRetire(ctx, input);
+        const zh = (await localeOf(request)) === "zh-HK";
+        return { titleKey: "confirm.case.retire.title", messageKey: "confirm.case.retire.message", confirmKey: "confirm.case.retire.button", params: { code: retiring.code, title: zh ? retiring.titleZh : retiring.titleEn } };
+      },
+    },
+  ),
 });
 
 interface CaseView {
@@ -159,6 +178,7 @@ export default function CertificationCatalogue() {
       </p>
       <h1 id="catalogue-title">{t("cert.catalogue")}</h1>
       <p>{t("cert.catalogueIntro", { version: data.version })}</p>
+      <ConfirmPanel />
       {data.services.map((s) => (
         <section key={s.code} aria-labelledby={`service-${s.code}`}>
           <h2 id={`service-${s.code}`}>{locale === "zh-HK" ? s.nameZh : s.nameEn}</h2>

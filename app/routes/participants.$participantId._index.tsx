@@ -7,6 +7,7 @@ import { ConfirmPanel } from "~/components/confirm";
 import { Timeline } from "~/components/timeline";
 import { frozenNamesOf, namesForEvents, referencesOf } from "~/modules/audit/names.server";
 import { localeOf } from "~/i18n/locale.server";
+import type { Submission } from "~/lib/forms";
 import { validate } from "~/lib/validation";
 import { IntentForm } from "~/components/field";
 import { useI18n } from "~/i18n/use-i18n";
@@ -21,7 +22,7 @@ import {
 } from "~/modules/participants/service.server";
 import { titled } from "~/lib/meta";
 import { NcpAgreements } from "~/components/ncp-agreements";
-import { addNcpAgreement, endNcpAgreement, listClearingAgreements, renameNcpAgreement } from "~/modules/participants/clearing.server";
+import { addNcpAgreement, describeNcpEnd, endNcpAgreement, listClearingAgreements, renameNcpAgreement } from "~/modules/participants/clearing.server";
 import { certificationStatusOf } from "~/modules/certification/service.server";
 
 
@@ -84,6 +85,10 @@ export const loader = /* @__PURE__ */ protectedLoader("case:read", async ({ ctx,
   });
 });
 
+function ncpEndInput(params: { participantId?: string }, form: Submission) {
+  return { participantId: params.participantId ?? "", agreementId: form.value("agreementId") ?? "", version: form.value("version") ?? "", endsOn: form.value("endsOn") ?? "" };
+}
+
 export const action = /* @__PURE__ */ intentAction({
   "run-checks": /* @__PURE__ */ intent(runAutomaticSteps, async ({ ctx, params }) => {
     await runAutomaticSteps(ctx, { participantId: params.participantId ?? "" });
@@ -116,10 +121,26 @@ export const action = /* @__PURE__ */ intentAction({
     });
     return json({ ok: true as const });
   }),
-  "ncp-end": /* @__PURE__ */ intent(endNcpAgreement, async ({ ctx, params, form }) => {
-    await endNcpAgreement(ctx, { participantId: params.participantId ?? "", agreementId: form.value("agreementId") ?? "", version: form.value("version") ?? "", endsOn: form.value("endsOn") ?? "" });
-    return json({ ok: true as const });
-  }),
+  "ncp-end": /* @__PURE__ */ intent(
+    endNcpAgreement,
+    async ({ ctx, params, form }) => {
+      await endNcpAgreement(ctx, ncpEndInput(params, form));
+      return json({ ok: true as const });
+    },
+    {
+      // An ended agreement stays ended: the officer is asked first, with the NCP and the last day named.
+      async confirm({ ctx, params, form, request }) {
+        const ending = await describeNcpEnd(ctx, validate(endNcpAgreement.spec.input, ncpEndInput(params, form)));
+        const zh = (await localeOf(request)) === "zh-HK";
+        return {
+          titleKey: "confirm.ncp.end.title",
+          messageKey: "confirm.ncp.end.message",
+          confirmKey: "confirm.ncp.end.button",
+          params: { ncp: zh ? ending.ncpNameZh : ending.ncpNameEn, ncpId: ending.ncpId, endsOn: ending.endsOn },
+        };
+      },
+    },
+  ),
   "ncp-rename": /* @__PURE__ */ intent(renameNcpAgreement, async ({ ctx, params, form }) => {
     await renameNcpAgreement(ctx, {
       participantId: params.participantId ?? "",
@@ -216,7 +237,7 @@ export default function ParticipantCase() {
         {data.canEdit ? (
           <IntentForm intent={p.suspendedAt ? "reinstate" : "suspend"} className="inline-form" aria-label={p.suspendedAt ? t("participants.reinstate") : t("participants.suspend")}>
             <FormMessage failure={pageFailure} />
-            <ConfirmPanel />
+            <ConfirmPanel intents={["suspend"]} />
             <input type="hidden" name="version" value={p.version} />
             <div className="field compact">
               <label htmlFor="suspension-reason">{t("participants.reason")}</label>

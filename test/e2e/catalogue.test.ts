@@ -30,10 +30,23 @@ describe.skipIf(!hasBrowser())("the platform administrator changes and retires c
     await expect.poll(intro).toContain(`catalogue version ${version + 1}`);
     await expect(row("REF-05").textContent()).resolves.toContain("Read the NCP/GCP mapping in force today");
 
+    // A reason too short is refused on the field before any question; then the administrator is asked, naming the
+    // case, and the case stays current until the answer.
     await row("SIS-05").getByText("Retire", { exact: true }).click();
     const retire = admin.getByRole("form", { name: "Retire SIS-05" });
+    const sisTitle = ((await row("SIS-05").getByRole("cell").first().textContent()) ?? "").trim();
+    await retire.getByLabel("Reason").fill("old");
+    await retire.getByRole("button", { name: "Retire the case" }).click();
+    await retire.getByText("Give a reason of at least 5 characters.").waitFor();
+    await expect(admin.getByRole("alertdialog").count()).resolves.toBe(0);
     await retire.getByLabel("Reason").fill("History paging moves to the replay case SIS-03");
     await retire.getByRole("button", { name: "Retire the case" }).click();
+    const confirm = admin.getByRole("alertdialog", { name: `Retire case SIS-05, ${sisTitle}?` });
+    await confirm.getByText("a retired case cannot be changed again", { exact: false }).waitFor();
+    await expectAccessible(admin);
+    await expect(row("SIS-05").textContent()).resolves.not.toContain("Retired");
+    await expect(intro()).resolves.toContain(`catalogue version ${version + 1}`);
+    await confirm.getByRole("button", { name: "Retire SIS-05" }).click();
     await expect.poll(() => row("SIS-05").textContent()).toContain("Retired");
     await expect(intro()).resolves.toContain(`catalogue version ${version + 2}`);
 

@@ -40,6 +40,21 @@ describe.skipIf(!hasBrowser())("confirmations of destructive actions (browser)",
     expectNoConsoleErrors(page);
   });
 
+  it("an officer asked to confirm a suspension sees the question once, by the suspension form, and cancelling changes nothing", async () => {
+    const page = await newConsolePage(browser);
+    await startSignedIn(page, server.baseUrl, "officer@hkex.demo", "/participants/B01234");
+    const suspend = page.getByRole("form", { name: "Suspend", exact: true });
+    await suspend.getByLabel("Reason").fill("Unpaid fees, pending review");
+    await suspend.getByRole("button", { name: "Suspend", exact: true }).click();
+    const confirm = suspend.getByRole("alertdialog", { name: /^Suspend .+ \(B01234\)\?$/ });
+    await confirm.waitFor();
+    await expect(page.getByRole("alertdialog").count()).resolves.toBe(1);
+    await confirm.getByRole("link", { name: "Cancel" }).click();
+    await confirm.waitFor({ state: "detached" });
+    await expect(page.getByRole("button", { name: "Suspend", exact: true }).count()).resolves.toBe(1);
+    expectNoConsoleErrors(page);
+  });
+
   it("a maker asked to confirm a key's revocation can cancel, and nothing changes", async () => {
     const page = await newConsolePage(browser);
     await startSignedIn(page, server.baseUrl, "maker@b01234.demo", "/credentials");

@@ -39,9 +39,25 @@ describe.skipIf(!hasBrowser())("a GCP's non-clearing participants on the partici
     await end.getByLabel("Agreement ends").fill("2026-05-31");
     await end.getByRole("button", { name: "End on this day" }).click();
     await end.getByText("The agreement cannot end before it starts.").waitFor();
+    // Asked first, with the NCP and its last day named; cancelling leaves it in force.
     await end.getByLabel("Agreement ends").fill("2026-06-30");
     await end.getByRole("button", { name: "End on this day" }).click();
+    const confirm = section.getByRole("alertdialog", { name: "End the clearing agreement with Tai Tam Securities Limited (E10005) on 2026-06-30?" });
+    await confirm.getByText("2026-06-30 is the last day this participant clears for Tai Tam Securities Limited.", { exact: false }).waitFor();
+    await expectAccessible(officer);
+    // Asked once, in this section: the suspension form's place to ask stays empty.
+    await expect(officer.getByRole("alertdialog").count()).resolves.toBe(1);
+    await expect(rowOf("E10005").textContent()).resolves.toContain("Active");
+    await expect(rowOf("E10005").textContent()).resolves.not.toContain("2026-06-30");
+    await confirm.getByRole("link", { name: "Cancel" }).click();
+    await confirm.waitFor({ state: "detached" });
+    await expect(rowOf("E10005").textContent()).resolves.toContain("Active");
+
+    await end.getByLabel("Agreement ends").fill("2026-06-30");
+    await end.getByRole("button", { name: "End on this day" }).click();
+    await confirm.getByRole("button", { name: "End the agreement on 2026-06-30" }).click();
     await expect.poll(() => rowOf("E10005").textContent()).toContain("Ended");
+    await expect(rowOf("E10005").textContent()).resolves.toContain("2026-06-30");
     await expectAccessible(officer);
 
     // The GCP's own administrator sees the list, in Chinese names first when reading Chinese, without the forms.

@@ -17,6 +17,8 @@ import { certifyParticipant, contextFor, createConsoleUser, issueClientWithKey, 
 import { auditEventsSince, lastAuditId } from "../support/audit";
 import { describeEachDatabase } from "../support/databases";
 import { refusedWith } from "../support/onboarding";
+import { HttpClient, startServer } from "../support/server";
+import { DEMO_PASSWORD } from "../../app/modules/demo";
 
 /**
  * The test-case catalogue managed by the platform administrator (SPEC §6): changing a case is a new catalogue
@@ -133,6 +135,41 @@ describeEachDatabase("certification catalogue management", { demo: true, compati
 
     await refusedWith(retireCatalogueCase(admin, { code, catalogueVersion: version + 1, reason: "Retire it twice" }), 409, "cert.refused.caseRetired");
     await refusedWith(changeCatalogueCase(admin, edit(code, version + 1)), 409, "cert.refused.caseRetired");
+  });
+
+  it("over HTTP, asks before retiring, naming the case in the reader's language, and refuses a short reason first; only the confirmed post retires", async () => {
+    const db = use().db;
+    const { code, version } = await newCase();
+    const server = await startServer(db);
+    try {
+      const client = new HttpClient(server.baseUrl);
+      expect((await client.signIn("platform@hkex.demo", DEMO_PASSWORD)).status).toBe(302);
+      const url = "/certification/catalogue?_data=routes%2Fcertification.catalogue";
+      const form = { intent: "retire", caseCode: code, catalogueVersion: String(version), reason: "Replaced by the end-of-day stock list case" };
+      const mark = await lastAuditId(db);
+
+      const short = await client.post(url, { ...form, reason: "old" });
+      expect(short.status).toBe(400);
+      expect(await short.json()).toMatchObject({ ok: false, fieldErrors: { reason: "validation.reasonTooShort" } });
+      const stale = await client.post(url, { ...form, catalogueVersion: String(version - 1) });
+      expect(stale.status).toBe(409);
+
+      const asked = await client.post(url, form, { headers: { "Accept-Language": "zh-HK" } });
+      expect(asked.status).toBe(200);
+      expect(await asked.json()).toMatchObject({ confirm: { intent: "retire", titleKey: "confirm.case.retire.title", params: { code, title: "中午的股份名單" }, values: form } });
+      expect((await caseRow(code)).retiredAt).toBeNull();
+      expect(await catalogueVersion(db)).toBe(version);
+      expect(await auditEventsSince(db, mark)).toEqual([]);
+
+      const retired = await client.post(url, { ...form, confirmed: "yes" });
+      expect(retired.status).toBe(200);
+      expect((await caseRow(code)).retiredAt).not.toBeNull();
+      expect((await auditEventsSince(db, mark)).map((e) => e.action)).toEqual(["certification.case.retired"]);
+      // Asking again about a retired case is the command's own refusal, not a question.
+      expect((await client.post(url, { ...form, catalogueVersion: String(version + 1) })).status).toBe(409);
+    } finally {
+      await server.close();
+    }
   });
 
   it("makes the subscribers' sign-offs stale when a case becomes mandatory", async () => {

@@ -237,6 +237,34 @@ describeEachDatabase("non-clearing participants of a GCP", { demo: true, compati
       expect(custodian).not.toContain("Add a non-clearing participant");
     });
 
+    it("asks before ending an agreement, naming the NCP and its last day in the reader's language; only the confirmed post ends it", async () => {
+      const { db } = use();
+      await gcp("G60020");
+      const added = await addNcpAgreement(officer, agreement("G60020", { startsOn: "2026-01-05" }));
+      const officerClient = await signedIn("officer@hkex.demo");
+      const url = "/participants/G60020?_data=routes%2Fparticipants.%24participantId._index";
+      const form = { intent: "ncp-end", agreementId: String(added.id), version: String(added.version), endsOn: "2026-06-30" };
+      const row = async () => (await db.select().from(clearingAgreements).where(eq(clearingAgreements.id, added.id)))[0]!;
+      const footprint = await registryFootprint(db);
+
+      // A day before the start is a field message before any question.
+      const early = await officerClient.post(url, { ...form, endsOn: "2026-01-04" });
+      expect(early.status).toBe(400);
+      expect(await early.json()).toMatchObject({ ok: false, fieldErrors: { endsOn: "ncp.error.endsBeforeStart" } });
+
+      const asked = await officerClient.post(url, form, { headers: { "Accept-Language": "zh-HK" } });
+      expect(asked.status).toBe(200);
+      expect(await asked.json()).toMatchObject({
+        confirm: { intent: "ncp-end", titleKey: "confirm.ncp.end.title", params: { ncp: "薄扶林證券有限公司", ncpId: added.ncpId, endsOn: "2026-06-30" }, values: form },
+      });
+      expect(await row()).toMatchObject({ endsOn: null, version: added.version });
+      expect(await registryFootprint(db)).toEqual(footprint);
+
+      const ended = await officerClient.post(url, { ...form, confirmed: "yes" });
+      expect(ended.status).toBe(200);
+      expect(await row()).toMatchObject({ endsOn: "2026-06-30", version: added.version + 1 });
+    });
+
     it("publishes the agreements in force today as the simulator's NCP/GCP mapping, and looks one NCP up", async () => {
       const { db } = use();
       const b = await contextFor(db, "maker@b01234.demo");

@@ -27,7 +27,7 @@ import type { ServiceContext } from "../context.server";
 import { composeMail, queueMail } from "../mail/service.server";
 import { grantCountsNow } from "../roles/facts.server";
 import { optionalText, participantIdSchema, requiredText } from "../participants/schemas";
-import { mayOn, whereTenant } from "../tenancy.server";
+import { assertPlatformCapability, mayOn, whereTenant } from "../tenancy.server";
 import { OPEN_STATUSES, decideRun, isCurrent, missingMandatory, type RunAction, type RunFacts } from "./rules";
 
 /**
@@ -443,6 +443,10 @@ async function runsOfSubscribers(cx: CommandContext, serviceCode: string): Promi
  */
 async function lockedCase(cx: CommandContext, code: string, seenVersion: number) {
   const [row] = await cx.tx.select().from(certificationCases).where(eq(certificationCases.code, code)).for("update");
+  return changeableCase(row, seenVersion);
+}
+
+function changeableCase<T extends { retiredAt: Date | null; catalogueVersion: number }>(row: T | undefined, seenVersion: number): T {
   if (!row) throw notFound();
   if (row.retiredAt) throw new AppError(409, "cert.refused.caseRetired");
   if (row.catalogueVersion !== seenVersion) throw new AppError(409, "error.conflict");
@@ -518,6 +522,17 @@ export const retireCatalogueCase = defineCommand({
 });
 
 // ——— Reads ———
+
+/**
+ * The case the platform administrator is about to retire, named in the question asked first; refused as the
+ * command refuses (no such case, retired, changed since), so the question never names a retirement that would fail.
+ */
+export async function describeCaseToRetire(ctx: ServiceContext, input: { code: string; catalogueVersion: number }) {
+  assertPlatformCapability(ctx.actor, "certification:manage");
+  const [row] = await ctx.db.select().from(certificationCases).where(eq(certificationCases.code, input.code));
+  const current = changeableCase(row, input.catalogueVersion);
+  return { code: current.code, titleEn: current.titleEn, titleZh: current.titleZh };
+}
 
 /** The catalogue, current and retired cases, by service; open to everyone who reads certification. */
 export async function listCatalogue(ctx: ServiceContext) {

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gte, isNull, lte, or, sql } from "drizzle-orm";
+import type { z } from "zod";
 import type { DbOrTx, Transaction } from "../../../db/client.server";
 import { clearingAgreements, participants, type ClearingAgreement } from "../../../db/schema";
 import { AppError, notFound } from "~/lib/errors";
@@ -6,7 +7,7 @@ import { hongKongDay } from "~/lib/hong-kong-time";
 import { diffFields } from "../audit/service.server";
 import { defineCommand } from "../command.server";
 import type { ServiceContext } from "../context.server";
-import { mayOn } from "../tenancy.server";
+import { assertTenant, mayOn } from "../tenancy.server";
 import { addNcpSchema, endNcpSchema, renameNcpSchema } from "./schemas";
 import { getParticipant } from "./service.server";
 
@@ -138,6 +139,26 @@ export const addNcpAgreement = defineCommand({
   },
 });
 
+/** An agreement ends once, on a day no earlier than its start. */
+function assertMayEnd(agreement: Pick<ClearingAgreement, "startsOn" | "endsOn">, endsOn: string): void {
+  if (agreement.endsOn !== null) throw new AppError(409, "ncp.refused.alreadyEnded", {}, { endsOn: agreement.endsOn });
+  if (endsOn < agreement.startsOn) throw new AppError(400, "error.badRequest", { endsOn: "ncp.error.endsBeforeStart" });
+}
+
+/**
+ * The agreement an officer is about to end, named in the question asked first; refused as the command refuses
+ * (404 outside the officer's tenant, changed since, already ended, a day before its start), so the question never
+ * names an end that would fail.
+ */
+export async function describeNcpEnd(ctx: ServiceContext, input: z.output<typeof endNcpSchema>) {
+  const [row] = await ctx.db.select().from(clearingAgreements).where(eq(clearingAgreements.id, input.agreementId));
+  if (!row || row.gcpId !== input.participantId) throw notFound();
+  assertTenant(ctx.actor, "participant:update", row.gcpId);
+  if (row.version !== input.version) throw new AppError(409, "error.conflict");
+  assertMayEnd(row, input.endsOn);
+  return { ncpId: row.ncpId, ncpNameEn: row.ncpNameEn, ncpNameZh: row.ncpNameZh, startsOn: row.startsOn, endsOn: input.endsOn };
+}
+
 /** An officer ends an agreement on a day (the last day the GCP clears for the NCP); an ended agreement stays ended. */
 export const endNcpAgreement = defineCommand({
   name: "participants.endNcp",
@@ -148,8 +169,7 @@ export const endNcpAgreement = defineCommand({
   async run(cx): Promise<ClearingAgreement> {
     const { tx, input } = cx;
     const before = await lockedAgreement(tx, input);
-    if (before.endsOn !== null) throw new AppError(409, "ncp.refused.alreadyEnded", {}, { endsOn: before.endsOn });
-    if (input.endsOn < before.startsOn) throw new AppError(400, "error.badRequest", { endsOn: "ncp.error.endsBeforeStart" });
+    assertMayEnd(before, input.endsOn);
     const [after] = await tx
       .update(clearingAgreements)
       .set({ endsOn: input.endsOn, version: before.version + 1, updatedAt: cx.now })
