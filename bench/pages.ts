@@ -8,7 +8,8 @@
  * the start and at the end of the run, and every page's figures are printed beside it: requests/s, p50, p99,
  * errors (anything but 200, or no answer), the ratio of its requests/s to the bare page's (goal ≥ 0.5) and of its
  * p99 to the bare page's (goal ≤ 2), and the page's server time alone (median of BENCH_ALONE sequential requests,
- * goal ≤ 50 ms).
+ * goal ≤ 50 ms). Beside them, the CPU time each request cost under load, in the console's process and in PostgreSQL's
+ * processes (from /proc: what a page spends, wherever it spends it; the machine's cores bound the throughput).
  *
  *   npx remix build
  *   npx tsx bench/pages.ts                                   # generates the set in a new database (about 2 min)
@@ -19,7 +20,7 @@
  *   BENCH_ONCE=/integrity,…: pages timed by one request alone instead of driven under load (none by default)
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { createServer } from "node:net";
 import { loadavg } from "node:os";
@@ -78,7 +79,33 @@ function get(path: string, cookie: string): Promise<{ status: number; ms: number
   });
 }
 
+/** CPU seconds used so far by the console's process and by all PostgreSQL processes (Linux /proc; 0 elsewhere). */
+function cpuSeconds(): { node: number; postgres: number } {
+  const ticks = (pid: string) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return { comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), ticks: Number(fields[11]) + Number(fields[12]) };
+    } catch {
+      return { comm: "", ticks: 0 };
+    }
+  };
+  let postgres = 0;
+  try {
+    for (const pid of readdirSync("/proc")) if (/^\d+$/.test(pid)) {
+      const t = ticks(pid);
+      if (t.comm === "postgres") postgres += t.ticks;
+    }
+  } catch {
+    // not Linux
+  }
+  return { node: server.pid ? ticks(String(server.pid)).ticks / 100 : 0, postgres: postgres / 100 };
+}
+
 interface Result {
+  /** CPU milliseconds per request under load: the console's process, and PostgreSQL's (all its processes). */
+  nodeMs: number;
+  pgMs: number;
   rps: number;
   p50: number;
   p99: number;
@@ -96,6 +123,7 @@ async function drive(path: string, cookie: string): Promise<Result> {
   alone.sort((a, b) => a - b);
   const times: number[] = [];
   let errors = 0;
+  const cpuBefore = cpuSeconds();
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
   await Promise.all(
@@ -108,8 +136,9 @@ async function drive(path: string, cookie: string): Promise<Result> {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = cpuSeconds();
   times.sort((a, b) => a - b);
-  return { rps: times.length / elapsed, p50: percentile(times, 50), p99: percentile(times, 99), errors, alone: percentile(alone, 50) };
+  return { nodeMs: ((cpuAfter.node - cpuBefore.node) * 1000) / times.length, pgMs: ((cpuAfter.postgres - cpuBefore.postgres) * 1000) / times.length, rps: times.length / elapsed, p50: percentile(times, 50), p99: percentile(times, 99), errors, alone: percentile(alone, 50) };
 }
 
 // BENCH_PATHS=/users,/activity: only these pages (of the personas chosen), e.g. to profile a few.
@@ -121,7 +150,7 @@ console.log(`\n${new Date().toISOString()}, load average ${load()}; ${jobs.lengt
 
 const bareFirst = await drive("/login", "");
 const results: { persona: string; path: string; r: Result }[] = [];
-const fmt = (r: Result) => `${r.rps.toFixed(0)} | ${r.p50.toFixed(0)} ms | ${r.p99.toFixed(0)} ms | ${r.errors}`;
+const fmt = (r: Result) => `${r.rps.toFixed(0)} | ${r.p50.toFixed(0)} ms | ${r.p99.toFixed(0)} ms | ${r.errors} | ${r.nodeMs.toFixed(1)} + ${r.pgMs.toFixed(1)} ms`;
 console.log(`bare /login: ${fmt(bareFirst)} | alone ${bareFirst.alone.toFixed(1)} ms`);
 const once: string[] = [];
 for (const job of jobs) {
@@ -143,12 +172,14 @@ const bare: Result = {
   p99: (bareFirst.p99 + bareLast.p99) / 2,
   errors: bareFirst.errors + bareLast.errors,
   alone: (bareFirst.alone + bareLast.alone) / 2,
+  nodeMs: (bareFirst.nodeMs + bareLast.nodeMs) / 2,
+  pgMs: (bareFirst.pgMs + bareLast.pgMs) / 2,
 };
 
 console.log(`\n${new Date().toISOString()}, load average ${load()}`);
 console.log(`bare sign-in page, start / end of the run: ${bareFirst.rps.toFixed(0)} / ${bareLast.rps.toFixed(0)} req/s, p99 ${bareFirst.p99.toFixed(0)} / ${bareLast.p99.toFixed(0)} ms\n`);
-console.log("| persona | page | req/s | p50 | p99 | errors | req/s ÷ bare | p99 ÷ bare | alone (p50) |");
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("| persona | page | req/s | p50 | p99 | errors | CPU per request: console + PostgreSQL | req/s ÷ bare | p99 ÷ bare | alone (p50) |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
 const row = (persona: string, path: string, r: Result) =>
   `| ${persona} | \`${path}\` | ${fmt(r)} | ${(r.rps / bare.rps).toFixed(2)} | ${(r.p99 / bare.p99).toFixed(1)} | ${r.alone.toFixed(1)} ms |`;
 console.log(row("—", "/login (bare, mean of both)", bare));

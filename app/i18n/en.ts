@@ -725,6 +725,7 @@ export const en = {
   "credentials.approve": "Approve",
   "credentials.reject": "Reject",
   "credentials.jwks": "JWKS for {environment}",
+  "picker.participantHint": "Type the participant's ID, for example B01234 (the market has too many participants to list here).",
   "picker.emailHint": "This participant has too many users to list here: type the user's email address.",
   "credentials.ownerHint": "A user of this participant who answers for the client.",
   "jwt.format.encrypted": "This is an encrypted token (JWE): the gateway expects a signed JWT (JWS).",

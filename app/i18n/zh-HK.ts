@@ -727,6 +727,7 @@ export const zhHK: Record<MessageKey, string> = {
   "credentials.approve": "批核",
   "credentials.reject": "拒絕",
   "credentials.jwks": "{environment} 的 JWKS",
+  "picker.participantHint": "請輸入參與者編號，例如 B01234（市場上的參與者太多，無法在此逐一列出）。",
   "picker.emailHint": "此參與者的用戶太多，無法在此逐一列出：請輸入該用戶的電郵地址。",
   "credentials.ownerHint": "為此用戶端負責的參與者用戶。",
   "jwt.format.encrypted": "這是加密權杖（JWE）：閘道要求已簽署的 JWT（JWS）。",

@@ -3,10 +3,11 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
+import { ParticipantPickerField } from "~/components/pickers";
 import { useI18n } from "~/i18n/use-i18n";
-import { nameIn, type MessageKey } from "~/i18n/messages";
+import { type MessageKey } from "~/i18n/messages";
 import { AppError } from "~/lib/errors";
-import { listParticipants } from "~/modules/participants/service.server";
+import { participantPicker } from "~/modules/participants/service.server";
 import { IMPORT_COLUMNS, MAX_IMPORT_BYTES, checkImport, pageImportRuns } from "~/modules/users/import.server";
 import { titled } from "~/lib/meta";
 import { Pager } from "~/components/data-table";
@@ -20,7 +21,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:import", async ({ ct
   return json({
     officer,
     ownParticipant: ctx.actor.participantId,
-    participants: officer ? (await listParticipants(ctx)).map((p) => ({ id: p.id, nameEn: p.nameEn, nameZh: p.nameZh })) : [],
+    participants: officer ? await participantPicker(ctx) : [],
     columns: [...IMPORT_COLUMNS],
     info,
     runs: runs.map((r) => ({ ...r, createdAt: r.createdAt.toISOString(), appliedAt: r.appliedAt?.toISOString() ?? null })),
@@ -33,13 +34,13 @@ export const action = /* @__PURE__ */ protectedAction("user:import", async ({ ct
   const file = form.file("file");
   if (!file || file.size === 0) throw new AppError(400, "error.badRequest", { file: "import.error.noFile" });
   if (file.size > MAX_IMPORT_BYTES) throw new AppError(400, "import.error.tooLarge", { file: "import.error.tooLarge" });
-  const participantId = form.value("participantId") ?? ctx.actor.participantId ?? "";
+  const participantId = (form.value("participantId") ?? ctx.actor.participantId ?? "").trim().toUpperCase();
   const run = await checkImport(ctx, { participantId, fileName: file.name, text: await file.text() });
   return redirect(`/imports/${run.id}`);
 });
 
 export default function Imports() {
-  const { t, time, locale } = useI18n();
+  const { t, time } = useI18n();
   const data = useLoaderData<typeof loader>();
   const failure = asFailure(useActionData<typeof action>());
   const navigation = useNavigation();
@@ -62,16 +63,7 @@ export default function Imports() {
         <Form method="post" encType="multipart/form-data" className="stacked-form">
           <FormMessage failure={failure} />
           {data.officer ? (
-            <div className="field">
-              <label htmlFor="import-participant">{t("users.participant")}</label>
-              <select id="import-participant" name="participantId">
-                {data.participants.map((p) => (
-                  <option key={p.id} value={p.id}>
-                    {p.id} · {nameIn(locale, p)}
-                  </option>
-                ))}
-              </select>
-            </div>
+            <ParticipantPickerField id="import-participant" label={t("users.participant")} options={data.participants} error={fieldMessage(failure, "participantId", t)} />
           ) : (
             <input type="hidden" name="participantId" value={data.ownParticipant ?? ""} />
           )}

@@ -4,7 +4,7 @@ import { intent, intentAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { TextField, IntentForm } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage, type Failure } from "~/components/form-feedback";
-import { UserPickerField } from "~/components/user-picker";
+import { UserPickerField } from "~/components/pickers";
 import { useI18n } from "~/i18n/use-i18n";
 import { nameIn, type MessageKey } from "~/i18n/messages";
 import { addStepEntry, getStep, transitionStep, updateStepPlan } from "~/modules/onboarding/service.server";

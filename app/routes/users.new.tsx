@@ -4,11 +4,11 @@ import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { mayOn } from "~/modules/tenancy.server";
 import { LocaleField, TextField } from "~/components/field";
 import { asFailure, FormMessage, fieldMessage } from "~/components/form-feedback";
+import { ParticipantPickerField } from "~/components/pickers";
 import { useI18n } from "~/i18n/use-i18n";
-import { nameIn } from "~/i18n/messages";
 import { fieldList, fieldValue } from "~/lib/forms";
 import { getCatalogue } from "~/modules/roles/catalogue.server";
-import { listParticipants } from "~/modules/participants/service.server";
+import { participantPicker } from "~/modules/participants/service.server";
 import { createUser } from "~/modules/users/service.server";
 import { titled } from "~/lib/meta";
 
@@ -20,7 +20,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:create", async ({ ct
   return json({
     officer,
     ownParticipant: ctx.actor.participantId,
-    participants: officer ? (await listParticipants(ctx)).map((p) => ({ id: p.id, nameEn: p.nameEn, nameZh: p.nameZh })) : [],
+    participants: officer ? await participantPicker(ctx) : [],
     roles: catalogue.roles
       .filter((r) => r.population === "participant" && r.active && (!officer || r.code === "da_maker" || r.code === "da_checker"))
       .map((r) => ({ code: r.code, nameEn: r.nameEn, nameZh: r.nameZh })),
@@ -30,7 +30,7 @@ export const loader = /* @__PURE__ */ protectedLoader("user:create", async ({ ct
 export const action = /* @__PURE__ */ protectedAction("user:create", async ({ ctx, form }) => {
   const f = form.fields;
   const result = await createUser(ctx, {
-    participantId: fieldValue(f, "participantId") ?? ctx.actor.participantId ?? "",
+    participantId: (fieldValue(f, "participantId") ?? ctx.actor.participantId ?? "").trim().toUpperCase(),
     email: fieldValue(f, "email") ?? "",
     displayName: fieldValue(f, "displayName") ?? "",
     roles: fieldList(f, "roles"),
@@ -53,21 +53,7 @@ export default function NewUser() {
       <Form method="post" noValidate className="stacked-form">
         <FormMessage failure={failure} />
         {data.officer ? (
-          <div className="field">
-            <label htmlFor="field-participantId">{t("users.participant")}</label>
-            <select id="field-participantId" name="participantId" aria-describedby={err("participantId") ? "field-participantId-error" : undefined}>
-              {data.participants.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.id} · {nameIn(locale, p)}
-                </option>
-              ))}
-            </select>
-            {err("participantId") ? (
-              <p className="field-error" id="field-participantId-error">
-                {err("participantId")}
-              </p>
-            ) : null}
-          </div>
+          <ParticipantPickerField id="field-participantId" label={t("users.participant")} options={data.participants} error={err("participantId")} />
         ) : (
           <input type="hidden" name="participantId" value={data.ownParticipant ?? ""} />
         )}

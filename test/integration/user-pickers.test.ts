@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { users } from "../../db/schema";
+import { registerParticipant } from "../factories";
 import { describeEachDatabase } from "../support/databases";
 import { createFirm, type Firm } from "../support/access";
 import { HttpClient, startServer, type RunningServer } from "../support/server";
@@ -93,5 +94,50 @@ describeEachDatabase("user pickers at a large firm", { demo: true }, (use) => {
     expect(refused.status).toBe(400);
     const still = await data<{ step: { ownerUserId: string | null } }>(officer, path, route);
     expect(still.step.ownerUserId).toBe(owner.id);
+  });
+});
+
+/** An officer's participant picker in a market of more than 200 participants asks for the participant's ID. */
+describeEachDatabase("participant picker in a large market", { demo: true }, (use) => {
+  const db = () => use().db;
+  let server: RunningServer;
+  const as = async (email: string) => new HttpClient(server.baseUrl).useSession(await createVerifiedSession(db(), email));
+
+  beforeAll(async () => {
+    server = await startServer(db());
+    for (let i = 0; i < 201; i++) await registerParticipant(db());
+  }, 180_000);
+  afterAll(() => server.close());
+
+  it("asks for the ID on the new-user form, takes it in any case, and says so in the field when it names no participant", async () => {
+    const officer = await as("officer@hkex.demo");
+    const d = (await (await officer.get("/users/new?_data=routes%2Fusers.new")).json()) as { participants: unknown[] | null };
+    expect(d.participants).toBeNull();
+    const html = await (await officer.get("/users/new")).text();
+    expect(html).toContain("Type the participant&#x27;s ID, for example B01234");
+    expect(html).not.toContain("Test Participant 150 Limited");
+
+    const unknown = await officer.post("/users/new", { participantId: "Q99999", email: "typo@firm.test", displayName: "Typo Person", locale: "en" });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toContain("access.error.participant");
+    const [none] = await db().select({ id: users.id }).from(users).where(eq(users.email, "typo@firm.test"));
+    expect(none).toBeUndefined();
+
+    const created = await officer.post("/users/new", { participantId: " b01234 ", email: "typed@firm.test", displayName: "Typed Participant", locale: "en" });
+    expect(created.status).toBe(302);
+    const [made] = await db().select({ participantId: users.participantId }).from(users).where(eq(users.email, "typed@firm.test"));
+    expect(made?.participantId).toBe("B01234");
+  });
+
+  it("asks for the ID on the bulk import form and refuses an unknown one in the field, not with a missing page", async () => {
+    const officer = await as("officer@hkex.demo");
+    const d = (await (await officer.get("/imports?_data=routes%2Fimports._index")).json()) as { participants: unknown[] | null };
+    expect(d.participants).toBeNull();
+    const form = new FormData();
+    form.set("participantId", "Q99999");
+    form.set("file", new Blob(["email,display_name,roles\nnew-person@firm.test,New Person,\n"], { type: "text/csv" }), "staff.csv");
+    const res = await fetch(`${server.baseUrl}/imports?index`, { method: "POST", body: form, redirect: "manual", headers: { Cookie: officer.cookieHeader(), Origin: server.baseUrl } });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("access.error.participant");
   });
 });

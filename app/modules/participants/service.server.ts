@@ -23,6 +23,7 @@ import { defineCommand, platformWide, type CommandContext } from "../command.ser
 import type { ServiceContext } from "../context.server";
 import { CASE_STATUS_EVENTS, openCase, recomputeParticipantStatus } from "../onboarding/service.server";
 import { mayOn, whereTenant } from "../tenancy.server";
+import { PICKER_MENU_LIMIT } from "../users/picker.server";
 import { createParticipantSchema, participantIdSchema, suspensionSchema, updateParticipantSchema } from "./schemas";
 
 export interface ParticipantFilters {
@@ -62,6 +63,21 @@ export async function listParticipants(ctx: ServiceContext, filters: Participant
     .from(participants)
     .where(participantFilter(ctx, filters))
     .orderBy(asc(participants.id));
+}
+
+/**
+ * The participant picker of an officer's forms (a new user, a bulk import): a menu while the market has at most
+ * PICKER_MENU_LIMIT participants, else null and the form asks for the participant's ID (the market's thousand firms
+ * in a menu would be most of the page, sent on every view).
+ */
+export async function participantPicker(ctx: ServiceContext): Promise<{ id: string; nameEn: string; nameZh: string }[] | null> {
+  const rows = await ctx.db
+    .select({ id: participants.id, nameEn: participants.nameEn, nameZh: participants.nameZh })
+    .from(participants)
+    .where(participantFilter(ctx, {}))
+    .orderBy(asc(participants.id))
+    .limit(PICKER_MENU_LIMIT + 1);
+  return rows.length > PICKER_MENU_LIMIT ? null : rows;
 }
 
 /** Participants whose ID or name (English or Chinese) contains `q`, for the global search: a few and the total. */

@@ -192,7 +192,9 @@ export const checkImport = defineCommand({
     if (Buffer.byteLength(input.text, "utf8") > MAX_IMPORT_BYTES) throw new AppError(400, "import.error.tooLarge", { file: "import.error.tooLarge" });
     const parsed = parseImportFile(input.text);
     const [participant] = await tx.select({ id: participants.id }).from(participants).where(eq(participants.id, input.participantId));
-    if (!participant) throw notFound();
+    // Only an officer gets this far with a participant that does not exist (a DA's tenancy check answers 404 first):
+    // the officer typed its ID, so the field says so.
+    if (!participant) throw new AppError(400, "error.badRequest", { participantId: "access.error.participant" });
     const plan = await checkRows(tx, cx.actor, input.participantId, parsed, now);
     const errorCount = plan.rows.filter((r) => r.errors.length).length;
     const [run] = await tx

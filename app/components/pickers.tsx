@@ -1,3 +1,4 @@
+import { nameIn } from "~/i18n/messages";
 import { useI18n } from "~/i18n/use-i18n";
 import { useEchoedValue } from "./field";
 
@@ -59,6 +60,64 @@ export function UserPickerField({
           maxLength={100}
           required={noneLabel === undefined}
           defaultValue={echoed ?? currentEmail ?? ""}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={describedBy}
+        />
+      )}
+      {error ? (
+        <p className="field-error" id={errorId}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * An officer's participant picker (participantPicker): a menu of the participants, or, for a market with more than
+ * the menu shows, a field for the participant's ID. Both post `participantId`.
+ */
+export function ParticipantPickerField({
+  id,
+  label,
+  options,
+  error,
+}: {
+  id: string;
+  label: string;
+  options: { id: string; nameEn: string; nameZh: string }[] | null;
+  error?: string | null;
+}) {
+  const { t, locale } = useI18n();
+  const echoed = useEchoedValue("participantId");
+  const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const describedBy = [options ? null : hintId, error ? errorId : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {options ? null : (
+        <p className="hint" id={hintId}>
+          {t("picker.participantHint")}
+        </p>
+      )}
+      {options ? (
+        <select id={id} name="participantId" defaultValue={echoed} aria-invalid={error ? true : undefined} aria-describedby={describedBy}>
+          {options.map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.id} · {nameIn(locale, p)}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input
+          id={id}
+          name="participantId"
+          required
+          maxLength={20}
+          autoComplete="off"
+          spellCheck={false}
+          defaultValue={echoed ?? ""}
           aria-invalid={error ? true : undefined}
           aria-describedby={describedBy}
         />
