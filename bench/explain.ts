@@ -39,7 +39,13 @@ const server = await startBuiltConsole(db);
 // BENCH_PATHS=/users,/activity: only these pages (of the personas chosen); BENCH_EVERY=1 prints every read over
 // BENCH_SLOW_MS, not only each page's slowest.
 const PATHS = process.env.BENCH_PATHS?.split(",");
-const jobs = (await mainPages(db, server.base, process.env.BENCH_ONLY?.split(","))).filter((j) => !PATHS || PATHS.includes(j.path));
+const pages = await mainPages(db, server.base, process.env.BENCH_ONLY?.split(","));
+const jobs = pages.filter((j) => !PATHS || PATHS.includes(j.path));
+// A path of BENCH_PATHS that is no main page (/activity?userId=…, say) is requested for each persona chosen.
+for (const path of PATHS ?? []) {
+  if (pages.some((j) => j.path === path)) continue;
+  for (const persona of new Set(pages.map((j) => j.persona))) jobs.push({ persona, path, cookie: pages.find((j) => j.persona === persona)!.cookie });
+}
 
 interface PlanNode {
   "Node Type": string;
