@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { users } from "./users";
 
 /** The audit module's tables (app/modules/audit): the hash-chained trail and its signed checkpoints (SPEC §8). Only that module writes them (eslint: local/module-owns-tables). */
@@ -118,3 +118,21 @@ export const auditIntegrityWalks = pgTable(
 );
 
 export type AuditIntegrityWalk = typeof auditIntegrityWalks.$inferSelect;
+
+/**
+ * Events per Hong Kong day of closed days (issue 16), so that the explorer's chart does not count events: one row
+ * per day and scope and action, written once when the day is rolled up (the jobs runner, rollUpAuditDays) and never
+ * changed, since events are append-only and a closed day gets none. `scope` is a participant id, "platform" (events
+ * without a participant) or "*" (every event); `action` is an action or "*" (every action). Every rolled-up day has
+ * its ("*", "*") row, zero when it had no events: that row says the day is rolled up.
+ */
+export const auditDailyCounts = pgTable(
+  "audit_daily_counts",
+  {
+    day: date("day", { mode: "string" }).notNull(),
+    scope: text("scope").notNull(),
+    action: text("action").notNull(),
+    events: integer("events").notNull(),
+  },
+  (t) => [primaryKey({ name: "audit_daily_counts_pk", columns: [t.scope, t.action, t.day] })],
+);
