@@ -121,10 +121,12 @@ export type AuditIntegrityWalk = typeof auditIntegrityWalks.$inferSelect;
 
 /**
  * Events per Hong Kong day of closed days (issue 16), so that the explorer's chart does not count events: one row
- * per day and scope and action, written once when the day is rolled up (the jobs runner, rollUpAuditDays) and never
- * changed, since events are append-only and a closed day gets none. `scope` is a participant id, "platform" (events
- * without a participant) or "*" (every event); `action` is an action or "*" (every action). Every rolled-up day has
- * its ("*", "*") row, zero when it had no events: that row says the day is rolled up.
+ * per day, scope, action and actor, written once when the day is rolled up (the jobs runner, rollUpAuditDays) and
+ * never changed, since events are append-only and a closed day gets none. `scope` is a participant id, "platform"
+ * (events without a participant) or "*" (every event); `action` is an action or "*" (every action); `actor` is the
+ * acting user's id or "*" (everyone, the system included). Rows are kept for scope × action and scope × actor, each
+ * also over every scope. Every rolled-up day has its ("*", "*", "*") row, zero when it had no events: that row says
+ * the day is rolled up.
  */
 export const auditDailyCounts = pgTable(
   "audit_daily_counts",
@@ -132,7 +134,8 @@ export const auditDailyCounts = pgTable(
     day: date("day", { mode: "string" }).notNull(),
     scope: text("scope").notNull(),
     action: text("action").notNull(),
+    actor: text("actor").notNull(),
     events: integer("events").notNull(),
   },
-  (t) => [primaryKey({ name: "audit_daily_counts_pk", columns: [t.scope, t.action, t.day] })],
+  (t) => [primaryKey({ name: "audit_daily_counts_pk", columns: [t.scope, t.action, t.actor, t.day] })],
 );

@@ -4,7 +4,7 @@ import { auditDailyCounts, auditEvents } from "../../db/schema";
 import { activityOverTime, rollUpAuditDays, type ActivityChart } from "../../app/modules/audit/activity.server";
 import type { AuditFilters } from "../../app/modules/audit/explorer.server";
 import { appendAuditEvents, type AuditEventInput } from "../../app/modules/audit/service.server";
-import type { ServiceContext } from "../../app/modules/context.server";
+import { systemContext, type ServiceContext } from "../../app/modules/context.server";
 import { runJobs } from "../../app/modules/jobs/service.server";
 import { hongKongDay, hongKongDayPlus, startOfHongKongDay } from "../../app/lib/hong-kong-time";
 import { contextFor, createConsoleUser } from "../factories";
@@ -46,7 +46,9 @@ describeEachDatabase("the explorer chart's per-day rollup", { compatibility: tru
             entityId: `w-${i}`,
             participantId: (i + k) % 4 === 0 ? null : (i + k) % 2 === 0 ? a.participant.id : b.participant.id,
           }));
-          await db.transaction((tx) => appendAuditEvents(tx, { actor: a.maker.actor, requestId: `rollup-${day}-${i}`, ip: null, userAgent: null }, inputs));
+          // The actors: a firm's maker, the other firm's checker, and the system (no user).
+          const actor = [a.maker.actor, b.checker.actor, systemContext(db).actor][(i + day) % 3]!;
+          await db.transaction((tx) => appendAuditEvents(tx, { actor, requestId: `rollup-${day}-${i}`, ip: null, userAgent: null }, inputs));
         }
       }
     } finally {
@@ -62,11 +64,16 @@ describeEachDatabase("the explorer chart's per-day rollup", { compatibility: tru
     ["compliance, an area of actions", () => compliance, { action: "review.*" }],
     ["compliance, a prefix ending in a dot, with a participant", () => compliance, { action: "review.item.", participantId: b.participant.id }],
     ["compliance, from part of a day to a day", () => compliance, { from: `${hongKongDayPlus(new Date(), -8)}T10:30`, to: hongKongDayPlus(new Date(), -3) }],
-    ["compliance, one actor (not in the rollup)", () => compliance, { actorUserId: a.maker.actor.userId! }],
+    ["compliance, one actor", () => compliance, { actorUserId: b.checker.actor.userId! }],
     ["a participant administrator, everything", () => a.checker, {}],
     ["a participant administrator, one action", () => a.checker, { action: "role.grant.revoked" }],
     ["a participant administrator asking for another participant", () => a.checker, { participantId: b.participant.id }],
     ["a participant administrator asking for the platform's", () => a.checker, { participantId: "platform" }],
+    ["compliance, one actor in one participant", () => compliance, { actorUserId: a.maker.actor.userId!, participantId: b.participant.id }],
+    ["compliance, an actor and an action (not in the rollup)", () => compliance, { actorUserId: a.maker.actor.userId!, action: "review.*" }],
+    ["compliance, an actor nobody is", () => compliance, { actorUserId: "-" }],
+    ["a participant administrator, one actor", () => a.checker, { actorUserId: b.checker.actor.userId! }],
+    ["compliance, about one object (not in the rollup)", () => compliance, { entityType: "widget", entityId: "w-1" }],
   ];
 
   /** The chart's numbers counted straight from the events, per Hong Kong day. */
@@ -88,7 +95,7 @@ describeEachDatabase("the explorer chart's per-day rollup", { compatibility: tru
     expect(before[0]!.total).toBeGreaterThan(50);
     expect(await rollUpAuditDays(db)).toBeGreaterThanOrEqual(8);
     // Every closed day has its row; yesterday and the days before are closed (an hour after midnight).
-    const [{ n }] = (await db.select({ n: sql<number>`count(*)::int` }).from(auditDailyCounts).where(and(eq(auditDailyCounts.scope, "*"), eq(auditDailyCounts.action, "*")))) as [{ n: number }];
+    const [{ n }] = (await db.select({ n: sql<number>`count(*)::int` }).from(auditDailyCounts).where(and(eq(auditDailyCounts.scope, "*"), eq(auditDailyCounts.action, "*"), eq(auditDailyCounts.actor, "*")))) as [{ n: number }];
     expect(Number(n)).toBeGreaterThanOrEqual(8);
     const after = await Promise.all(views().map(([, who, f]) => activityOverTime(who(), f)));
     views().forEach(([label], i) => expect({ label, days: perDay(after[i]!) }).toEqual({ label, days: perDay(before[i]!) }));
@@ -102,6 +109,10 @@ describeEachDatabase("the explorer chart's per-day rollup", { compatibility: tru
     expect(after[8]!.total).toBeLessThan(after[0]!.total);
     expect(after[10]!.total).toBe(0);
     expect(after[11]!.total).toBe(0);
+    expect(after[7]!.total).toBeGreaterThan(0);
+    expect(after[12]!.total).toBeGreaterThan(0);
+    expect(after[14]!.total).toBe(0);
+    expect(after[15]!.total).toBeGreaterThan(0);
   });
 
   it("reads whole closed days from the rollup, and rolls each day up once", async () => {
@@ -112,11 +123,11 @@ describeEachDatabase("the explorer chart's per-day rollup", { compatibility: tru
     const before = (await chart()).buckets.find((x) => x.label === day)!.count;
     expect(before).toBeGreaterThan(0);
     // The rollup's row is what the chart shows for that day (rows are never changed by the console; here, to see).
-    await db.execute(sql`update audit_daily_counts set events = events + 1000 where day = ${day}::date and scope = ${a.participant.id} and action = '*'`);
+    await db.execute(sql`update audit_daily_counts set events = events + 1000 where day = ${day}::date and scope = ${a.participant.id} and action = '*' and actor = '*'`);
     try {
       expect((await chart()).buckets.find((x) => x.label === day)!.count).toBe(before + 1000);
     } finally {
-      await db.execute(sql`update audit_daily_counts set events = events - 1000 where day = ${day}::date and scope = ${a.participant.id} and action = '*'`);
+      await db.execute(sql`update audit_daily_counts set events = events - 1000 where day = ${day}::date and scope = ${a.participant.id} and action = '*' and actor = '*'`);
     }
     // Nothing left to roll up: a second run (or another process's) adds nothing, and so does the jobs runner.
     const rows = async () => ((await db.select({ n: sql<number>`count(*)::int` }).from(auditDailyCounts)) as [{ n: number }])[0].n;
@@ -131,7 +142,7 @@ describeEachDatabase("the explorer chart's per-day rollup", { compatibility: tru
     const today = hongKongDay(new Date());
     const yesterday = hongKongDayPlus(new Date(), -1);
     const rolled = async (day: string) =>
-      (await db.select().from(auditDailyCounts).where(and(eq(auditDailyCounts.day, day), eq(auditDailyCounts.scope, "*"), eq(auditDailyCounts.action, "*")))).length;
+      (await db.select().from(auditDailyCounts).where(and(eq(auditDailyCounts.day, day), eq(auditDailyCounts.scope, "*"), eq(auditDailyCounts.action, "*"), eq(auditDailyCounts.actor, "*")))).length;
     // Just after midnight, yesterday is not closed yet: a rollup then stops the day before; an hour later it is.
     expect(await rollUpAuditDays(db, new Date(startOfHongKongDay(today).getTime() + 30 * MINUTE))).toBe(0);
     await rollUpAuditDays(db, new Date(startOfHongKongDay(today).getTime() + 61 * MINUTE));

@@ -1,5 +1,5 @@
 import { and, gte, lt, or, sql, type SQL } from "drizzle-orm";
-import { rowsOf, type Database } from "../../../db/client.server";
+import { rowsOf, type Database, type DbOrTx } from "../../../db/client.server";
 import { auditDailyCounts, auditEvents } from "../../../db/schema";
 import { endOfHongKongDay, hongKongDay, isCalendarDay, parseInstant, startOfHongKongDay } from "~/lib/hong-kong-time";
 import type { ServiceContext } from "../context.server";
@@ -44,51 +44,67 @@ const DAYS_PER_STATEMENT = 7;
 /**
  * Counts the events of closed Hong Kong days into audit_daily_counts (issue 16), oldest first from the day after the
  * last one rolled up (or the day of the first event), at most `maxDays` days a call: per day, per scope (each
- * participant, "platform" for events without one, "*" for all) and per action (each, and "*" for all), with a
- * ("*", "*") row for every day, zero for a day without events. Run by the jobs runner; safe from several processes
- * at once (a day's rows are the same whoever counts them; a second insert of a row does nothing). Answers the
- * number of days rolled up.
+ * participant, "platform" for events without one, "*" for all) and per action or per actor (each, and "*" for all),
+ * with a ("*", "*", "*") row for every day, zero for a day without events. Run by the jobs runner; safe from several
+ * processes at once (an advisory lock; and a day's rows are the same whoever counts them, a second insert of a row
+ * does nothing). Answers the number of days rolled up.
  */
-export async function rollUpAuditDays(db: Database, now = new Date(), maxDays = 120): Promise<number> {
+export async function rollUpAuditDays(db: Database, now = new Date(), maxDays = 31): Promise<number> {
   const lastClosed = dayPlus(hongKongDay(new Date(now.getTime() - CLOSING_MARGIN)), -1);
-  const [last] = await db
-    .select({ day: sql<string | null>`max(${auditDailyCounts.day})::text` })
-    .from(auditDailyCounts)
-    .where(and(sql`${auditDailyCounts.scope} = '*'`, sql`${auditDailyCounts.action} = '*'`));
-  let next: string;
-  if (last?.day) next = dayPlus(last.day, 1);
-  else {
-    const [first] = await db.select({ at: auditEvents.occurredAt }).from(auditEvents).orderBy(auditEvents.occurredAt).limit(1);
-    if (!first) return 0;
-    next = hongKongDay(first.at);
-  }
   let done = 0;
-  while (next <= lastClosed && done < maxDays) {
-    const days = Math.min(DAYS_PER_STATEMENT, maxDays - done, Math.round((Date.parse(lastClosed) - Date.parse(next)) / DAY) + 1);
-    const start = startOfHongKongDay(next).toISOString();
-    const end = startOfHongKongDay(dayPlus(next, days)).toISOString();
-    // grouping() tells a rolled-up column (every participant, every action) from a null one (the platform's events).
-    await db.execute(sql`with counted as (
-        select day, case when grouping(participant_id) = 1 then '*' else coalesce(participant_id, 'platform') end as scope,
-               case when grouping(action) = 1 then '*' else action end as action, count(*)::int as events
-        from (select (occurred_at at time zone 'UTC' + interval '8 hours')::date as day, participant_id, action
-              from ${auditEvents} where occurred_at >= ${start}::timestamptz and occurred_at < ${end}::timestamptz) e
-        group by grouping sets ((day, participant_id, action), (day, participant_id), (day, action), (day)))
-      insert into ${auditDailyCounts} (day, scope, action, events)
-      select day, scope, action, events from counted
-      union all
-      select ${next}::date + i, '*', '*', 0 from generate_series(0, ${days - 1}::int) as i
-      where not exists (select 1 from counted c where c.day = ${next}::date + i and c.scope = '*' and c.action = '*')
-      on conflict do nothing`);
+  while (done < maxDays) {
+    const days = await db.transaction((tx) => rollUpNextDays(tx, lastClosed, maxDays - done));
+    if (days === 0) break;
     done += days;
-    next = dayPlus(next, days);
   }
   return done;
 }
 
-/** The explorer's filters the rollup serves: the participant, the action and the period (the reader's scope too). */
+/**
+ * The next days to roll up, up to `lastClosed`, in one statement: under a transaction-scoped advisory lock, so that
+ * runners in several processes do not count the same days at once (one that finds the lock taken stops).
+ */
+async function rollUpNextDays(tx: DbOrTx, lastClosed: string, maxDays: number): Promise<number> {
+  const [lock] = rowsOf<{ locked: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(hashtext('audit_daily_counts_rollup')) as locked`));
+  if (!lock?.locked) return 0;
+  const [last] = await tx
+    .select({ day: sql<string | null>`max(${auditDailyCounts.day})::text` })
+    .from(auditDailyCounts)
+    .where(and(sql`${auditDailyCounts.scope} = '*'`, sql`${auditDailyCounts.action} = '*'`, sql`${auditDailyCounts.actor} = '*'`));
+  let next: string;
+  if (last?.day) next = dayPlus(last.day, 1);
+  else {
+    const [first] = await tx.select({ at: auditEvents.occurredAt }).from(auditEvents).orderBy(auditEvents.occurredAt).limit(1);
+    if (!first) return 0;
+    next = hongKongDay(first.at);
+  }
+  if (next > lastClosed) return 0;
+  const days = Math.min(DAYS_PER_STATEMENT, maxDays, Math.round((Date.parse(lastClosed) - Date.parse(next)) / DAY) + 1);
+  const start = startOfHongKongDay(next).toISOString();
+  const end = startOfHongKongDay(dayPlus(next, days)).toISOString();
+  // grouping() tells a rolled-up column (every participant, action or actor) from a null one (the platform's events,
+  // the system's); the system is not an actor one can filter on, so it has no rows of its own.
+  await tx.execute(sql`with counted as (
+      select day, case when grouping(participant_id) = 1 then '*' else coalesce(participant_id, 'platform') end as scope,
+             case when grouping(action) = 1 then '*' else action end as action,
+             case when grouping(actor_user_id) = 1 then '*' else actor_user_id end as actor, count(*)::int as events
+      from (select (occurred_at at time zone 'UTC' + interval '8 hours')::date as day, participant_id, action, actor_user_id
+            from ${auditEvents} where occurred_at >= ${start}::timestamptz and occurred_at < ${end}::timestamptz) e
+      group by grouping sets ((day, participant_id, action), (day, participant_id), (day, action), (day),
+                              (day, participant_id, actor_user_id), (day, actor_user_id))
+      having grouping(actor_user_id) = 1 or actor_user_id is not null)
+    insert into ${auditDailyCounts} (day, scope, action, actor, events)
+    select day, scope, action, actor, events from counted
+    union all
+    select ${next}::date + i, '*', '*', '*', 0 from generate_series(0, ${days - 1}::int) as i
+    where not exists (select 1 from counted c where c.day = ${next}::date + i and c.scope = '*' and c.action = '*' and c.actor = '*')
+    on conflict do nothing`);
+  return days;
+}
+
+/** The explorer's filters the rollup serves: the participant, the action or the actor, and the period (the reader's scope too). */
 function rollupServes(filters: AuditFilters): boolean {
-  return !filters.actorUserId && !filters.userId && !filters.entityType && !filters.entityId;
+  return !filters.userId && !filters.entityType && !filters.entityId && !(filters.actorUserId && filters.action);
 }
 
 /**
@@ -106,8 +122,9 @@ async function rolledUpCounts(ctx: ServiceContext, filters: AuditFilters, firstD
   if (!filters.action) action = sql`${c.action} = '*'`;
   else if (filters.action.endsWith("*") || filters.action.endsWith(".")) action = sql`${c.action} <> '*' and ${c.action} like ${`${filters.action.replace(/\*$/, "")}%`}`;
   else action = sql`${c.action} = ${filters.action}`;
-  const counted = scope === null ? sql`false` : sql`${c.scope} = ${scope} and ${action}`;
-  const marker = sql`${c.scope} = '*' and ${c.action} = '*'`;
+  const actor = filters.actorUserId ? sql`${c.actor} = ${filters.actorUserId}` : sql`${c.actor} = '*'`;
+  const counted = scope === null ? sql`false` : sql`${c.scope} = ${scope} and ${action} and ${actor}`;
+  const marker = sql`${c.scope} = '*' and ${c.action} = '*' and ${c.actor} = '*'`;
   const rows = rowsOf<{ day: string; events: number; counted: boolean; marker: boolean }>(
     await ctx.db.execute(sql`select ${c.day}::text as day, ${c.events} as events, (${counted}) as counted, (${marker}) as marker
       from ${c} where ${c.day} >= ${firstDay}::date and ${c.day} <= ${lastDay}::date and ((${marker}) or (${counted}))`),
@@ -122,9 +139,9 @@ async function rolledUpCounts(ctx: ServiceContext, filters: AuditFilters, firstD
  * Events per Hong Kong day (or hour when the range is two days or less) for the explorer's current filter, with the
  * reader's scope applied as the list applies it. The range is the filter's own, or the last 30 days; empty buckets
  * are kept so the time axis is even. Whole days already rolled up (audit_daily_counts: closed days) are read from
- * the rollup when the filter is one it serves (participant, action, period); the rest (today, a part-day at either
- * end, days not yet rolled up, and every day under an actor, user or object filter) is counted from the events in
- * one aggregate over index ranges.
+ * the rollup when the filter is one it serves (participant, action or actor, period); the rest (today, a part-day
+ * at either end, days not yet rolled up, and every day under a user or object filter or an actor and an action
+ * together) is counted from the events in one aggregate over index ranges.
  */
 export async function activityOverTime(ctx: ServiceContext, filters: AuditFilters, now = new Date()): Promise<ActivityChart> {
   const toValue = filters.to;
