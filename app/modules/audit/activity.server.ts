@@ -157,8 +157,10 @@ export async function activityOverTime(ctx: ServiceContext, filters: AuditFilter
 
   const starts: number[] = [];
   for (let t = bucketOf(from.getTime()); t <= to.getTime(); t += size) starts.push(t);
-  // Whole days inside the range, from the rollup where it has them.
-  const whole = unit === "day" && rollupServes(filters) ? starts.filter((t) => t >= from.getTime() && t + DAY - 1 <= to.getTime()) : [];
+  // Whole closed days inside the range, from the rollup where it has them (a day it holds that is not closed by this
+  // reader's clock is counted from the events all the same).
+  const closed = (t: number) => t + DAY + CLOSING_MARGIN <= now.getTime();
+  const whole = unit === "day" && rollupServes(filters) ? starts.filter((t) => t >= from.getTime() && t + DAY - 1 <= to.getTime() && closed(t)) : [];
   const rolled = whole.length ? await rolledUpCounts(ctx, filters, localOf(whole[0]!).slice(0, 10), localOf(whole[whole.length - 1]!).slice(0, 10)) : new Map<string, number>();
   const counts = new Map<string, number>();
   for (const [day, n] of rolled) counts.set(`${day}T00:00`, n);
