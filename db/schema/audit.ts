@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { users } from "./users";
 
 /** The audit module's tables (app/modules/audit): the hash-chained trail and its signed checkpoints (SPEC §8). Only that module writes them (eslint: local/module-owns-tables). */
@@ -118,3 +118,24 @@ export const auditIntegrityWalks = pgTable(
 );
 
 export type AuditIntegrityWalk = typeof auditIntegrityWalks.$inferSelect;
+
+/**
+ * Events per Hong Kong day of closed days (issue 16), so that the explorer's chart does not count events: one row
+ * per day, scope, action and actor, written once when the day is rolled up (the jobs runner, rollUpAuditDays) and
+ * never changed, since events are append-only and a closed day gets none. `scope` is a participant id, "platform"
+ * (events without a participant) or "*" (every event); `action` is an action or "*" (every action); `actor` is the
+ * acting user's id or "*" (everyone, the system included). Rows are kept for scope × action and scope × actor, each
+ * also over every scope. Every rolled-up day has its ("*", "*", "*") row, zero when it had no events: that row says
+ * the day is rolled up.
+ */
+export const auditDailyCounts = pgTable(
+  "audit_daily_counts",
+  {
+    day: date("day", { mode: "string" }).notNull(),
+    scope: text("scope").notNull(),
+    action: text("action").notNull(),
+    actor: text("actor").notNull(),
+    events: integer("events").notNull(),
+  },
+  (t) => [primaryKey({ name: "audit_daily_counts_pk", columns: [t.scope, t.action, t.actor, t.day] })],
+);

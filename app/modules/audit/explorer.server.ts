@@ -6,7 +6,6 @@ import { endOfHongKongDay, isCalendarDay, parseInstant } from "~/lib/hong-kong-t
 import { defineCommand } from "../command.server";
 import { tenantOf, whereTenant } from "../tenancy.server";
 import type { ServiceContext } from "../context.server";
-import { userNamesIn } from "../onboarding/service.server";
 
 /**
  * Hong Kong local date-time (from a datetime-local or date input) to an instant; a day alone means its start (from)
@@ -109,10 +108,12 @@ async function page(ctx: ServiceContext, where: SQL | undefined, cursor: Cursor 
 export interface ExplorerPage {
   events: AuditEvent[];
   nextCursor: string | null;
-  userNames: Record<string, string>;
 }
 
-/** One page of the explorer, newest first; never OFFSET, so the thousandth page costs what the first does. */
+/**
+ * One page of the explorer, newest first; never OFFSET, so the thousandth page costs what the first does. The names
+ * the events mention are the page's to look up (namesForEvents), in one batch with everything else they name.
+ */
 export async function exploreAudit(ctx: ServiceContext, filters: AuditFilters, cursor: string | null, limit = 50): Promise<ExplorerPage> {
   const size = Math.min(Math.max(limit, 1), 200);
   const rows = await page(ctx, whereOf(ctx, "audit:read", filters), decodeCursor(cursor), size + 1);
@@ -120,7 +121,6 @@ export async function exploreAudit(ctx: ServiceContext, filters: AuditFilters, c
   return {
     events,
     nextCursor: rows.length > size ? encodeCursor(events[events.length - 1]!) : null,
-    userNames: await userNamesIn(ctx.db, events),
   };
 }
 

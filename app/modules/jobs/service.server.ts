@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Database } from "../../../db/client.server";
 import { AppError } from "~/lib/errors";
+import { rollUpAuditDays } from "../audit/activity.server";
 import { runScheduledWalk, WALK_EVERY_MINUTES } from "../audit/walks.server";
 import { systemContext } from "../context.server";
 import { sendExpiryNotices } from "../credentials/service.server";
@@ -16,6 +17,8 @@ export interface JobsResult {
   mailsSent: number;
   /** Integrity walks of the audit chains run (0 or 1: one an hour across every process). */
   integrityWalks: number;
+  /** Closed Hong Kong days whose audit events were counted into the explorer chart's rollup. */
+  auditDaysRolledUp: number;
 }
 
 export interface JobsOptions {
@@ -32,7 +35,7 @@ export interface JobsOptions {
 /**
  * Scheduled work, run by `npm run jobs` and by each server on a timer: closing access reviews past their deadline,
  * key expiry notices, rollouts' carry-over snapshots once their end-of-day cutoff has passed, sending the mail
- * outbox when SMTP is configured, and the hourly integrity walk of the audit chains (recorded for the Integrity page). Every job is safe to run from several processes at once: each change happens under a row lock or a unique key and checks that it is still due.
+ * outbox when SMTP is configured, counting the audit events of closed days for the explorer's chart, and the hourly integrity walk of the audit chains (recorded for the Integrity page). Every job is safe to run from several processes at once: each change happens under a row lock or a unique key and checks that it is still due.
  */
 export async function runJobs(db: Database, logger?: Pick<Logger, "info" | "warn">, options: JobsOptions = {}): Promise<JobsResult> {
   const ctx = { ...systemContext(db, `jobs-${Date.now()}`), baseUrl: options.baseUrl };
@@ -53,9 +56,11 @@ export async function runJobs(db: Database, logger?: Pick<Logger, "info" | "warn
   if (rolloutSnapshots) logger?.info({ rolloutSnapshots }, "jobs: rollout carry-over snapshots taken at the cutoff");
   const mailsSent = options.smtpUrl ? await deliverOutbox(db, options.smtpUrl, options.mailFrom ?? "no-reply@ocp-console.invalid") : 0;
   if (mailsSent) logger?.info({ mailsSent }, "jobs: mail sent");
+  const auditDaysRolledUp = await rollUpAuditDays(db);
+  if (auditDaysRolledUp) logger?.info({ auditDaysRolledUp }, "jobs: audit events of closed days counted for the explorer's chart");
   // Last: the walk takes seconds at volume, and the other jobs need not wait for it. One walk at a time, everywhere.
   const every = options.integrityWalkMinutes ?? WALK_EVERY_MINUTES;
   const walk = every > 0 ? await runScheduledWalk(db, options.auditCheckpointKey ?? null, every) : null;
   if (walk) logger?.[walk.ok ? "info" : "warn"]({ walkId: walk.id, ok: walk.ok, chains: walk.chains, events: walk.events }, "jobs: audit chains verified");
-  return { campaignsClosed, expiryNotices, rolloutSnapshots, mailsSent, integrityWalks: walk ? 1 : 0 };
+  return { campaignsClosed, expiryNotices, rolloutSnapshots, mailsSent, integrityWalks: walk ? 1 : 0, auditDaysRolledUp };
 }
