@@ -120,13 +120,17 @@ export async function* accessBatchesAt(ctx: ServiceContext, at: Date, filter?: A
 async function accessRows(ctx: ServiceContext, at: Date, filter: AccessFilter, window?: { offset: number; limit: number }, slice?: string[] | null): Promise<AccessRow[]> {
   const requester = aliasedTable(users, "requester");
   const approver = aliasedTable(users, "approver");
+  // The holder by a lateral lookup of their primary key (the limit keeps PostgreSQL from flattening it into a plain
+  // join): one participant's few hundred grants are then never hash-joined against a scan of every user, whatever
+  // the planner's cost settings, and a role's first page still reads only its first participants' grants.
+  const holder = ctx.db.select({ displayName: users.displayName, email: users.email }).from(users).where(eq(users.id, roleGrants.userId)).limit(1).as("holder");
   const query = ctx.db
     .select({
       grantId: roleGrants.id,
       participantId: roleGrants.participantId,
       userId: roleGrants.userId,
-      userName: users.displayName,
-      userEmail: users.email,
+      userName: holder.displayName,
+      userEmail: holder.email,
       roleCode: roleGrants.roleCode,
       roleName: roles.nameEn,
       roleNameZh: roles.nameZh,
@@ -138,12 +142,12 @@ async function accessRows(ctx: ServiceContext, at: Date, filter: AccessFilter, w
       approvedByName: approver.displayName,
     })
     .from(roleGrants)
-    .innerJoin(users, eq(users.id, roleGrants.userId))
+    .innerJoinLateral(holder, sql`true`)
     .innerJoin(roles, eq(roles.code, roleGrants.roleCode))
     .leftJoin(requester, eq(requester.id, roleGrants.requestedBy))
     .leftJoin(approver, eq(approver.id, roleGrants.approvedBy))
     .where(accessWhere(ctx, at, filter, slice))
-    .orderBy(asc(roleGrants.participantId), asc(users.displayName), asc(roleGrants.roleCode), asc(roleGrants.id));
+    .orderBy(asc(roleGrants.participantId), asc(holder.displayName), asc(roleGrants.roleCode), asc(roleGrants.id));
   return window ? await query.limit(window.limit).offset(window.offset) : await query;
 }
 
