@@ -100,8 +100,9 @@ export async function accessAt(ctx: ServiceContext, at: Date, filter?: AccessFil
 /**
  * The whole of accessAt in its order, a few participants at a time (the CSV of the whole market: no one read holds
  * 250,000 grants). The parts follow the report's order: participants by id as the database sorts them, then HKEX's
- * own grants (a null participant sorts last). A past instant's answer does not change while it is read (grants
- * made later are not yet created then; a later revocation or end is after it), so the parts add up to one report.
+ * own grants (a null participant sorts last). The answer for an instant already past does not change while it is
+ * read (grants made later were not created then; a later revocation or end is after it), so the parts add up to
+ * one report.
  */
 export async function* accessBatchesAt(ctx: ServiceContext, at: Date, filter?: AccessFilter, participantsPerBatch = 20): AsyncGenerator<AccessRow[]> {
   // One participant (asked for, or a participant's administrator's own): one read.
