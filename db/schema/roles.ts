@@ -57,6 +57,7 @@ export const roleGrants = pgTable(
   (t) => [
     index("role_grants_user_idx").on(t.userId),
     index("role_grants_participant_idx").on(t.participantId),
+    // role_grants_role_participant_idx (role_code, participant_id) INCLUDE (…) is in migration 0021: drizzle has no INCLUDE.
     check("role_grants_status_valid", sql`${t.status} in ('active','revoked')`),
   ],
 );

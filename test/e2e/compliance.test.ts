@@ -107,7 +107,19 @@ describe.skipIf(!hasBrowser())("compliance in the browser: explorer, export, int
     await mainNavigation(page).getByRole("link", { name: "Reports" }).click();
     await page.getByRole("heading", { level: 1, name: "Reports" }).waitFor();
     await page.getByRole("heading", { level: 2, name: "Who held which role" }).waitFor();
-    await page.getByLabel("Participant (empty for all)").fill("B01234");
+    // Market-wide, the report asks to be narrowed first, and offers the whole market as a download (issue 16).
+    await page.getByText("Choose a participant or a role to list who has access.", { exact: false }).waitFor();
+    expect(await page.getByRole("table").count()).toBe(0);
+    expect(await page.getByRole("link", { name: "Download the whole market as CSV" }).count()).toBe(1);
+    await expectAccessible(page);
+    await page.getByLabel("Role").selectOption({ label: "Delegated Administrator (checker)" });
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL((url) => url.searchParams.get("role") === "da_checker");
+    const checkers = await page.getByRole("table").locator("tbody tr").allInnerTexts();
+    expect(checkers.length).toBeGreaterThan(1);
+    for (const row of checkers) expect(row).toContain("Delegated Administrator (checker)");
+    await page.getByLabel("Role").selectOption({ label: "Any role" });
+    await page.getByLabel("Participant ID").fill("B01234");
     await page.getByRole("button", { name: "Show" }).click();
     await page.waitForURL((url) => url.searchParams.get("participantId") === "B01234");
     const table = page.getByRole("table");

@@ -4,6 +4,7 @@ import { apiKeys, users } from "../../db/schema";
 import type { ServiceContext } from "../../app/modules/context.server";
 import {
   accessAt,
+  accessCountAt,
   accessDiff,
   dormantReport,
   expiringReport,
@@ -234,6 +235,22 @@ describeEachDatabase("point-in-time access reports", (use) => {
       compared++;
     }
     expect(compared).toBeGreaterThan(40);
+  });
+
+  it("narrows to a role, alone or within a participant, at every instant, with counts that agree", async () => {
+    const codes = [...new Set(model.map((g) => g.roleCode))];
+    for (const t of checkedInstants()) {
+      for (const roleCode of codes) {
+        const want = expected(t).filter((r) => r.roleCode === roleCode);
+        const got = (await accessAt(compliance, new Date(t), { roleCode })).map(fromReport).sort(byKey);
+        expect(got, `${roleCode} at ${new Date(t).toISOString()}`).toEqual(want);
+        expect(await accessCountAt(compliance, new Date(t), { roleCode })).toBe(want.length);
+        const inA = want.filter((r) => r.participantId === a.participant.id);
+        expect(await accessCountAt(compliance, new Date(t), { roleCode, participantId: a.participant.id })).toBe(inA.length);
+        // A participant's administrator: their own participant's holders of the role, whatever they name.
+        expect(await accessCountAt(b.checker, new Date(t), { roleCode, participantId: a.participant.id })).toBe(want.filter((r) => r.participantId === b.participant.id).length);
+      }
+    }
   });
 
   it("gives the difference between any two instants as the model's difference", async () => {
