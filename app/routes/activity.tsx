@@ -9,7 +9,7 @@ import { useI18n } from "~/i18n/use-i18n";
 import { isMessageKey, type MessageKey } from "~/i18n/messages";
 import { exploreAudit, parseAuditFilters, type AuditFilters } from "~/modules/audit/explorer.server";
 import { activityOverTime } from "~/modules/audit/activity.server";
-import { findPeople, frozenNamesOf, namesForEvents, referencesOf, type PersonMatch } from "~/modules/audit/names.server";
+import { findPeople, frozenNamesOf, namesForEvents, personById, referencesOf, type PersonMatch } from "~/modules/audit/names.server";
 import { AUDIT_ACTIONS } from "~/modules/audit/actions";
 import { hongKongDay, hongKongDayPlus } from "~/lib/hong-kong-time";
 import { titled } from "~/lib/meta";
@@ -22,7 +22,7 @@ const NOBODY = "-";
 /** The actor or user a person typed (a name, an email or an id), resolved among the users they may see. */
 async function resolvePerson(ctx: Parameters<typeof findPeople>[0], typed: string | null, id: string | undefined) {
   if (id) {
-    const [match] = id === NOBODY ? [] : await findPeople(ctx, id, 1);
+    const match = id === NOBODY ? undefined : await personById(ctx, id);
     return { id, text: match?.email ?? "", candidates: [] as PersonMatch[], unmatched: null as string | null };
   }
   const text = typed?.trim() ?? "";

@@ -105,6 +105,27 @@ async function page(ctx: ServiceContext, where: SQL | undefined, cursor: Cursor 
     .limit(limit);
 }
 
+/**
+ * A page of the events about one user: those whose entity is the user, those naming the user in metadata, and
+ * those done on the user's behalf. As one OR, PostgreSQL either sorts all three sets or walks the whole time index
+ * looking for them (seconds at 1.5M events for a user with few). Instead each set is read newest first from its own
+ * index, (entity, time), (metadata user, time) and (on-behalf user, time), at most `limit` rows each, and the three
+ * are merged: a page costs three short index walks, however long the trail or the user's history.
+ */
+async function pageAboutUser(ctx: ServiceContext, filters: AuditFilters, userId: string, cursor: Cursor | null, limit: number): Promise<AuditEvent[]> {
+  const rest = and(whereOf(ctx, "audit:read", { ...filters, userId: undefined }), after(cursor));
+  const newest = (about: SQL) =>
+    sql`(select ${auditEvents.id} as id, ${auditEvents.occurredAt} as at from ${auditEvents} where ${and(about, rest)} order by ${auditEvents.occurredAt} desc, ${auditEvents.id} desc limit ${limit})`;
+  const merged = sql`select id from (${newest(and(eq(auditEvents.entityType, "user"), eq(auditEvents.entityId, userId))!)} union ${newest(
+    sql`(${auditEvents.metadata}->>'userId') = ${userId}`,
+  )} union ${newest(eq(auditEvents.onBehalfOfUserId, userId))}) as about order by at desc, id desc limit ${limit}`;
+  return ctx.db
+    .select()
+    .from(auditEvents)
+    .where(sql`${auditEvents.id} in (${merged})`)
+    .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id));
+}
+
 export interface ExplorerPage {
   events: AuditEvent[];
   nextCursor: string | null;
@@ -116,7 +137,9 @@ export interface ExplorerPage {
  */
 export async function exploreAudit(ctx: ServiceContext, filters: AuditFilters, cursor: string | null, limit = 50): Promise<ExplorerPage> {
   const size = Math.min(Math.max(limit, 1), 200);
-  const rows = await page(ctx, whereOf(ctx, "audit:read", filters), decodeCursor(cursor), size + 1);
+  const rows = filters.userId
+    ? await pageAboutUser(ctx, filters, filters.userId, decodeCursor(cursor), size + 1)
+    : await page(ctx, whereOf(ctx, "audit:read", filters), decodeCursor(cursor), size + 1);
   const events = rows.slice(0, size);
   return {
     events,

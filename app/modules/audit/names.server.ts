@@ -1,4 +1,4 @@
-import { and, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { apiClients, ocpServices, participants, roles, users, type AuditEvent } from "../../../db/schema";
 import type { DbOrTx } from "../../../db/client.server";
 import type { ServiceContext } from "../context.server";
@@ -180,7 +180,8 @@ export async function findPeople(ctx: ServiceContext, text: string, limit = 8): 
     const exact = await ctx.db
       .select(columns)
       .from(users)
-      .where(and(scope, UUIDISH.test(q) ? eq(users.id, q.toLowerCase()) : sql`lower(${users.email}) = lower(${q})`))
+      // Emails are stored in lower case (a check constraint): the unique index finds the typed one.
+      .where(and(scope, UUIDISH.test(q) ? eq(users.id, q.toLowerCase()) : eq(users.email, q.toLowerCase())))
       .limit(1);
     if (exact.length) return exact;
   }
@@ -188,7 +189,19 @@ export async function findPeople(ctx: ServiceContext, text: string, limit = 8): 
   return ctx.db
     .select(columns)
     .from(users)
-    .where(and(scope, or(ilike(users.displayName, pattern), ilike(users.email, pattern))))
+    // The expression of the trigram index users_search_trgm (migration 0011), as the Users list searches: name,
+    // email or participant ID. `ilike` on the two columns read all 55,000 users of the market (150 ms).
+    .where(and(scope, sql`(lower(${users.email}) || ' ' || lower(${users.displayName}) || ' ' || lower(coalesce(${users.participantId}, ''))) like ${pattern} escape '\\'`))
     .orderBy(users.displayName)
     .limit(limit);
+}
+
+/** The person a filter names by id (the explorer's `userId` and `actorUserId`), within the reader's scope. */
+export async function personById(ctx: ServiceContext, id: string): Promise<PersonMatch | undefined> {
+  const [match] = await ctx.db
+    .select({ id: users.id, name: users.displayName, email: users.email })
+    .from(users)
+    .where(and(whereTenant(ctx.actor, "audit:read", users.participantId), eq(users.id, id)))
+    .limit(1);
+  return match;
 }
