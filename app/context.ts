@@ -16,6 +16,12 @@ export interface AppContext {
   cspNonce: string;
   clientIp: string;
   userAgent: string;
+  /**
+   * Backpressure for a streamed response: resolves true once the response holds at most `limit` bytes not yet taken
+   * by the client, false once the client has gone. Remix's Node adapter writes every chunk a stream gives it without
+   * waiting, so a long stream asks this before producing its next chunk. Absent outside the HTTP server.
+   */
+  responseRoom?: (limit?: number) => Promise<boolean>;
 }
 
 /** The database for a read-heavy page's queries: the read replica when configured, else the primary. */

@@ -2,11 +2,15 @@
  * Audit export over HTTP at volume (issue 16: CSV and JSON lines at 100,000 rows/s or more at 1,000,000+ events,
  * server memory growth under 100 MB). The demo (for a compliance officer's session) plus BENCH_EVENTS events
  * generated in SQL (generateAuditChains); the built console serves /activity/export on loopback in this process, so
- * the memory sampled while the body streams is the server's. The bare sign-in page is timed in the same run.
+ * the memory sampled while the body streams is the server's, and the client (bench/export-reader.mjs) reads the
+ * body in a child process of its own, so it does not share the server's thread. The bare sign-in page is timed in
+ * the same run. BENCH_REUSE_URL reuses a database kept by an earlier run (BENCH_KEEP_DATABASE=1).
  *
  *   npx remix build
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx --expose-gc bench/audit-export.ts
  */
+import { spawn } from "node:child_process";
+import os from "node:os";
 import { stringify } from "csv-stringify/sync";
 import { desc, sql } from "drizzle-orm";
 import { permissionsFor } from "../app/auth/permissions";
@@ -21,6 +25,7 @@ import { benchDatabase, generateAuditChains, mib, ms, startBuiltConsole } from "
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const REUSE = process.env.BENCH_REUSE_URL; // a database kept by an earlier run (BENCH_KEEP_DATABASE=1)
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+// BENCH_IN_PROCESS=0 leaves out the in-process comparison with the export as it was before issue 16.
 
 const { handle, drop } = REUSE ? (() => { const h = openDatabase({ databaseUrl: REUSE }); return { handle: h, drop: () => h.close() }; })() : await benchDatabase();
 const db = handle.db;
@@ -47,6 +52,20 @@ for (let i = 0; i < 22; i++) {
 bare.sort((a, b) => a - b);
 console.log(`bare page /login: median ${bare[10]!.toFixed(1)} ms`);
 
+/** The export read by bench/export-reader.mjs in a process of its own; it times the request to the last byte. */
+async function readInChild(url: string): Promise<{ status: number; bytes: number; lines: number; ms: number }> {
+  const child = spawn(process.execPath, [new URL("./export-reader.mjs", import.meta.url).pathname, url], {
+    env: { ...process.env, EXPORT_COOKIE: cookie },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  if (code !== 0) throw new Error(`export reader exited with ${code}`);
+  return JSON.parse(out) as { status: number; bytes: number; lines: number; ms: number };
+}
+
+console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} (${os.cpus().length} cores)`);
 console.log(`| format | run | rows | time | rows/s | size | heap growth (peak) | rss growth (peak) |\n|---|---|---|---|---|---|---|---|`);
 for (const format of ["csv", "jsonl"] as const) {
   for (let run = 1; run <= RUNS; run++) {
@@ -60,17 +79,9 @@ for (const format of ["csv", "jsonl"] as const) {
       heapPeak = Math.max(heapPeak, m.heapUsed);
       rssPeak = Math.max(rssPeak, m.rss);
     }, 50);
-    t = performance.now();
-    const res = await fetch(`${base}/activity/export?format=${format}`, { headers: { Cookie: cookie } });
-    if (res.status !== 200) throw new Error(`export ${format}: ${res.status}`);
-    let bytes = 0;
-    let lines = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      bytes += chunk.byteLength;
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-    }
-    const elapsed = performance.now() - t;
+    const { status, bytes, lines, ms: elapsed } = await readInChild(`${base}/activity/export?format=${format}`);
     clearInterval(sampler);
+    if (status !== 200) throw new Error(`export ${format}: ${status}`);
     const rows = format === "csv" ? lines - 1 : lines;
     console.log(
       `| ${format} | ${run} | ${rows} | ${(elapsed / 1000).toFixed(1)} s | ${Math.round((rows / elapsed) * 1000)} | ${mib(bytes)} | +${mib(heapPeak - heap0)} | +${mib(rssPeak - rss0)} |`,
@@ -119,8 +130,8 @@ async function* before(format: "csv" | "jsonl"): AsyncGenerator<Uint8Array> {
     if (rows.length < 1000) return;
   }
 }
-console.log(`\nin process, no HTTP:\n| format | export | rows/s | size |\n|---|---|---|---|`);
-for (const format of ["csv", "jsonl"] as const) {
+if (process.env.BENCH_IN_PROCESS !== "0") console.log(`\nin process, no HTTP:\n| format | export | rows/s | size |\n|---|---|---|---|`);
+for (const format of process.env.BENCH_IN_PROCESS === "0" ? [] : (["csv", "jsonl"] as const)) {
   for (const [label, source] of [
     ["before", () => before(format)],
     ["now", async function* () { const reader = (await exportAudit(compliance, {}, format)).getReader(); for (;;) { const { value, done } = await reader.read(); if (done) return; yield value; } }],
@@ -137,5 +148,6 @@ for (const format of ["csv", "jsonl"] as const) {
   }
 }
 
+console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
 server.close();
 await drop();

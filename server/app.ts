@@ -34,6 +34,25 @@ function readableUrl(url: string): boolean {
     return false;
   }
 }
+/**
+ * Waits until a response has at most `limit` bytes waiting to go out (its own buffer and its socket's): true then,
+ * false if the client has gone. Above the socket's high-water mark the last write returned false, so "drain" comes.
+ */
+function roomIn(res: express.Response, limit = 1 << 20): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return Promise.resolve(false);
+  if (res.writableLength <= limit) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const settle = (open: boolean) => () => {
+      res.off("drain", onDrain);
+      res.off("close", onClose);
+      resolve(open);
+    };
+    const onDrain = settle(true);
+    const onClose = settle(false);
+    res.once("drain", onDrain);
+    res.once("close", onClose);
+  });
+}
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 /**
@@ -134,6 +153,7 @@ export function createApp({ db, readDb, config, build, logger, root = process.cw
         cspNonce: res.locals.cspNonce as string,
         clientIp: req.ip ?? req.socket.remoteAddress ?? "unknown",
         userAgent: (req.get("user-agent") ?? "").slice(0, 500),
+        responseRoom: (limit) => roomIn(res, limit),
       }),
     }),
   );

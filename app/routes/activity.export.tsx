@@ -7,7 +7,8 @@ export const loader = /* @__PURE__ */ protectedLoader("audit:export", async ({ c
   const params = new URL(request.url).searchParams;
   const format: ExportFormat = params.get("format") === "jsonl" ? "jsonl" : "csv";
   // The rows come from the read replica when one is configured (DATABASE_READ_URL); the export's event is written on the primary.
-  const stream = await exportAudit(ctx, parseAuditFilters(params), format, 1000, readerOf(context));
+  // The next batch is made only once the client has taken the last (the response's backpressure): memory stays flat.
+  const stream = await exportAudit(ctx, parseAuditFilters(params), format, 1000, readerOf(context), context.responseRoom);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   return new Response(stream, {
     headers: {

@@ -381,6 +381,29 @@ describeEachDatabase("audit explorer and exports", (use) => {
       expect(all[1]!.metadata).toEqual({ format: "csv", filters: {} });
     });
 
+    it("encodes a batch only when the client has room for it, and stops reading when the client has gone", async () => {
+      const filters: AuditFilters = { participantId: b.participant.id };
+      const { events } = await everyPage(compliance, filters, 50);
+      expect(events.length).toBeGreaterThan(6);
+      // A client that takes two batches, then is too slow, then leaves.
+      const asked: ((open: boolean) => void)[] = [];
+      let calls = 0;
+      const room = () => (++calls <= 2 ? Promise.resolve(true) : new Promise<boolean>((resolve) => asked.push(resolve)));
+      const reader = (await exportAudit(compliance, filters, "csv", 3, undefined, room)).getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      for (let i = 0; i < 3; i++) text += decoder.decode((await reader.read()).value); // the header and two batches
+      let next: ReadableStreamReadResult<Uint8Array> | null = null;
+      const reading = reader.read().then((r) => (next = r));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(next).toBeNull(); // no room: the third batch waits
+      expect(asked).toHaveLength(1);
+      asked[0]!(false); // the client has gone
+      await reading;
+      expect(next!.done).toBe(true);
+      expect(parseCsv(text).map((r) => Number(r.id))).toEqual(events.slice(0, 6).map((e) => e.id));
+    });
+
     it("contains its own audit event when the filter covers it", async () => {
       const rows = parseCsv(await download(await exportAudit(compliance, { action: "audit.exported", participantId: "platform" }, "csv")));
       expect(rows.length).toBeGreaterThan(0);

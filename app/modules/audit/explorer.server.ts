@@ -243,9 +243,59 @@ async function exportBatch(ctx: ServiceContext, where: SQL | undefined, cursor: 
 /** A JSON column as the export has always written it: JSON.stringify of the value (compact, in jsonb's key order). */
 const compactJson = (text: string | null) => (text === null ? "null" : JSON.stringify(JSON.parse(text)));
 
+/**
+ * jsonb's text without the spaces PostgreSQL puts after `:` and `,`, which is JSON.stringify(JSON.parse(text)) for
+ * the common case, in one pass and without building objects: jsonb writes strings with the same escapes as
+ * JSON.stringify (`\"`, `\\`, `\b\f\n\r\t`, other control characters as lowercase `\u00xx`) and keys in its own
+ * order, which JSON.parse keeps. Where the two could differ it answers null and the caller takes the slow way:
+ * a number that is not a plain integer of at most 15 digits (jsonb keeps `1.50` and numbers beyond double
+ * precision), and a key starting with a digit (JavaScript puts integer keys first).
+ */
+export function compactJsonbText(text: string): string | null {
+  let out = "";
+  let start = 0;
+  const n = text.length;
+  for (let i = 0; i < n; ) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // A string: to its closing quote, stepping over escapes.
+      const first = text.charCodeAt(i + 1);
+      i++;
+      for (;;) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i += 2;
+        else if (d === 34 || Number.isNaN(d)) break;
+        else i++;
+      }
+      i++;
+      if (first >= 48 && first <= 57 && text.charCodeAt(i) === 58) return null;
+    } else if (c === 32) {
+      out += text.slice(start, i);
+      i++;
+      start = i;
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      // A number: -?(0|[1-9][0-9]{0,14}) and nothing more.
+      let j = c === 45 ? i + 1 : i;
+      const lead = text.charCodeAt(j);
+      const digits = j;
+      while (j < n && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+      const next = text.charCodeAt(j);
+      if (j === digits || j - digits > 15 || (lead === 48 && j - digits > 1) || next === 46 || next === 101 || next === 69) return null;
+      i = j;
+    } else i++;
+  }
+  return start === 0 ? text : out + text.slice(start);
+}
+
 /** Either rule's first character or a character that needs quoting: most cells have neither and go as they are. */
 const CSV_SPECIAL = /[",\r\n]|^[=+\-@\t]/;
 const cell = (v: string | null): string => (v === null ? "" : CSV_SPECIAL.test(v) ? csvCell(inertCell(v)) : v);
+
+/** A JSON column's CSV cell: compact JSON, made inert and quoted as any other cell would be. */
+function jsonCell(text: string | null): string {
+  if (text === null) return "";
+  return cell(compactJsonbText(text) ?? compactJson(text));
+}
 
 function csvBatch(rows: ExportRow[]): string {
   const lines = new Array<string>(rows.length);
@@ -254,8 +304,8 @@ function csvBatch(rows: ExportRow[]): string {
     lines[i] =
       `${r.id},${r.occurred_at},${cell(r.chain)},${r.seq},${cell(r.participant_id)},${cell(r.actor_user_id)},${cell(r.actor_name)},` +
       `${cell(r.actor_persona)},${cell(r.on_behalf_of_user_id)},${cell(r.ticket_ref)},${cell(r.action)},${cell(r.entity_type)},` +
-      `${cell(r.entity_id)},${cell(r.reason)},${r.changes === null ? "" : cell(compactJson(r.changes))},` +
-      `${r.metadata === null ? "" : cell(compactJson(r.metadata))},${cell(r.request_id)},${cell(r.ip)},${cell(r.user_agent)},${cell(r.hash)}\r\n`;
+      `${cell(r.entity_id)},${cell(r.reason)},${jsonCell(r.changes)},${jsonCell(r.metadata)},` +
+      `${cell(r.request_id)},${cell(r.ip)},${cell(r.user_agent)},${cell(r.hash)}\r\n`;
   }
   return lines.join("");
 }
@@ -295,9 +345,18 @@ function jsonlBatch(rows: ExportRow[]): string {
 /**
  * A filtered view as CSV (RFC 4180) or JSON lines, streamed in keyset batches so that memory stays flat however
  * many events match. The export itself is audited before the first byte is sent. Each batch is read raw and
- * encoded as one string; the next batch is already being read while this one is encoded and sent.
+ * encoded as one string; the next batch is already being read while this one is encoded and sent. `room` is the
+ * response's backpressure (AppContext.responseRoom): a batch is encoded only once the client has taken most of the
+ * last, and the reading stops if the client goes.
  */
-export async function exportAudit(ctx: ServiceContext, filters: AuditFilters, format: ExportFormat, batchSize = 1000, reader: Database = ctx.db): Promise<ReadableStream<Uint8Array>> {
+export async function exportAudit(
+  ctx: ServiceContext,
+  filters: AuditFilters,
+  format: ExportFormat,
+  batchSize = 1000,
+  reader: Database = ctx.db,
+  room: (limit?: number) => Promise<boolean> = async () => true,
+): Promise<ReadableStream<Uint8Array>> {
   const where = whereOf(ctx, "audit:export", filters);
   // The export's own event is written on the primary; the rows may come from a read replica (`reader`).
   await recordExport(ctx, { format, filters });
@@ -322,8 +381,19 @@ export async function exportAudit(ctx: ServiceContext, filters: AuditFilters, fo
       const last = rows[rows.length - 1];
       pending = rows.length === batchSize && last ? exportBatch(read, where, { occurredAt: last.occurred_at, id: last.id }, batchSize) : null;
       pending?.catch(() => undefined);
+      // postgres.js sends a query from a later turn of the event loop: let it go out, so that the database reads the
+      // next batch while this one is encoded, instead of after. And encode no more than the client is taking.
+      const [open] = await Promise.all([room(), pending && new Promise<void>((resolve) => setImmediate(resolve))]);
+      if (!open) {
+        pending = null;
+        controller.close();
+        return;
+      }
       if (rows.length > 0) controller.enqueue(encoder.encode(format === "csv" ? csvBatch(rows) : jsonlBatch(rows)));
       if (!pending) controller.close();
+    },
+    cancel() {
+      pending = null;
     },
   });
 }
