@@ -66,7 +66,41 @@ function canonicalJson(value) {
   for (let i = 0; i < keys.length; i++) out += (i ? "," : "") + JSON.stringify(keys[i]) + ":" + canonicalJson(value[keys[i]]);
   return out + "}";
 }
-const jsonText = (text) => (text === null ? "null" : canonicalJson(JSON.parse(text)));
+// The same value with every object's members inserted in sorted order, for one native JSON.stringify; undefined when
+// a key would not keep its place (V8 puts index-like keys first; "__proto__" would set the prototype).
+function sortedCopy(value) {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    const out = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const v = sortedCopy(value[i]);
+      if (v === undefined) return undefined;
+      out[i] = v;
+    }
+    return out;
+  }
+  const keys = Object.keys(value);
+  let sorted = true;
+  for (let i = 0; i < keys.length; i++) {
+    const c = keys[i].charCodeAt(0);
+    if ((c >= 48 && c <= 57) || keys[i] === "__proto__") return undefined;
+    if (i && !(keys[i - 1] < keys[i])) sorted = false;
+  }
+  if (!sorted) keys.sort();
+  const out = {};
+  for (let i = 0; i < keys.length; i++) {
+    const v = sortedCopy(value[keys[i]]);
+    if (v === undefined) return undefined;
+    out[keys[i]] = v;
+  }
+  return out;
+}
+function jsonText(text) {
+  if (text === null) return "null";
+  const value = JSON.parse(text);
+  const sorted = sortedCopy(value);
+  return sorted === undefined ? canonicalJson(value) : JSON.stringify(sorted);
+}
 const ESCAPES = { n: "\n", t: "\t", r: "\r", b: "\b", f: "\f", v: "\v" };
 // COPY's text format: \N is null; a backslash escapes itself, the field and row separators and a few control
 // characters (COPY TO never writes octal or hex escapes).
