@@ -4,10 +4,16 @@
  *
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-verify.ts
  *   BENCH_EVENTS=200000 npx tsx bench/audit-verify.ts                          # PGlite
+ *
+ * Env: BENCH_EVENTS (1,000,000), BENCH_CHAINS (50), BENCH_RUNS (3), BENCH_BEFORE=0 skips the walk as it was before
+ * issue 16. On PostgreSQL each run times, side by side, the walk before issue 16, the one-thread walk (workers: 0)
+ * and the default (COPY ranges hashed in worker threads).
  */
+import { loadavg } from "node:os";
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { eventHash, GENESIS_HASH } from "../app/modules/audit/hash.server";
 import { verifyAuditChains } from "../app/modules/audit/service.server";
+import { verifyWorkerCount } from "../app/modules/audit/verify-workers.server";
 import { auditEvents } from "../db/schema";
 import { benchDatabase, generateAuditChains, ms } from "./support";
 
@@ -51,12 +57,16 @@ for (let run = 1; run <= RUNS; run++) {
     const elapsed = performance.now() - t;
     console.log(`verify before issue 16, run ${run}: ${events} events in ${elapsed.toFixed(0)} ms = ${((events / elapsed) * 1000).toFixed(0)} events/s`);
   }
-  t = performance.now();
-  const reports = await verifyAuditChains(db);
-  const elapsed = performance.now() - t;
-  const events = reports.reduce((n, r) => n + r.events, 0);
-  const bad = reports.filter((r) => !r.ok);
-  console.log(`verify now, run ${run}: ${events} events in ${elapsed.toFixed(0)} ms = ${((events / elapsed) * 1000).toFixed(0)} events/s; intact: ${bad.length === 0}${bad.length ? ` (${JSON.stringify(bad[0])})` : ""}`);
+  // "one thread" is the walk before the worker threads (PGlite's walk, or workers: 0); "now" is the default.
+  const modes: [label: string, workers: number | undefined][] = handle.kind === "postgres" ? [["one thread", 0], [`now (${verifyWorkerCount()} workers)`, undefined]] : [["now", undefined]];
+  for (const [label, workers] of modes) {
+    t = performance.now();
+    const reports = await verifyAuditChains(db, 5000, { workers });
+    const elapsed = performance.now() - t;
+    const events = reports.reduce((n, r) => n + r.events, 0);
+    const bad = reports.filter((r) => !r.ok);
+    console.log(`verify ${label}, run ${run}: ${events} events in ${elapsed.toFixed(0)} ms = ${((events / elapsed) * 1000).toFixed(0)} events/s; intact: ${bad.length === 0}${bad.length ? ` (${JSON.stringify(bad[0])})` : ""}; load average ${loadavg()[0]!.toFixed(1)}`);
+  }
 }
 
 // Still names the first bad event: alter one event deep in one chain.

@@ -1,4 +1,5 @@
 import { createHash, hash } from "node:crypto";
+import type { Readable } from "node:stream";
 import { and, asc, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Database, type Transaction } from "../../../db/client.server";
 import { auditChainHeads, auditEvents, type AuditEvent, type FieldChanges } from "../../../db/schema";
@@ -6,6 +7,7 @@ import type { ServiceContext } from "../context.server";
 import { whereTenant } from "../tenancy.server";
 import type { AuditAction } from "./actions";
 import { GENESIS_HASH, HASH_VERSION, canonicalEventParts, canonicalJsonText, eventHash, type HashedFields } from "./hash.server";
+import { acquireVerifyWorkers, verifyRangeInWorker, verifyWorkerCount, VERIFY_COPY_COLUMNS, type RangeResult } from "./verify-workers.server";
 
 export const PLATFORM_CHAIN = "platform";
 
@@ -280,16 +282,20 @@ export interface ChainReport {
   firstBreak?: { seq: number; eventId: number | null; problem: string };
 }
 
-/** Chains walked at once: each on its own connection (PostgreSQL), their reads overlapping the hashing of the others. */
+/** Chains walked at once on PGlite (and with `workers: 0`), their reads overlapping the hashing of the others. */
 const VERIFY_PARALLEL = 4;
 
 /**
  * Walks every chain in seq order and recomputes each hash. Reports, per chain, the first event where the stored
- * hash, the link to the previous event, or the sequence (a deleted or reordered row) is wrong. Chains are walked
- * several at a time, each in keyset batches read raw (text, no mapping) with the next batch on its way while this
- * one is hashed; the canonical form is built straight from the row's text (storedEventPayload).
+ * hash, the link to the previous event, or the sequence (a deleted or reordered row) is wrong.
+ *
+ * On PostgreSQL each chain is cut into ranges of `4 × batchSize` seqs, read with COPY and checked by worker threads
+ * (verify-workers.server.ts), several ranges at once; the ranges of a chain are then stitched in seq order, so the
+ * first bad event is the one a walk from the start would meet. `workers: 0` (and PGlite, one in-process connection)
+ * walks on this thread instead: chains several at a time, each in keyset batches with the next batch on its way while
+ * this one is hashed, the database assembling the canonical text of all but the two JSON columns.
  */
-export async function verifyAuditChains(db: Database, batchSize = 5000): Promise<ChainReport[]> {
+export async function verifyAuditChains(db: Database, batchSize = 5000, options: { workers?: number } = {}): Promise<ChainReport[]> {
   const heads = await db.select().from(auditChainHeads).orderBy(asc(auditChainHeads.chainKey));
   // The distinct chains of the events, one index probe per chain (a loose index scan) instead of reading them all.
   const eventChains = rowsOf<{ chain_key: string }>(
@@ -301,6 +307,8 @@ export async function verifyAuditChains(db: Database, batchSize = 5000): Promise
   );
   const keys = [...new Set([...heads.map((h) => h.chainKey), ...eventChains.map((c) => c.chain_key)])].sort();
   const headSeq = new Map(heads.map((h) => [h.chainKey, h.lastSeq]));
+  const client = (db as unknown as { $client?: unknown }).$client;
+  if (options.workers !== 0 && isPostgresJs(client)) return verifyInWorkers(client, keys, headSeq, batchSize * 4, options.workers ?? verifyWorkerCount());
   const reports: ChainReport[] = new Array<ChainReport>(keys.length);
   let next = 0;
   const walker = async () => {
@@ -408,6 +416,115 @@ async function verifyChain(db: Database, chainKey: string, headSeq: number | nul
         problem: `the chain head says #${headSeq} is the last event, but the chain ends at #${expectedSeq - 1}`,
       },
     };
+  }
+  return { chainKey, events: count, ok: true };
+}
+
+/** The little of a postgres.js client the COPY walk uses. */
+interface PostgresJsQueries {
+  unsafe(query: string): { readable(): Promise<Readable> } & PromiseLike<Record<string, unknown>[]>;
+}
+interface ReservedPostgresJs extends PostgresJsQueries {
+  release(): void;
+}
+interface PostgresJs extends PostgresJsQueries {
+  options?: { max?: number };
+  reserve(): Promise<ReservedPostgresJs>;
+}
+
+function isPostgresJs(client: unknown): client is PostgresJs {
+  return typeof client === "function" && typeof (client as { unsafe?: unknown }).unsafe === "function" && typeof (client as { reserve?: unknown }).reserve === "function";
+}
+
+/** A text as an SQL literal, whatever standard_conforming_strings says (COPY takes no parameters). */
+function literal(text: string): string {
+  return `E'${text.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
+}
+
+const BREAK_PROBLEMS = {
+  link: "does not link to the event before it (prev_hash differs)",
+  altered: "content does not match its hash: the event was altered",
+};
+const gapProblem = (expected: number, found: number) => `expected event #${expected} but found #${found}: an event is missing or out of order`;
+
+/** verifyAuditChains on PostgreSQL: ranges of chains read with COPY and checked in worker threads, then stitched. */
+async function verifyInWorkers(client: PostgresJs, keys: string[], headSeq: Map<string, number>, rangeSize: number, workerCount: number): Promise<ChainReport[]> {
+  // The time as "YYYY-MM-DD HH:MI:SS[.ffffff]" in UTC costs the server nothing with DateStyle ISO; else to_char.
+  const [style] = await client.unsafe("select current_setting('DateStyle') like 'ISO%' as iso");
+  const time = style?.iso === true ? `occurred_at at time zone 'UTC'` : `to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  const columns = VERIFY_COPY_COLUMNS.map((c) => (c === "$time" ? time : c)).join(", ");
+  // The ranges of each chain, in order: up to the head's seq in steps, the last one open (events past the head).
+  const tasks: { chain: number; after: number; upTo: number | null }[] = [];
+  const ranges: (RangeResult | null)[][] = keys.map(() => []);
+  keys.forEach((key, chain) => {
+    const head = headSeq.get(key) ?? 0;
+    let after = 0;
+    for (; after + rangeSize < head; after += rangeSize) tasks.push({ chain, after, upTo: after + rangeSize });
+    tasks.push({ chain, after, upTo: null });
+  });
+  const brokenAt = new Map<number, number>(); // chain → index of its first range with a problem
+  const { workers, release } = acquireVerifyWorkers(workerCount);
+  try {
+    let next = 0;
+    // Two ranges per worker at once (one read while the other is hashed), each slot on a connection of its own: a
+    // COPY pipelined behind another on a shared connection can stall.
+    const slot = async (worker: (typeof workers)[number]) => {
+      const connection = await client.reserve();
+      try {
+        await slotRanges(worker, connection);
+      } finally {
+        connection.release();
+      }
+    };
+    const slotRanges = async (worker: (typeof workers)[number], connection: ReservedPostgresJs) => {
+      for (let t = next++; t < tasks.length; t = next++) {
+        const { chain, after, upTo } = tasks[t]!;
+        const index = ranges[chain]!.length;
+        ranges[chain]!.push(null);
+        if ((brokenAt.get(chain) ?? Infinity) < index) continue; // the chain already broke before this range
+        const stream = await connection
+          .unsafe(
+            `copy (select ${columns} from audit_events where chain_key = ${literal(keys[chain]!)} and seq > ${after}` +
+              `${upTo === null ? "" : ` and seq <= ${upTo}`} order by seq) to stdout`,
+          )
+          .readable();
+        const result = await verifyRangeInWorker(worker, stream);
+        ranges[chain]![index] = result;
+        if (result.problem && (brokenAt.get(chain) ?? Infinity) > index) brokenAt.set(chain, index);
+      }
+    };
+    const slots = Math.max(1, Math.min(2 * workers.length, (client.options?.max ?? 10) - 1));
+    await Promise.all(Array.from({ length: slots }, (_, i) => slot(workers[i % workers.length]!)));
+  } finally {
+    release();
+  }
+  return keys.map((chainKey, chain) => stitch(chainKey, ranges[chain]!, headSeq.get(chainKey) ?? null));
+}
+
+/** A chain's report from its ranges in seq order: the checks a walk from the first event makes, in its order. */
+function stitch(chainKey: string, ranges: (RangeResult | null)[], headSeq: number | null): ChainReport {
+  let expectedSeq = 1;
+  let prevHash = GENESIS_HASH;
+  let count = 0;
+  const broken = (events: number, seq: number, eventId: number | null, problem: string): ChainReport => ({
+    chainKey,
+    events,
+    ok: false,
+    firstBreak: { seq, eventId, problem },
+  });
+  for (const range of ranges) {
+    if (range === null) throw new Error(`audit verification: a range of ${chainKey} was skipped before its chain broke`);
+    if (range.first === null) continue;
+    if (range.first.seq !== expectedSeq) return broken(count + 1, expectedSeq, null, gapProblem(expectedSeq, range.first.seq));
+    if (range.first.prevHash !== prevHash) return broken(count + 1, range.first.seq, range.first.id, BREAK_PROBLEMS.link);
+    const p = range.problem;
+    if (p) return broken(count + p.index, p.seq, p.eventId, p.kind === "gap" ? gapProblem(p.seq, p.found!) : BREAK_PROBLEMS[p.kind]);
+    count += range.count;
+    expectedSeq = range.last!.seq + 1;
+    prevHash = range.last!.hash;
+  }
+  if (headSeq !== null && headSeq !== expectedSeq - 1) {
+    return broken(count, expectedSeq, null, `the chain head says #${headSeq} is the last event, but the chain ends at #${expectedSeq - 1}`);
   }
   return { chainKey, events: count, ok: true };
 }
