@@ -1,6 +1,6 @@
 import { nameIn } from "~/i18n/messages";
 import { useI18n } from "~/i18n/use-i18n";
-import { useEchoedValue } from "./field";
+import { FieldError, useEchoedValue } from "./field";
 
 /**
  * A user picker (modules/users/picker.server.ts): a menu of the candidates, or, when a participant has more than
@@ -64,11 +64,7 @@ export function UserPickerField({
           aria-describedby={describedBy}
         />
       )}
-      {error ? (
-        <p className="field-error" id={errorId}>
-          {error}
-        </p>
-      ) : null}
+      <FieldError id={errorId} error={error} />
     </div>
   );
 }
@@ -122,11 +118,7 @@ export function ParticipantPickerField({
           aria-describedby={describedBy}
         />
       )}
-      {error ? (
-        <p className="field-error" id={errorId}>
-          {error}
-        </p>
-      ) : null}
+      <FieldError id={errorId} error={error} />
     </div>
   );
 }

@@ -6,8 +6,8 @@ import type { ServiceContext } from "../../app/modules/context.server";
 import { contextFor } from "../factories";
 import { createFirm, type Firm } from "../support/access";
 import { describeEachDatabase } from "../support/databases";
-import { HttpClient, startServer, type RunningServer } from "../support/server";
-import { createVerifiedSession } from "../support/sessions";
+import { startServer, type RunningServer } from "../support/server";
+import { verifiedClients } from "../support/sessions";
 
 /**
  * The access report at market scale (issue 16): a reader who sees every participant chooses a participant or a role
@@ -35,15 +35,7 @@ describeEachDatabase("the access report asks for a participant or a role (issue 
   let compliance: ServiceContext;
   let firm: Firm;
   let beforeFirm: Date;
-  const clients = new Map<string, HttpClient>();
-  async function as(email: string): Promise<HttpClient> {
-    let client = clients.get(email);
-    if (!client) {
-      client = new HttpClient(server.baseUrl).useSession(await createVerifiedSession(use().db, email));
-      clients.set(email, client);
-    }
-    return client;
-  }
+  const as = verifiedClients(() => server.baseUrl, () => use().db);
   async function page(email: string, query: string, status = 200, language = "en"): Promise<ReportData> {
     const res = await (await as(email)).get(`/reports?${query}&_data=routes%2Freports`, { "Accept-Language": language });
     expect(res.status, query).toBe(status);

@@ -4,8 +4,8 @@ import { auditEvents, users } from "../../db/schema";
 import { createUser, updateUser } from "../../app/modules/users/service.server";
 import { contextFor } from "../factories";
 import { describeEachDatabase } from "../support/databases";
-import { HttpClient, startServer, type RunningServer } from "../support/server";
-import { createVerifiedSession } from "../support/sessions";
+import { startServer, type RunningServer } from "../support/server";
+import { verifiedClients } from "../support/sessions";
 
 /**
  * The audit explorer read as a person reads it (issue 14): events as sentences in the reader's language with the
@@ -37,20 +37,12 @@ function visibleText(html: string): string {
 
 describeEachDatabase("the audit explorer, readable (issue 14)", { demo: true }, (use) => {
   let server: RunningServer;
-  const clients = new Map<string, HttpClient>();
   beforeAll(async () => {
     server = await startServer(use().db);
   });
   afterAll(() => server?.close());
 
-  async function as(email: string): Promise<HttpClient> {
-    let client = clients.get(email);
-    if (!client) {
-      client = new HttpClient(server.baseUrl).useSession(await createVerifiedSession(use().db, email));
-      clients.set(email, client);
-    }
-    return client;
-  }
+  const as = verifiedClients(() => server.baseUrl, () => use().db);
   async function data(email: string, query: string): Promise<ExplorerData> {
     const res = await (await as(email)).get(`/activity?${query}${query ? "&" : ""}_data=routes%2Factivity`);
     expect(res.status).toBe(200);

@@ -6,8 +6,8 @@ import { decideRequest } from "../../app/modules/roles/service.server";
 import { createUser } from "../../app/modules/users/service.server";
 import { contextFor } from "../factories";
 import { describeEachDatabase } from "../support/databases";
-import { HttpClient, startServer, type RunningServer } from "../support/server";
-import { createVerifiedSession } from "../support/sessions";
+import { startServer, type RunningServer } from "../support/server";
+import { verifiedClients } from "../support/sessions";
 
 /**
  * Every report of /reports and an access review's outcome download as CSV (issue 14): the download parses back, with
@@ -25,7 +25,6 @@ const parseCsv = (text: string) => parse(text, { bom: true, relax_quotes: false,
 
 describeEachDatabase("report and review exports (issue 14)", { demo: true }, (use) => {
   let server: RunningServer;
-  const clients = new Map<string, HttpClient>();
   const EVIL = "=HYPERLINK(\"https://evil.example\",\"x\") Tam";
   beforeAll(async () => {
     const { db } = use();
@@ -38,14 +37,7 @@ describeEachDatabase("report and review exports (issue 14)", { demo: true }, (us
   });
   afterAll(() => server?.close());
 
-  async function as(email: string): Promise<HttpClient> {
-    let client = clients.get(email);
-    if (!client) {
-      client = new HttpClient(server.baseUrl).useSession(await createVerifiedSession(use().db, email));
-      clients.set(email, client);
-    }
-    return client;
-  }
+  const as = verifiedClients(() => server.baseUrl, () => use().db);
 
   it.each(REPORTS)("the %s report downloads as CSV that parses back to the page's rows, in both languages", async (report) => {
     for (const language of ["en", "zh-HK"]) {

@@ -4,8 +4,8 @@ import { users } from "../../db/schema";
 import { registerParticipant } from "../factories";
 import { describeEachDatabase } from "../support/databases";
 import { createFirm, type Firm } from "../support/access";
-import { HttpClient, startServer, type RunningServer } from "../support/server";
-import { createVerifiedSession } from "../support/sessions";
+import { type HttpClient, startServer, type RunningServer } from "../support/server";
+import { verifiedClients } from "../support/sessions";
 
 interface Picker {
   options: { id: string; name: string }[] | null;
@@ -21,12 +21,8 @@ describeEachDatabase("user pickers at a large firm", { demo: true }, (use) => {
   let server: RunningServer;
   let firm: Firm;
   const staff: { id: string; email: string }[] = [];
-  const as = async (email: string) => new HttpClient(server.baseUrl).useSession(await createVerifiedSession(db(), email));
-  const data = async <T,>(client: HttpClient, path: string, route: string): Promise<T> => {
-    const res = await client.get(`${path}${path.includes("?") ? "&" : "?"}_data=${encodeURIComponent(route)}`);
-    expect(res.status, path).toBe(200);
-    return (await res.json()) as T;
-  };
+  const as = verifiedClients(() => server.baseUrl, db);
+  const data = <T,>(client: HttpClient, path: string, route: string): Promise<T> => client.loaderData<T>(path, route);
 
   beforeAll(async () => {
     server = await startServer(db());
@@ -101,7 +97,7 @@ describeEachDatabase("user pickers at a large firm", { demo: true }, (use) => {
 describeEachDatabase("participant picker in a large market", { demo: true }, (use) => {
   const db = () => use().db;
   let server: RunningServer;
-  const as = async (email: string) => new HttpClient(server.baseUrl).useSession(await createVerifiedSession(db(), email));
+  const as = verifiedClients(() => server.baseUrl, db);
 
   beforeAll(async () => {
     server = await startServer(db());

@@ -91,6 +91,13 @@ export class HttpClient {
     }
   }
 
+  /** A route's loader data for a page (`?_data=route`), which must answer 200. */
+  async loaderData<T>(pathname: string, route: string): Promise<T> {
+    const res = await this.get(`${pathname}${pathname.includes("?") ? "&" : "?"}_data=${encodeURIComponent(route)}`);
+    if (res.status !== 200) throw new Error(`${pathname}: ${res.status}`);
+    return (await res.json()) as T;
+  }
+
   async get(pathname: string, headers: Record<string, string> = {}): Promise<Response> {
     const response = await fetch(this.baseUrl + pathname, {
       redirect: "manual",

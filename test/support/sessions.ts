@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import { HttpClient } from "./server";
 import type { Database } from "../../db/client.server";
 import { users } from "../../db/schema";
 import { luciaFor } from "../../app/auth/lucia.server";
@@ -22,4 +23,20 @@ export async function createVerifiedSession(db: Database, email: string): Promis
     mfaVerifiedAt: now,
   });
   return session.id;
+}
+
+/**
+ * One signed-in client per email for a suite's server, made on first use with a verified session (password and
+ * second factor done): `const as = verifiedClients(() => server.baseUrl, () => use().db)`.
+ */
+export function verifiedClients(baseUrl: () => string, db: () => Database): (email: string) => Promise<HttpClient> {
+  const clients = new Map<string, HttpClient>();
+  return async (email) => {
+    let client = clients.get(email);
+    if (!client) {
+      client = new HttpClient(baseUrl()).useSession(await createVerifiedSession(db(), email));
+      clients.set(email, client);
+    }
+    return client;
+  };
 }
