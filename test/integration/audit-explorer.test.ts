@@ -212,6 +212,14 @@ describeEachDatabase("audit explorer and exports", (use) => {
       }
     });
 
+    it("exports every event about a user exactly once, newest first, in batches smaller than the result", async () => {
+      const filters = { userId: usersOf.a[0]! };
+      const expected = (await allEvents(use().db)).filter((e) => matches(e, filters)).sort(newestFirst);
+      expect(expected.length).toBeGreaterThan(7);
+      const csv = parseCsv(await download(await exportAudit(compliance, filters, "csv", 7)));
+      expect(csv.map((r) => Number(r.id))).toEqual(expected.map((e) => e.id));
+    });
+
     it("breaks ties on the id: a page boundary inside a burst of events with the same time loses nothing", async () => {
       const filters = { entityType: "widget" };
       const burstTimes = new Set((await allEvents(use().db)).filter((e) => e.entityType === "widget").map((e) => e.occurredAt.getTime()));

@@ -43,21 +43,25 @@ export function parseAuditFilters(params: URLSearchParams): AuditFilters {
   return auditFilterSchema.parse(Object.fromEntries([...params.entries()].filter(([k]) => k in auditFilterSchema.shape)));
 }
 
+/**
+ * The three ways an event is about a user: the user is its entity, its metadata names the user, or it was done on
+ * the user's behalf. Each has its own (…, occurred_at desc, id desc) index (migration 0020).
+ */
+function aboutUser(userId: string): [SQL, SQL, SQL] {
+  return [
+    and(eq(auditEvents.entityType, "user"), eq(auditEvents.entityId, userId))!,
+    sql`(${auditEvents.metadata}->>'userId') = ${userId}`,
+    eq(auditEvents.onBehalfOfUserId, userId),
+  ];
+}
+
 /** The where clause of a filtered view, with the actor's scope applied: a DA sees only their own participant. */
 export function whereOf(ctx: ServiceContext, capability: "audit:read" | "audit:export", f: AuditFilters): SQL | undefined {
   const conditions: (SQL | undefined)[] = [whereTenant(ctx.actor, capability, auditEvents.participantId)];
   if (f.participantId === "platform") conditions.push(sql`${auditEvents.participantId} is null`);
   else if (f.participantId) conditions.push(eq(auditEvents.participantId, f.participantId));
   if (f.actorUserId) conditions.push(eq(auditEvents.actorUserId, f.actorUserId));
-  if (f.userId) {
-    conditions.push(
-      or(
-        and(eq(auditEvents.entityType, "user"), eq(auditEvents.entityId, f.userId)),
-        sql`(${auditEvents.metadata}->>'userId') = ${f.userId}`,
-        eq(auditEvents.onBehalfOfUserId, f.userId),
-      ),
-    );
-  }
+  if (f.userId) conditions.push(or(...aboutUser(f.userId)));
   if (f.action) {
     if (f.action.endsWith("*") || f.action.endsWith(".")) conditions.push(like(auditEvents.action, `${f.action.replace(/\*$/, "")}%`));
     else conditions.push(eq(auditEvents.action, f.action));
@@ -96,34 +100,30 @@ function after(cursor: Cursor | null): SQL | undefined {
     : undefined;
 }
 
-async function page(ctx: ServiceContext, where: SQL | undefined, cursor: Cursor | null, limit: number): Promise<AuditEvent[]> {
-  return ctx.db
-    .select()
-    .from(auditEvents)
-    .where(and(where, after(cursor)))
-    .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id))
-    .limit(limit);
+/**
+ * The where clause of the newest `limit` events of a filtered view past a keyset condition, for a page of the
+ * explorer or a batch of the export (each then orders by time and id and takes `limit`). Filtered by a user, the
+ * three ways an event is about the user joined by OR make PostgreSQL either sort all three sets or walk the whole
+ * time index looking for them (seconds at 1.5M events for a user with few); so each is read newest first from its
+ * own index, at most `limit` rows, and the rows wanted are those of the merged three: three short index walks,
+ * however long the trail or the user's history.
+ */
+function newestOf(ctx: ServiceContext, capability: "audit:read" | "audit:export", f: AuditFilters, keyset: SQL | undefined, limit: number): SQL | undefined {
+  if (!f.userId) return and(whereOf(ctx, capability, f), keyset);
+  const rest = and(whereOf(ctx, capability, { ...f, userId: undefined }), keyset);
+  const newest = (about: SQL) =>
+    sql`(select ${auditEvents.id} as id, ${auditEvents.occurredAt} as at from ${auditEvents} where ${and(about, rest)} order by ${auditEvents.occurredAt} desc, ${auditEvents.id} desc limit ${limit}::int)`;
+  const merged = sql.join(aboutUser(f.userId).map(newest), sql` union `);
+  return sql`${auditEvents.id} in (select id from (${merged}) as about order by at desc, id desc limit ${limit}::int)`;
 }
 
-/**
- * A page of the events about one user: those whose entity is the user, those naming the user in metadata, and
- * those done on the user's behalf. As one OR, PostgreSQL either sorts all three sets or walks the whole time index
- * looking for them (seconds at 1.5M events for a user with few). Instead each set is read newest first from its own
- * index, (entity, time), (metadata user, time) and (on-behalf user, time), at most `limit` rows each, and the three
- * are merged: a page costs three short index walks, however long the trail or the user's history.
- */
-async function pageAboutUser(ctx: ServiceContext, filters: AuditFilters, userId: string, cursor: Cursor | null, limit: number): Promise<AuditEvent[]> {
-  const rest = and(whereOf(ctx, "audit:read", { ...filters, userId: undefined }), after(cursor));
-  const newest = (about: SQL) =>
-    sql`(select ${auditEvents.id} as id, ${auditEvents.occurredAt} as at from ${auditEvents} where ${and(about, rest)} order by ${auditEvents.occurredAt} desc, ${auditEvents.id} desc limit ${limit})`;
-  const merged = sql`select id from (${newest(and(eq(auditEvents.entityType, "user"), eq(auditEvents.entityId, userId))!)} union ${newest(
-    sql`(${auditEvents.metadata}->>'userId') = ${userId}`,
-  )} union ${newest(eq(auditEvents.onBehalfOfUserId, userId))}) as about order by at desc, id desc limit ${limit}`;
+async function page(ctx: ServiceContext, filters: AuditFilters, cursor: Cursor | null, limit: number): Promise<AuditEvent[]> {
   return ctx.db
     .select()
     .from(auditEvents)
-    .where(sql`${auditEvents.id} in (${merged})`)
-    .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id));
+    .where(newestOf(ctx, "audit:read", filters, after(cursor), limit))
+    .orderBy(desc(auditEvents.occurredAt), desc(auditEvents.id))
+    .limit(limit);
 }
 
 export interface ExplorerPage {
@@ -137,9 +137,7 @@ export interface ExplorerPage {
  */
 export async function exploreAudit(ctx: ServiceContext, filters: AuditFilters, cursor: string | null, limit = 50): Promise<ExplorerPage> {
   const size = Math.min(Math.max(limit, 1), 200);
-  const rows = filters.userId
-    ? await pageAboutUser(ctx, filters, filters.userId, decodeCursor(cursor), size + 1)
-    : await page(ctx, whereOf(ctx, "audit:read", filters), decodeCursor(cursor), size + 1);
+  const rows = await page(ctx, filters, decodeCursor(cursor), size + 1);
   const events = rows.slice(0, size);
   return {
     events,
@@ -231,9 +229,9 @@ const EXPORT_SELECT = sql.raw(`id::text as id, to_char(occurred_at at time zone 
   action, entity_type, entity_id, reason, changes::text as changes, metadata::text as metadata, request_id, ip, user_agent, hash`);
 
 /** One export batch, raw (no mapping to objects, no Date): the same rows, filter and order as the explorer's pages. */
-async function exportBatch(ctx: ServiceContext, where: SQL | undefined, cursor: { occurredAt: string; id: string } | null, limit: number): Promise<ExportRow[]> {
+async function exportBatch(ctx: ServiceContext, filters: AuditFilters, cursor: { occurredAt: string; id: string } | null, limit: number): Promise<ExportRow[]> {
   const keyset = cursor ? sql`(${auditEvents.occurredAt}, ${auditEvents.id}) < (${cursor.occurredAt}::timestamptz, ${cursor.id}::bigint)` : undefined;
-  const condition = and(where, keyset);
+  const condition = newestOf(ctx, "audit:export", filters, keyset, limit);
   return rowsOf<ExportRow>(
     await ctx.db.execute(sql`select ${EXPORT_SELECT} from ${auditEvents} ${condition ? sql`where ${condition}` : sql``}
       order by ${auditEvents.occurredAt} desc, ${auditEvents.id} desc limit ${limit}::int`),
@@ -357,12 +355,11 @@ export async function exportAudit(
   reader: Database = ctx.db,
   room: (limit?: number) => Promise<boolean> = async () => true,
 ): Promise<ReadableStream<Uint8Array>> {
-  const where = whereOf(ctx, "audit:export", filters);
   // The export's own event is written on the primary; the rows may come from a read replica (`reader`).
   await recordExport(ctx, { format, filters });
   const read: ServiceContext = { ...ctx, db: reader };
   const encoder = new TextEncoder();
-  let pending: Promise<ExportRow[]> | null = exportBatch(read, where, null, batchSize);
+  let pending: Promise<ExportRow[]> | null = exportBatch(read, filters, null, batchSize);
   // Read errors surface when the batch is awaited in pull; until then, do not report them as unhandled.
   pending.catch(() => undefined);
   let headerSent = false;
@@ -379,7 +376,7 @@ export async function exportAudit(
       }
       const rows: ExportRow[] = await pending;
       const last = rows[rows.length - 1];
-      pending = rows.length === batchSize && last ? exportBatch(read, where, { occurredAt: last.occurred_at, id: last.id }, batchSize) : null;
+      pending = rows.length === batchSize && last ? exportBatch(read, filters, { occurredAt: last.occurred_at, id: last.id }, batchSize) : null;
       pending?.catch(() => undefined);
       // postgres.js sends a query from a later turn of the event loop: let it go out, so that the database reads the
       // next batch while this one is encoded, instead of after. And encode no more than the client is taking.
