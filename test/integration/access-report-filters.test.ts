@@ -75,7 +75,7 @@ describeEachDatabase("the access report asks for a participant or a role (issue 
   it("lists a participant's grants only, with its total", async () => {
     const data = await page("compliance@hkex.demo", "report=access&participantId=b01234");
     expect(data.needsFilter).toBe(false);
-    const expected = await accessAt(compliance, new Date(), "B01234");
+    const expected = await accessAt(compliance, new Date(), { participantId: "B01234" });
     expect(data.info.total).toBe(expected.length);
     expect(data.table.rows.map((r) => r.key)).toEqual(expected.map((r) => r.grantId));
     expect(new Set(data.table.rows.map((r) => r.cells[0]))).toEqual(new Set(["B01234"]));

@@ -92,7 +92,7 @@ describeEachDatabase("point-in-time access reports", (use) => {
   const mark = (label: string) => instants.push({ label, at: now() });
   const expected = (t: number, participantId?: string) =>
     model.filter((g) => heldAt(g, t) && (participantId === undefined || g.participantId === participantId)).map(fromModel).sort(byKey);
-  const actual = async (ctx: ServiceContext, t: number, participantId?: string) => (await accessAt(ctx, new Date(t), participantId)).map(fromReport).sort(byKey);
+  const actual = async (ctx: ServiceContext, t: number, participantId?: string) => (await accessAt(ctx, new Date(t), { participantId })).map(fromReport).sort(byKey);
 
   /** A firm's first administrators, and the compliance reviewer: provisioned, with nobody requesting or approving. */
   function provisioned(participantId: string | null, userId: string, roleCode: string) {
@@ -173,7 +173,7 @@ describeEachDatabase("point-in-time access reports", (use) => {
     clock.advance(45 * MINUTE);
     const u1Row = (await db.select().from(users).where(eq(users.id, u1)))[0]!;
     expect(u1Row.status).toBe("invited");
-    const grants = await accessAt(compliance, clock.current(), a.participant.id);
+    const grants = await accessAt(compliance, clock.current(), { participantId: a.participant.id });
     await revokeGrant(a.checker, { grantId: grants.find((g) => g.userId === u1 && g.roleCode === "trade_info_viewer")!.grantId, reason: "Moved to the back office." });
     model[firstTradeGrant]!.revokedAt = now();
     mark("u1 trade revoked");
@@ -272,7 +272,7 @@ describeEachDatabase("point-in-time access reports", (use) => {
 
   it("names the maker and the checker on each requested grant, and nobody on a provisioned one", async () => {
     const t = instants.find((i) => i.label === "da_checker approved")!.at;
-    const rows = await accessAt(compliance, new Date(t), a.participant.id);
+    const rows = await accessAt(compliance, new Date(t), { participantId: a.participant.id });
     const u3Row = rows.find((r) => r.userId === u3)!;
     expect(u3Row).toMatchObject({ roleCode: "da_checker", userName: "Ugo Three", userEmail: "u3@reports.test", requestedByName: a.maker.actor.displayName, approvedByName: a.checker.actor.displayName, source: "request" });
     expect(rows.find((r) => r.userId === a.maker.actor.userId)).toMatchObject({ requestedByName: null, approvedByName: null, source: "seed" });

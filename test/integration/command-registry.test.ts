@@ -608,7 +608,7 @@ describe.each(databaseKinds())("every read, for another participant's administra
         ["recent activity", async () => (await listRecentAuditEvents(ctx, { limit: 200 })).events],
         ["pipeline", async () => (await pipelineBoard(ctx)).columns.flatMap((c) => c.cards)],
         ["my work", () => myWork(ctx)],
-        ["access report", () => reports.accessAt(ctx, now, B)],
+        ["access report", () => reports.accessAt(ctx, now, { participantId: B })],
         ["SoD report", () => reports.sodReport(ctx, B)],
         ["dormant report", () => reports.dormantReport(ctx, B)],
         ["no-2FA report", () => reports.noMfaReport(ctx, B)],

@@ -49,20 +49,16 @@ export function grantCountsAtSql(at: Date): SQL {
 
 /**
  * What the access report is narrowed to: a participant (ignored for a participant's administrator, who sees only
- * their own) and a role. A bare string is a participant id.
+ * their own) and a role.
  */
-export type AccessFilter = string | { participantId?: string; roleCode?: string } | undefined;
-
-function filterOf(filter: AccessFilter): { participantId?: string; roleCode?: string } {
-  return typeof filter === "string" ? { participantId: filter } : (filter ?? {});
-}
+export type AccessFilter = { participantId?: string; roleCode?: string } | undefined;
 
 /**
  * The grants the access report lists at an instant: held then, within the reader's scope and the filter; `slice`
  * (the whole market read in parts) narrows it further to some participants, or to HKEX's own grants (null).
  */
 function accessWhere(ctx: ServiceContext, at: Date, filter: AccessFilter, slice?: string[] | null): SQL {
-  const { participantId, roleCode } = filterOf(filter);
+  const { participantId, roleCode } = filter ?? {};
   const scoped = reportScope(ctx, participantId);
   return and(
     grantCountsAtSql(at),
@@ -78,7 +74,7 @@ function accessWhere(ctx: ServiceContext, at: Date, filter: AccessFilter, slice?
  * grants at market scale). A participant's administrator sees only their own participant: narrowed already.
  */
 export function accessNeedsFilter(ctx: ServiceContext, filter: AccessFilter): boolean {
-  const { participantId, roleCode } = filterOf(filter);
+  const { participantId, roleCode } = filter ?? {};
   return reportScope(ctx, participantId) === undefined && !roleCode;
 }
 
@@ -106,7 +102,7 @@ export async function accessAt(ctx: ServiceContext, at: Date, filter?: AccessFil
  */
 export async function* accessBatchesAt(ctx: ServiceContext, at: Date, filter?: AccessFilter, participantsPerBatch = 20): AsyncGenerator<AccessRow[]> {
   // One participant (asked for, or a participant's administrator's own): one read.
-  if (reportScope(ctx, filterOf(filter).participantId) !== undefined) {
+  if (reportScope(ctx, filter?.participantId) !== undefined) {
     yield await accessRows(ctx, at, filter);
     return;
   }
@@ -159,7 +155,7 @@ export interface AccessDiff {
 
 /** What changed between two instants: (user, role) pairs held at the second and not the first, and the reverse. */
 export async function accessDiff(ctx: ServiceContext, from: Date, to: Date, participantId?: string): Promise<AccessDiff> {
-  const [before, after] = await Promise.all([accessAt(ctx, from, participantId), accessAt(ctx, to, participantId)]);
+  const [before, after] = await Promise.all([accessAt(ctx, from, { participantId }), accessAt(ctx, to, { participantId })]);
   const key = (r: AccessRow) => `${r.userId}/${r.roleCode}`;
   const beforeKeys = new Set(before.map(key));
   const afterKeys = new Set(after.map(key));
