@@ -42,11 +42,16 @@ export function endOfHongKongDayOf(at: Date): Date {
   return endOfHongKongDay(hongKongDay(at));
 }
 
+/** A calendar day (YYYY-MM-DD) a number of days after another (before it, when negative). */
+export function calendarDayPlus(day: string, days: number): string {
+  const d = new Date(`${day}T00:00:00.000Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
 /** A day a number of days after the Hong Kong day of `at`, as YYYY-MM-DD. */
 export function hongKongDayPlus(at: Date, days: number): string {
-  const d = startOfHongKongDay(hongKongDay(at));
-  d.setUTCDate(d.getUTCDate() + days);
-  return hongKongDay(d);
+  return calendarDayPlus(hongKongDay(at), days);
 }
 
 /**

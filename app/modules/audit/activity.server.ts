@@ -1,7 +1,7 @@
 import { and, gte, lt, or, sql, type SQL } from "drizzle-orm";
 import { rowsOf, type Database, type DbOrTx } from "../../../db/client.server";
 import { auditDailyCounts, auditEvents } from "../../../db/schema";
-import { endOfHongKongDay, hongKongDay, isCalendarDay, parseInstant, startOfHongKongDay } from "~/lib/hong-kong-time";
+import { calendarDayPlus, endOfHongKongDay, hongKongDay, isCalendarDay, parseInstant, startOfHongKongDay } from "~/lib/hong-kong-time";
 import type { ServiceContext } from "../context.server";
 import { tenantOf } from "../tenancy.server";
 import { whereOf, type AuditFilters } from "./explorer.server";
@@ -29,13 +29,6 @@ export interface ActivityChart {
 /** The longest a chart runs: older days are left to a narrower filter. */
 const MAX_DAYS = 92;
 
-/** A Hong Kong day (YYYY-MM-DD) `n` days later. */
-function dayPlus(day: string, n: number): string {
-  const d = new Date(`${day}T00:00:00.000Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-}
-
 /** A Hong Kong day is rolled up once it has been over this long: a command that started before midnight has committed. */
 const CLOSING_MARGIN = HOUR;
 /** Days counted by one statement of the rollup. */
@@ -50,7 +43,7 @@ const DAYS_PER_STATEMENT = 7;
  * does nothing). Answers the number of days rolled up.
  */
 export async function rollUpAuditDays(db: Database, now = new Date(), maxDays = 31): Promise<number> {
-  const lastClosed = dayPlus(hongKongDay(new Date(now.getTime() - CLOSING_MARGIN)), -1);
+  const lastClosed = calendarDayPlus(hongKongDay(new Date(now.getTime() - CLOSING_MARGIN)), -1);
   let done = 0;
   while (done < maxDays) {
     const days = await db.transaction((tx) => rollUpNextDays(tx, lastClosed, maxDays - done));
@@ -72,7 +65,7 @@ async function rollUpNextDays(tx: DbOrTx, lastClosed: string, maxDays: number): 
     .from(auditDailyCounts)
     .where(and(sql`${auditDailyCounts.scope} = '*'`, sql`${auditDailyCounts.action} = '*'`, sql`${auditDailyCounts.actor} = '*'`));
   let next: string;
-  if (last?.day) next = dayPlus(last.day, 1);
+  if (last?.day) next = calendarDayPlus(last.day, 1);
   else {
     const [first] = await tx.select({ at: auditEvents.occurredAt }).from(auditEvents).orderBy(auditEvents.occurredAt).limit(1);
     if (!first) return 0;
@@ -81,7 +74,7 @@ async function rollUpNextDays(tx: DbOrTx, lastClosed: string, maxDays: number): 
   if (next > lastClosed) return 0;
   const days = Math.min(DAYS_PER_STATEMENT, maxDays, Math.round((Date.parse(lastClosed) - Date.parse(next)) / DAY) + 1);
   const start = startOfHongKongDay(next).toISOString();
-  const end = startOfHongKongDay(dayPlus(next, days)).toISOString();
+  const end = startOfHongKongDay(calendarDayPlus(next, days)).toISOString();
   // grouping() tells a rolled-up column (every participant, action or actor) from a null one (the platform's events,
   // the system's); the system is not an actor one can filter on, so it has no rows of its own.
   await tx.execute(sql`with counted as (

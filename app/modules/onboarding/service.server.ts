@@ -18,6 +18,7 @@ import {
 } from "../../../db/schema";
 import { pickedUser, userPicker, type UserPicker } from "../users/picker.server";
 import { AppError, notFound } from "~/lib/errors";
+import { calendarDayPlus } from "~/lib/hong-kong-time";
 import { translator } from "~/i18n/messages";
 import { diffFields } from "../audit/service.server";
 import { defineCommand, type CommandContext } from "../command.server";
@@ -77,12 +78,6 @@ function stepEntityId(participantId: string, stepKey: string) {
   return `${participantId}/${stepKey}`;
 }
 
-function addDays(isoDate: string, days: number): string {
-  const d = new Date(`${isoDate}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
-
 export function snapshotOf(rows: Pick<OnboardingStep, "stepKey" | "state" | "submittedBy" | "returnReason">[]): CaseSnapshot {
   return Object.fromEntries(
     rows.map((r) => [r.stepKey, { state: r.state, submittedBy: r.submittedBy, returnReason: r.returnReason }]),
@@ -98,7 +93,7 @@ export async function openCase(cx: CommandContext, participantId: string): Promi
       participantId,
       stepKey: step.key,
       state: initial[step.key]!.state,
-      dueDate: initial[step.key]!.state === "ready" ? addDays(today, step.defaultDueDays) : null,
+      dueDate: initial[step.key]!.state === "ready" ? calendarDayPlus(today, step.defaultDueDays) : null,
     })),
   );
   cx.audit({
@@ -232,7 +227,7 @@ async function applyTransition(
     const def = stepDefinition(key)!;
     const [unlocked] = await tx
       .update(onboardingSteps)
-      .set({ state: "ready", dueDate: before.dueDate ?? addDays(today, def.defaultDueDays), version: before.version + 1, updatedAt: now })
+      .set({ state: "ready", dueDate: before.dueDate ?? calendarDayPlus(today, def.defaultDueDays), version: before.version + 1, updatedAt: now })
       .where(and(eq(onboardingSteps.participantId, participantId), eq(onboardingSteps.stepKey, key)))
       .returning();
     cx.audit({
