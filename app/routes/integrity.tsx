@@ -1,7 +1,8 @@
 import { json } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { useActionData, useLoaderData } from "@remix-run/react";
 import { protectedAction, protectedLoader } from "~/auth/guard.server";
 import { asFailure, FormMessage } from "~/components/form-feedback";
+import { IntentForm } from "~/components/field";
 import { useI18n } from "~/i18n/use-i18n";
 import type { Translate } from "~/i18n/messages";
 import { counted } from "~/i18n/plural";
@@ -118,12 +119,11 @@ export default function Integrity() {
         ) : null}
         {actionData && "intent" in actionData && actionData.intent === "verify" ? <p className="notice">{t("integrity.walk.started")}</p> : null}
         {failure ? <FormMessage failure={failure} /> : null}
-        <Form method="post">
-          <input type="hidden" name="intent" value="verify" />
+        <IntentForm intent="verify">
           <button type="submit" className="button primary">
             {t("integrity.walk.verifyNow")}
           </button>
-        </Form>
+        </IntentForm>
       </section>
       <section className="panel" aria-labelledby="checkpoint-title">
         <h2 id="checkpoint-title">{t("integrity.checkpoint")}</h2>
@@ -144,12 +144,11 @@ export default function Integrity() {
           </>
         )}
         {data.keyConfigured ? (
-          <Form method="post">
-            <input type="hidden" name="intent" value="checkpoint" />
+          <IntentForm intent="checkpoint">
             <button type="submit" className="button">
               {t("integrity.create")}
             </button>
-          </Form>
+          </IntentForm>
         ) : (
           <p className="muted">{t("integrity.noKey")}</p>
         )}
