@@ -15,7 +15,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import type { Database } from "../db/client.server";
 import * as schema from "../db/schema";
-import { largeDatabase, mainPages, startBuiltConsole } from "./support";
+import { benchPages, largeDatabase, startBuiltConsole } from "./support";
 
 const BIG = Number(process.env.BENCH_BIG_ROWS ?? 10_000);
 const { url, drop } = await largeDatabase();
@@ -38,14 +38,7 @@ for (const r of await planner<{ relname: string; rows: number }[]>`
 const server = await startBuiltConsole(db);
 // BENCH_PATHS=/users,/activity: only these pages (of the personas chosen); BENCH_EVERY=1 prints every read over
 // BENCH_SLOW_MS, not only each page's slowest.
-const PATHS = process.env.BENCH_PATHS?.split(",");
-const pages = await mainPages(db, server.base, process.env.BENCH_ONLY?.split(","));
-const jobs = pages.filter((j) => !PATHS || PATHS.includes(j.path));
-// A path of BENCH_PATHS that is no main page (/activity?userId=…, say) is requested for each persona chosen.
-for (const path of PATHS ?? []) {
-  if (pages.some((j) => j.path === path)) continue;
-  for (const persona of new Set(pages.map((j) => j.persona))) jobs.push({ persona, path, cookie: pages.find((j) => j.persona === persona)!.cookie });
-}
+const jobs = await benchPages(db, server.base, process.env.BENCH_ONLY?.split(","));
 
 interface PlanNode {
   "Node Type": string;

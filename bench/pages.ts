@@ -24,7 +24,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { createServer } from "node:net";
 import { loadavg } from "node:os";
-import { largeDatabase, mainPages } from "./support";
+import { benchPages, largeDatabase } from "./support";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -142,14 +142,7 @@ async function drive(path: string, cookie: string): Promise<Result> {
 }
 
 // BENCH_PATHS=/users,/activity: only these pages (of the personas chosen), e.g. to profile a few.
-const PATHS = process.env.BENCH_PATHS?.split(",");
-const pages = await mainPages(db, `http://127.0.0.1:${port}`, ONLY);
-const jobs = pages.filter((j) => !PATHS || PATHS.includes(j.path));
-// A path of BENCH_PATHS that is no main page (/users?size=25, say) is driven for each persona chosen.
-for (const path of PATHS ?? []) {
-  if (pages.some((j) => j.path === path)) continue;
-  for (const persona of new Set(pages.map((j) => j.persona))) jobs.push({ persona, path, cookie: pages.find((j) => j.persona === persona)!.cookie });
-}
+const jobs = await benchPages(db, `http://127.0.0.1:${port}`, ONLY);
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(", ");
 console.log(`\n${new Date().toISOString()}, load average ${load()}; ${jobs.length} pages, ${CONNECTIONS} connections, ${SECONDS} s each`);

@@ -263,3 +263,19 @@ export async function mainPages(db: Database, base: string, only?: string[]): Pr
   }
   return jobs;
 }
+
+/**
+ * The pages a bench drives: mainPages of the personas in `only`, narrowed to BENCH_PATHS when it is set
+ * (comma-separated); a path of BENCH_PATHS that is no main page (/users?size=25, /activity?userId=…) is added for
+ * each persona chosen.
+ */
+export async function benchPages(db: Database, base: string, only?: string[]): Promise<{ persona: string; path: string; cookie: string }[]> {
+  const paths = process.env.BENCH_PATHS?.split(",");
+  const pages = await mainPages(db, base, only);
+  const jobs = pages.filter((j) => !paths || paths.includes(j.path));
+  for (const path of paths ?? []) {
+    if (pages.some((j) => j.path === path)) continue;
+    for (const persona of new Set(pages.map((j) => j.persona))) jobs.push({ persona, path, cookie: pages.find((j) => j.persona === persona)!.cookie });
+  }
+  return jobs;
+}
